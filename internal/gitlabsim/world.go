@@ -1,0 +1,174 @@
+// Package gitlabsim is a GitLab REST API simulator: a seeded GitLab instance
+// served over HTTP. Every test, the demo and every benchmark of tokenaudit run
+// against it. It is shaped after GitLab as shared/gitlab-api/README.md
+// documents it, never after tokenaudit, and it imports none of tokenaudit's
+// packages.
+//
+// A World is the instance's data and the ground truth of tests: every user,
+// group, project and token, with the secret values the simulator hands out.
+package gitlabsim
+
+import "time"
+
+// World is a whole GitLab instance. Its exported fields are the ground truth
+// that tests and benchmarks compare against. IDs are unique per collection
+// and positive; slices are ordered by ID.
+type World struct {
+	// Now is the instance's "today": generated dates are relative to it and
+	// the server judges expiry by it.
+	Now      time.Time
+	Version  string // e.g. "18.5.1-ee"
+	Revision string
+	// GitLabCom serves the instance as GitLab.com: no administrator, the
+	// credentials-inventory endpoints (/groups/:id/manage/...) exist, the
+	// admin-only instance endpoints answer as on GitLab.com.
+	GitLabCom bool
+	// LastUsedIPs controls the last_used_ips key on token entities:
+	// "absent" (key not sent), "empty" (always []), "populated" (the stored
+	// IPs). The zero value means "populated".
+	LastUsedIPs string
+
+	Settings Settings
+
+	Users        []*User
+	Groups       []*Group
+	Projects     []*Project
+	Tokens       []*PersonalAccessToken // personal, impersonation, bot and service-account tokens
+	DeployTokens []*DeployToken
+	Triggers     []*Trigger
+}
+
+// GitLab's user_type values that matter here
+// (app/models/concerns/has_user_type.rb).
+const (
+	UserTypeHuman          = "human"
+	UserTypeProjectBot     = "project_bot" // bots of project and of group access tokens
+	UserTypeServiceAccount = "service_account"
+)
+
+// User is a GitLab user account.
+type User struct {
+	ID       int64
+	Username string
+	Name     string
+	Email    string
+	// State: active, blocked, deactivated, banned, ldap_blocked, blocked_pending_approval.
+	State    string
+	Admin    bool
+	UserType string // UserType* constants
+	// BotSourceType and BotSourceID name the project ("project") or group
+	// ("group") a project_bot user belongs to; the bot's username is
+	// project_<id>_bot_<32 hex> or group_<id>_bot_<32 hex>.
+	BotSourceType string
+	BotSourceID   int64
+	// ServiceAccountGroupID is the top-level group of a group service
+	// account; 0 for an instance service account or a non-service account.
+	ServiceAccountGroupID int64
+	CreatedAt             time.Time
+	LastActivityOn        *time.Time // a date (midnight UTC); nil: never
+}
+
+// Bot reports whether GitLab shows the user with "bot": true.
+func (u *User) Bot() bool { return u.UserType != UserTypeHuman }
+
+// Membership gives a user a role in a group or project.
+type Membership struct {
+	UserID      int64
+	AccessLevel int // 10 Guest, 15 Planner, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner
+}
+
+// Group is a group; ParentID 0 makes it top-level.
+type Group struct {
+	ID         int64
+	Name       string
+	Path       string // the last path segment
+	ParentID   int64
+	Visibility string // private, internal, public
+	CreatedAt  time.Time
+	Members    []Membership // direct members
+}
+
+// JobTokenScope is a project's CI/CD job token scope settings.
+type JobTokenScope struct {
+	InboundEnabled      bool
+	AllowlistProjectIDs []int64
+	AllowlistGroupIDs   []int64
+}
+
+// Project is a project in a group (GroupID) or a user namespace (UserID).
+type Project struct {
+	ID             int64
+	Name           string
+	Path           string // the last path segment
+	GroupID        int64  // 0: in the namespace of UserID
+	UserID         int64
+	Archived       bool
+	Visibility     string
+	CreatedAt      time.Time
+	LastActivityAt time.Time
+	Members        []Membership // direct members
+	JobTokenScope  JobTokenScope
+}
+
+// PersonalAccessToken is any token GitLab stores as a personal access token:
+// a person's own, an impersonation token, a service account's, and the
+// tokens of project and group bots (project and group access tokens).
+type PersonalAccessToken struct {
+	ID            int64
+	UserID        int64
+	Name          string
+	Description   string // "" is sent as null
+	Scopes        []string
+	CreatedAt     time.Time
+	ExpiresAt     *time.Time // a date (midnight UTC); nil: never expires
+	LastUsedAt    *time.Time
+	LastUsedIPs   []string
+	Revoked       bool
+	Impersonation bool
+	// Value is the secret the simulator accepts in PRIVATE-TOKEN or
+	// Authorization: Bearer. It is never served in any list.
+	Value string
+	// Plant is the generator's label of what it planted in this token, for
+	// tests ("healthy", "never-expires", "api-scope", ...). Never served.
+	Plant string
+}
+
+// DeployToken is a project or group deploy token.
+type DeployToken struct {
+	ID        int64
+	Name      string
+	Username  string
+	ProjectID int64 // exactly one of ProjectID and GroupID is set
+	GroupID   int64
+	ExpiresAt *time.Time // nil: never expires
+	Revoked   bool
+	Scopes    []string
+	Value     string // never served in lists
+	Plant     string
+}
+
+// Trigger is a project's pipeline trigger token.
+type Trigger struct {
+	ID          int64
+	ProjectID   int64
+	OwnerID     int64 // 0: no owner (the user was deleted)
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastUsed    *time.Time
+	ExpiresAt   *time.Time
+	Value       string // glptt-…; served in full only to its owner
+	Plant       string
+}
+
+// Settings are the application settings that govern tokens
+// (GET /application/settings).
+type Settings struct {
+	RequirePersonalAccessTokenExpiry      bool
+	MaxPersonalAccessTokenLifetime        *int // days; nil: unset
+	ServiceAccessTokensExpirationEnforced bool
+	PersonalAccessTokenPrefix             string
+	ThrottleAuthenticatedAPIEnabled       bool
+	ThrottleAuthenticatedAPIRequests      int
+	ThrottleAuthenticatedAPIPeriodSeconds int
+}

@@ -1,0 +1,40 @@
+package inventory
+
+import "log/slog"
+
+// Options configure Collect. The zero value works: automatic mode,
+// concurrency DefaultConcurrency, every source on, no progress, no logging.
+type Options struct {
+	// Mode picks the sources; ModeAuto (or "") chooses from the caller:
+	// instance for an administrator, groups when Groups is set, self otherwise.
+	Mode Mode
+	// Groups are the full paths (or numeric IDs) of the top-level groups to
+	// audit in groups mode.
+	Groups []string
+	// Concurrency bounds the requests in flight; <= 0 means DefaultConcurrency.
+	Concurrency int
+	// SkipTriggers and SkipJobTokenScope turn off the per-project calls for
+	// pipeline triggers and CI job token scope (each costs a request per
+	// project).
+	SkipTriggers      bool
+	SkipJobTokenScope bool
+	// BaseURL is reported in Inventory.GitLab.URL.
+	BaseURL string
+	// Progress, when set, receives progress events. It is called from the
+	// collector's goroutines, one call at a time.
+	Progress func(Progress)
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConcurrency is the number of requests in flight when Options does
+// not say.
+const DefaultConcurrency = 8
+
+// Progress is a snapshot of a running collection, for a progress bar.
+type Progress struct {
+	Planned  int // resources planned (lists and per-resource reads)
+	Done     int // resources done
+	Tokens   int // tokens found so far
+	Requests int // HTTP requests made so far
+}
