@@ -1,0 +1,151 @@
+package inventory
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+)
+
+// ClientOptions configure NewClient. The zero value works: GitLab-friendly
+// retry waits, five retries, a 60 s timeout per request.
+type ClientOptions struct {
+	// HTTPClient is the base client; nil: a fresh pooled client. Its
+	// transport is wrapped to count requests.
+	HTTPClient *http.Client
+	// RetryMax is the number of retries after the first attempt of a request
+	// (5xx, 429, dropped connections); 0: DefaultRetryMax; < 0: no retries.
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the exponential backoff between
+	// retries of a 5xx or a 429 without rate-limit headers; zero: 500 ms and 30 s.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// RetryAfterMax caps how long a 429's Retry-After (or RateLimit-Reset)
+	// may make a request wait; zero: 5 minutes.
+	RetryAfterMax time.Duration
+	// Timeout bounds one HTTP attempt, body included; zero: 60 s.
+	Timeout time.Duration
+}
+
+// DefaultRetryMax is the number of retries when ClientOptions does not say.
+const DefaultRetryMax = 5
+
+// RequestCounter counts the HTTP requests a client makes, retries included.
+// It is safe for concurrent use.
+type RequestCounter struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+// RoundTrip counts the request and passes it on.
+func (c *RequestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// Count returns the requests made so far.
+func (c *RequestCounter) Count() int {
+	if c == nil {
+		return 0
+	}
+	return int(c.n.Load())
+}
+
+// NewClient builds the one client-go client a collection uses: base URL,
+// token, retries that honour Retry-After, and a transport that counts
+// requests. The command and the tests build their clients here so both
+// behave the same. The token is only handed to client-go; it is never logged.
+func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *RequestCounter, error) {
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient
+		hc = &c
+	}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	counter := &RequestCounter{next: next}
+	hc.Transport = counter
+	if opts.Timeout == 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = opts.Timeout
+	}
+	if opts.RetryMax == 0 {
+		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.RetryMax < 0 {
+		opts.RetryMax = 0
+	}
+	if opts.RetryWaitMin == 0 {
+		opts.RetryWaitMin = 500 * time.Millisecond
+	}
+	if opts.RetryWaitMax == 0 {
+		opts.RetryWaitMax = 30 * time.Second
+	}
+	if opts.RetryAfterMax == 0 {
+		opts.RetryAfterMax = 5 * time.Minute
+	}
+	client, err := gitlab.NewClient(token,
+		gitlab.WithBaseURL(baseURL),
+		gitlab.WithHTTPClient(hc),
+		gitlab.WithCustomRetryMax(opts.RetryMax),
+		gitlab.WithCustomRetryWaitMinMax(opts.RetryWaitMin, opts.RetryWaitMax),
+		gitlab.WithCustomBackoff(backoff(opts.RetryAfterMax)),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create gitlab client for %s: %w", baseURL, err)
+	}
+	return client, counter, nil
+}
+
+// backoff returns the wait before a retry. A 429 waits for as long as GitLab
+// asks: Retry-After (seconds), else RateLimit-Reset (unix time)
+// (https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/#response-headers),
+// capped at retryAfterMax. Without those headers (GitLab's application
+// limiter sends none), and for 5xx, it backs off exponentially from min to
+// max with jitter. client-go's own backoff ignores Retry-After and waits a
+// fixed 0.7–0.9 s on 5xx.
+func backoff(retryAfterMax time.Duration) retryablehttp.Backoff {
+	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			if d, ok := serverWait(resp.Header, time.Now()); ok {
+				if d > retryAfterMax {
+					d = retryAfterMax
+				}
+				return d
+			}
+		}
+		d := time.Duration(float64(min) * math.Pow(2, float64(attempt)))
+		if d > max || d <= 0 {
+			d = max
+		}
+		// Up to 25% jitter keeps concurrent workers from retrying in step.
+		return d - time.Duration(rand.Float64()*float64(d)/4)
+	}
+}
+
+// serverWait reads how long the server asked the client to wait.
+func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := h.Get("Retry-After"); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second, true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0), true
+		}
+	}
+	if v := h.Get("RateLimit-Reset"); v != "" {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
+			return max(time.Unix(s, 0).Sub(now), 0), true
+		}
+	}
+	return 0, false
+}

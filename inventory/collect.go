@@ -1,0 +1,343 @@
+package inventory
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+)
+
+// ErrUnauthorized is returned (wrapped, with GitLab's reason) when GitLab
+// rejects the token itself: unknown, expired, revoked, or without the scope
+// to read /user. The audit cannot run; the command exits 2.
+var ErrUnauthorized = errors.New("gitlab rejected the token")
+
+// ErrGroupNotFound is returned (wrapped, naming the group) when a group named
+// in Options.Groups does not exist or is not visible to the caller.
+var ErrGroupNotFound = errors.New("group not found")
+
+// ErrMode is returned when the requested mode cannot be used by the caller
+// (instance mode without administrator rights, groups mode without groups).
+var ErrMode = errors.New("mode not available")
+
+// Collect reads every token the caller may see, choosing its sources from
+// the caller's rights and opts. It returns an error only when the audit
+// cannot run at all (GitLab unreachable, token rejected, a configured group
+// missing, ctx cancelled); anything else that cannot be read becomes a Gap
+// and the rest of the inventory stays complete.
+func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*Inventory, error) {
+	start := time.Now()
+	c := newCollector(client, opts)
+	startReq := c.counter.Count()
+
+	var me userWire
+	if _, err := c.get(ctx, "user", nil, &me); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if gitlab.HasStatusCode(err, http.StatusUnauthorized) || gitlab.HasStatusCode(err, http.StatusForbidden) {
+			return nil, fmt.Errorf("get current user: %w: %s", ErrUnauthorized, errorReason(err))
+		}
+		return nil, fmt.Errorf("get current user: %w", err)
+	}
+	c.me = mapUser(&me)
+	c.inv.GitLab = Instance{URL: opts.BaseURL, Admin: me.IsAdmin, Caller: me.Username}
+	if c.inv.GitLab.URL == "" && client.BaseURL() != nil {
+		c.inv.GitLab.URL = strings.TrimSuffix(client.BaseURL().String(), "/api/v4/")
+	}
+
+	mode, reason, err := chooseMode(opts, me.IsAdmin, me.Username)
+	if err != nil {
+		return nil, err
+	}
+	c.inv.GitLab.Mode, c.inv.GitLab.ModeReason = mode, reason
+	c.log.Debug("collecting", "mode", mode, "reason", reason, "concurrency", c.concurrency)
+
+	var v struct {
+		Version string `json:"version"`
+	}
+	if _, err := c.get(ctx, "version", nil, &v); err != nil {
+		c.gap(ctx, "instance", "version", err)
+	}
+	c.inv.GitLab.Version = v.Version
+
+	switch mode {
+	case ModeInstance:
+		err = c.instance(ctx)
+	case ModeGroups:
+		err = c.groups(ctx)
+	default:
+		err = c.self(ctx)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	inv := c.finish()
+	inv.Stats = Stats{Requests: c.counter.Count() - startReq, Duration: time.Since(start)}
+	return inv, nil
+}
+
+// chooseMode picks the sources (DESIGN.md "Where the tokens come from").
+func chooseMode(opts Options, admin bool, caller string) (Mode, string, error) {
+	switch opts.Mode {
+	case ModeInstance:
+		if !admin {
+			return "", "", fmt.Errorf("instance mode: %w: %s is not an administrator", ErrMode, caller)
+		}
+		return ModeInstance, "instance mode requested; " + caller + " is an administrator", nil
+	case ModeGroups:
+		if len(opts.Groups) == 0 {
+			return "", "", fmt.Errorf("groups mode: %w: no groups configured", ErrMode)
+		}
+		return ModeGroups, "groups mode requested for " + strings.Join(opts.Groups, ", "), nil
+	case ModeSelf:
+		return ModeSelf, "self mode requested", nil
+	case ModeAuto, "":
+	default:
+		return "", "", fmt.Errorf("unknown mode %q: %w", opts.Mode, ErrMode)
+	}
+	switch {
+	case admin:
+		return ModeInstance, caller + " is an administrator: every token of the instance is visible", nil
+	case len(opts.Groups) > 0:
+		return ModeGroups, caller + " is no administrator; auditing the configured groups " + strings.Join(opts.Groups, ", "), nil
+	default:
+		return ModeSelf, caller + " is no administrator and no groups are configured: only the caller's own tokens are visible", nil
+	}
+}
+
+// collector is the state of one Collect call. Everything behind mu is
+// written by the worker goroutines.
+type collector struct {
+	client      *gitlab.Client
+	opts        Options
+	log         *slog.Logger
+	counter     *RequestCounter
+	concurrency int
+	sem         chan struct{}
+	me          *Owner
+
+	mu       sync.Mutex
+	inv      Inventory
+	pats     map[int64]*Token // the PAT table: personal, impersonation, service account, project and group access tokens
+	others   map[Key]*Token   // deploy tokens and triggers
+	projects map[int64]*Project
+	gapSeen  map[[2]string]bool
+	planned  int
+	done     int
+}
+
+func newCollector(client *gitlab.Client, opts Options) *collector {
+	n := opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &collector{
+		client: client, opts: opts, log: log, concurrency: n,
+		sem:      make(chan struct{}, n),
+		pats:     map[int64]*Token{},
+		others:   map[Key]*Token{},
+		projects: map[int64]*Project{},
+		gapSeen:  map[[2]string]bool{},
+	}
+	c.counter = findCounter(client)
+	return c
+}
+
+// findCounter finds the RequestCounter NewClient put in the transport.
+func findCounter(client *gitlab.Client) *RequestCounter {
+	if hc := client.HTTPClient(); hc != nil {
+		if rc, ok := hc.Transport.(*RequestCounter); ok {
+			return rc
+		}
+	}
+	return nil
+}
+
+// plan announces n resources to read, for progress.
+func (c *collector) plan(n int) {
+	c.mu.Lock()
+	c.planned += n
+	c.mu.Unlock()
+	c.progress()
+}
+
+// finished marks one planned resource read.
+func (c *collector) finished() {
+	c.mu.Lock()
+	c.done++
+	c.mu.Unlock()
+	c.progress()
+}
+
+func (c *collector) progress() {
+	if c.opts.Progress == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opts.Progress(Progress{
+		Planned: c.planned, Done: c.done,
+		Tokens:   len(c.pats) + len(c.others),
+		Requests: c.counter.Count(),
+	})
+}
+
+// addToken records a token, merging it with an earlier sighting: the PAT
+// table is keyed by id alone, since one row can show up as a personal token
+// in one list and as a project access token in another.
+func (c *collector) addToken(t Token) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if isPATKind(t.Kind) {
+		if old, ok := c.pats[t.ID]; ok {
+			merge(old, t)
+			return
+		}
+		c.pats[t.ID] = &t
+		return
+	}
+	if old, ok := c.others[t.Key()]; ok {
+		merge(old, t)
+		return
+	}
+	c.others[t.Key()] = &t
+}
+
+func isPATKind(k Kind) bool {
+	return k != KindDeploy && k != KindPipelineTrigger
+}
+
+// setProject records per-project data.
+func (c *collector) setProject(res Resource, scope *JobTokenScope) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.projects[res.ID]
+	if !ok {
+		p = &Project{Resource: res}
+		c.projects[res.ID] = p
+	}
+	if scope != nil {
+		p.JobTokenScope = scope
+	}
+}
+
+// gap records what could not be read and why. A refusal for the caller's
+// role (401, 403, 404) is a permission gap; anything else (5xx or 429 past
+// the retries, timeouts, malformed answers) an error gap. It returns false
+// when ctx was cancelled: then nothing is recorded and the caller stops.
+func (c *collector) gap(ctx context.Context, resource, what string, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	kind := GapError
+	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound} {
+		if gitlab.HasStatusCode(err, code) {
+			kind = GapPermission
+		}
+	}
+	reason := errorReason(err)
+	c.log.Debug("gap", "resource", resource, "what", what, "kind", kind, "reason", reason)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := [2]string{resource, what}
+	if c.gapSeen[k] {
+		return true
+	}
+	c.gapSeen[k] = true
+	c.inv.Gaps = append(c.inv.Gaps, Gap{Resource: resource, What: what, Kind: kind, Reason: reason})
+	return true
+}
+
+// errorReason is a short, secret-free description of a failed request: the
+// status and GitLab's message, without the URL.
+func errorReason(err error) string {
+	var er *gitlab.ErrorResponse
+	if errors.As(err, &er) {
+		msg := er.Message
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if len(er.Body) > 0 && json.Unmarshal(er.Body, &body) == nil && body.Description != "" {
+			msg = body.Error + ": " + body.Description
+		}
+		if strings.HasPrefix(msg, "failed to parse") || len(msg) > 200 {
+			msg = ""
+		}
+		s := fmt.Sprintf("%d %s", er.StatusCode, http.StatusText(er.StatusCode))
+		if msg != "" && msg != s {
+			s += ": " + msg
+		}
+		if er.StatusCode == http.StatusTooManyRequests || er.StatusCode >= 500 {
+			s += " (after retries)"
+		}
+		return s
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return "timeout: " + ue.Err.Error()
+		}
+		return ue.Err.Error()
+	}
+	return "malformed answer: " + err.Error()
+}
+
+// finish sorts everything into the deterministic order of Inventory.
+func (c *collector) finish() *Inventory {
+	inv := c.inv
+	order := map[Kind]int{}
+	for i, k := range Kinds {
+		order[k] = i
+	}
+	for _, t := range c.pats {
+		inv.Tokens = append(inv.Tokens, *t)
+	}
+	for _, t := range c.others {
+		inv.Tokens = append(inv.Tokens, *t)
+	}
+	slices.SortFunc(inv.Tokens, func(a, b Token) int {
+		return cmp.Or(cmp.Compare(order[a.Kind], order[b.Kind]), cmp.Compare(a.ID, b.ID))
+	})
+	for _, p := range c.projects {
+		inv.Projects = append(inv.Projects, *p)
+	}
+	slices.SortFunc(inv.Projects, func(a, b Project) int { return cmp.Compare(a.Resource.ID, b.Resource.ID) })
+	slices.SortFunc(inv.Gaps, func(a, b Gap) int {
+		return cmp.Or(strings.Compare(a.Resource, b.Resource), strings.Compare(a.What, b.What))
+	})
+	return &inv
+}
+
+// resource names for gaps.
+func groupName(path string, id int64) string {
+	if path == "" {
+		return fmt.Sprintf("group %d", id)
+	}
+	return "group " + path
+}
+
+func projectName(path string, id int64) string {
+	if path == "" {
+		return fmt.Sprintf("project %d", id)
+	}
+	return "project " + path
+}

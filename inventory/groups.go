@@ -1,0 +1,264 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
+)
+
+// serviceAccountWire is an entry of /groups/:id/service_accounts
+// (https://docs.gitlab.com/api/service_accounts/#list-all-group-service-accounts).
+type serviceAccountWire struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+}
+
+// groups collects the configured group trees as their Owner or Maintainer
+// sees them: the tree itself, then per group and per project the token
+// lists, plus the top-level group's service accounts and, on GitLab.com, the
+// credentials inventory; and the caller's own PATs.
+func (c *collector) groups(ctx context.Context) error {
+	tops, err := c.resolveGroups(ctx)
+	if err != nil {
+		return err
+	}
+
+	type topData struct {
+		top                   groupWire
+		descendants           []groupWire
+		projects, archived    []projectWire
+		accounts              []serviceAccountWire
+		accountsOK            bool
+		managePATs            []patWire
+		manageRes             []resourceTokenWire
+		treeOK, archivedOK    bool
+		manageOK, manageResOK bool
+	}
+	data := make([]*topData, len(tops))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	step := func(fn func(ctx context.Context) error) {
+		c.plan(1)
+		g.Go(func() error {
+			defer c.finished()
+			return fn(gctx)
+		})
+	}
+	step(c.ownTokens)
+	for i, top := range tops {
+		d := &topData{top: top, treeOK: true}
+		data[i] = d
+		name := groupName(top.FullPath, top.ID)
+		step(func(ctx context.Context) (err error) {
+			d.descendants, err = listAll[groupWire](ctx, c, fmt.Sprintf("groups/%d/descendant_groups", top.ID), nil)
+			if err != nil {
+				d.treeOK = false
+				return c.gapOrStop(ctx, name, "subgroups", err)
+			}
+			return nil
+		})
+		step(func(ctx context.Context) (err error) {
+			d.projects, err = listAll[projectWire](ctx, c, fmt.Sprintf("groups/%d/projects", top.ID), url.Values{
+				"include_subgroups": {"true"}, "with_shared": {"false"}, "simple": {"true"},
+			})
+			if err != nil {
+				d.treeOK = false
+				return c.gapOrStop(ctx, name, "projects", err)
+			}
+			return nil
+		})
+		step(func(ctx context.Context) (err error) {
+			d.archived, err = listAll[projectWire](ctx, c, fmt.Sprintf("groups/%d/projects", top.ID), url.Values{
+				"include_subgroups": {"true"}, "with_shared": {"false"}, "simple": {"true"}, "archived": {"true"},
+			})
+			if err != nil {
+				return c.gapOrStop(ctx, name, "archived projects", err)
+			}
+			d.archivedOK = true
+			return nil
+		})
+		if top.ParentID == 0 {
+			step(func(ctx context.Context) (err error) {
+				d.accounts, err = listAll[serviceAccountWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts", top.ID), nil)
+				if err != nil {
+					return c.gapOrStop(ctx, name, "service accounts", err)
+				}
+				d.accountsOK = true
+				return nil
+			})
+			// The credentials inventory exists only on GitLab.com, for
+			// Owners of a Premium/Ultimate top-level group
+			// (https://docs.gitlab.com/api/groups/#credentials-inventory-management);
+			// one probe tells, and a refusal is no gap.
+			step(func(ctx context.Context) (err error) {
+				d.managePATs, err = listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/manage/personal_access_tokens", top.ID), nil)
+				if err != nil {
+					if refused(err) {
+						c.log.Debug("credentials inventory not available", "group", top.FullPath, "reason", errorReason(err))
+						return nil
+					}
+					return c.gapOrStop(ctx, name, "credentials inventory", err)
+				}
+				d.manageOK = true
+				d.manageRes, err = listAll[resourceTokenWire](ctx, c, fmt.Sprintf("groups/%d/manage/resource_access_tokens", top.ID), nil)
+				if err != nil {
+					return c.gapOrStop(ctx, name, "credentials inventory resource tokens", err)
+				}
+				d.manageResOK = true
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	var allGroups []groupWire
+	var allProjects, allArchived []projectWire
+	complete, archivedOK := true, true
+	accounts := map[int64]serviceAccountWire{}
+	accountGroup := map[int64]int64{}
+	for _, d := range data {
+		allGroups = append(allGroups, d.top)
+		allGroups = append(allGroups, d.descendants...)
+		allProjects = append(allProjects, d.projects...)
+		allArchived = append(allArchived, d.archived...)
+		complete = complete && d.treeOK
+		archivedOK = archivedOK && d.archivedOK
+		for _, a := range d.accounts {
+			accounts[a.ID] = a
+			accountGroup[a.ID] = d.top.ID
+		}
+	}
+	if !archivedOK {
+		allArchived = nil
+	}
+	t := newTree(allGroups, allProjects, allArchived, complete)
+	owners := map[int64]*Owner{c.me.ID: c.me}
+	for id, a := range accounts {
+		owners[id] = &Owner{ID: id, Username: a.Username, Type: OwnerServiceAccount, ProjectsReachable: -1}
+	}
+
+	for _, d := range data {
+		for i := range d.managePATs {
+			p := &d.managePATs[i]
+			o := owners[p.UserID]
+			kind, res := KindPersonal, Resource{Type: ResourceInstance}
+			if o != nil && o.Type == OwnerServiceAccount {
+				kind, res = KindServiceAccount, t.group(accountGroup[p.UserID])
+			}
+			c.addToken(mapPAT(p, kind, o, res, srcManagePATs))
+		}
+		for i := range d.manageRes {
+			r := &d.manageRes[i]
+			kind, res, bt := KindProjectAccess, t.project(r.ResourceID), OwnerProjectBot
+			if r.ResourceType == "group" {
+				kind, res, bt = KindGroupAccess, t.group(r.ResourceID), OwnerGroupBot
+			}
+			o := &Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
+			c.addToken(mapResourceToken(r, kind, o, res, srcManageResource))
+		}
+	}
+
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	task := func(fn func(ctx context.Context) error) {
+		c.plan(1)
+		g.Go(func() error {
+			defer c.finished()
+			return fn(gctx)
+		})
+	}
+	for _, gid := range sortedKeys(t.groups) {
+		res := t.group(gid)
+		task(func(ctx context.Context) error {
+			return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
+		})
+		task(func(ctx context.Context) error {
+			return c.deployTokens(ctx, res, fmt.Sprintf("groups/%d/deploy_tokens", gid), srcGroupDeploy)
+		})
+	}
+	for _, pid := range sortedKeys(t.projects) {
+		res := t.project(pid)
+		c.setProject(res, nil)
+		task(func(ctx context.Context) error {
+			return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
+		})
+		task(func(ctx context.Context) error {
+			return c.deployTokens(ctx, res, fmt.Sprintf("projects/%d/deploy_tokens", pid), srcProjectDeploy)
+		})
+		if !c.opts.SkipTriggers {
+			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
+		}
+		if !c.opts.SkipJobTokenScope {
+			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
+		}
+	}
+	for _, uid := range sortedKeys(accounts) {
+		a, res := accounts[uid], t.group(accountGroup[uid])
+		task(func(ctx context.Context) error {
+			toks, err := listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts/%d/personal_access_tokens", res.ID, uid), nil)
+			if err != nil {
+				return c.gapOrStop(ctx, "service account "+a.Username, "personal access tokens", err)
+			}
+			for i := range toks {
+				c.addToken(mapPAT(&toks[i], KindServiceAccount, owners[uid], res, srcServiceAccountPATs))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// resolveGroups reads each configured group. A group that does not exist or
+// that the caller cannot see stops the audit: the configuration is wrong.
+func (c *collector) resolveGroups(ctx context.Context) ([]groupWire, error) {
+	var tops []groupWire
+	seen := map[int64]bool{}
+	for _, name := range c.opts.Groups {
+		var gr groupWire
+		_, err := c.get(ctx, "groups/"+url.PathEscape(name), url.Values{"with_projects": {"false"}}, &gr)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case refused(err):
+			return nil, fmt.Errorf("read group %q: %w: %s", name, ErrGroupNotFound, errorReason(err))
+		default:
+			c.gap(ctx, "group "+name, "group", err)
+			continue
+		}
+		if !seen[gr.ID] {
+			seen[gr.ID] = true
+			tops = append(tops, gr)
+		}
+	}
+	return tops, nil
+}
+
+// deployTokens reads a project's or group's deploy tokens.
+func (c *collector) deployTokens(ctx context.Context, res Resource, path, src string) error {
+	toks, err := listAll[gitlab.DeployToken](ctx, c, path, nil)
+	if err != nil {
+		name := projectName(res.Path, res.ID)
+		if res.Type == ResourceGroup {
+			name = groupName(res.Path, res.ID)
+		}
+		return c.gapOrStop(ctx, name, "deploy tokens", err)
+	}
+	for i := range toks {
+		c.addToken(mapDeployToken(&toks[i], res, src))
+	}
+	return nil
+}
+
+// refused reports a 401, 403 or 404: the caller may not read it.
+func refused(err error) bool {
+	return gitlab.HasStatusCode(err, http.StatusUnauthorized) ||
+		gitlab.HasStatusCode(err, http.StatusForbidden) ||
+		gitlab.HasStatusCode(err, http.StatusNotFound)
+}

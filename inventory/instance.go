@@ -1,0 +1,318 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
+)
+
+// instance collects as an administrator with the cheapest complete sources
+// (DESIGN.md): one pass over each instance-wide list, then per-resource
+// calls only where they add something.
+func (c *collector) instance(ctx context.Context) error {
+	var (
+		pats                        []patWire
+		users                       []userWire
+		deploys                     []gitlab.DeployToken
+		projects, archived          []projectWire
+		groups                      []groupWire
+		settings                    settingsWire
+		patsOK, usersOK, settingsOK bool
+		projectsOK, groupsOK        bool
+		archivedOK                  bool
+	)
+	const inst = "instance"
+	g, gctx := errgroup.WithContext(ctx)
+	read := func(what string, ok *bool, fetch func() error) {
+		c.plan(1)
+		g.Go(func() error {
+			defer c.finished()
+			if err := fetch(); err != nil {
+				if !c.gap(gctx, inst, what, err) {
+					return gctx.Err()
+				}
+				return nil
+			}
+			*ok = true
+			return nil
+		})
+	}
+	read("personal access tokens", &patsOK, func() (err error) {
+		pats, err = listAll[patWire](gctx, c, "personal_access_tokens", nil)
+		return err
+	})
+	read("users", &usersOK, func() (err error) {
+		users, err = listAll[userWire](gctx, c, "users", nil)
+		return err
+	})
+	var deploysOK bool
+	read("deploy tokens", &deploysOK, func() (err error) {
+		deploys, err = listAll[gitlab.DeployToken](gctx, c, "deploy_tokens", nil)
+		return err
+	})
+	read("application settings", &settingsOK, func() error {
+		_, err := c.get(gctx, "application/settings", nil, &settings)
+		return err
+	})
+	// Every project (paths, archived state, and the per-project reads) and
+	// every group (paths and sizes, computed here instead of one count
+	// request per group).
+	read("projects", &projectsOK, func() (err error) {
+		projects, err = listAll[projectWire](gctx, c, "projects", url.Values{"simple": {"true"}})
+		return err
+	})
+	read("archived projects", &archivedOK, func() (err error) {
+		archived, err = listAll[projectWire](gctx, c, "projects", url.Values{"simple": {"true"}, "archived": {"true"}})
+		return err
+	})
+	read("groups", &groupsOK, func() (err error) {
+		groups, err = listAll[groupWire](gctx, c, "groups", url.Values{"all_available": {"true"}})
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if !archivedOK {
+		archived = nil
+	}
+	if settingsOK {
+		c.inv.Settings = mapSettings(&settings)
+	}
+	t := newTree(groups, projects, archived, projectsOK && groupsOK)
+
+	owners := make(map[int64]*Owner, len(users))
+	for i := range users {
+		owners[users[i].ID] = mapUser(&users[i])
+	}
+
+	// Classify every PAT by its owner; remember which projects and groups
+	// have bot tokens, and which users may hold impersonation tokens.
+	botProjects, botGroups := map[int64]bool{}, map[int64]bool{}
+	impersonationKnown := false
+	holders := map[int64]bool{}
+	for i := range pats {
+		p := &pats[i]
+		if p.Impersonation != nil {
+			impersonationKnown = true
+		}
+		o := owners[p.UserID]
+		kind, res := c.classify(o, t)
+		switch kind {
+		case KindProjectAccess:
+			if _, ok := t.projects[res.ID]; ok {
+				botProjects[res.ID] = true
+			}
+		case KindGroupAccess:
+			if _, ok := t.groups[res.ID]; ok {
+				botGroups[res.ID] = true
+			}
+		default:
+			holders[p.UserID] = true
+		}
+		c.addToken(mapPAT(p, kind, o, res, srcPATs))
+	}
+	_ = patsOK
+
+	for i := range deploys {
+		// GET /deploy_tokens does not say which project or group a token
+		// belongs to (https://docs.gitlab.com/api/deploy_tokens/#list-all-deploy-tokens);
+		// finding out would cost a request per project and group.
+		c.addToken(mapDeployToken(&deploys[i], Resource{Type: ResourceInstance}, srcDeployTokens))
+	}
+
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	task := func(fn func(ctx context.Context) error) {
+		c.plan(1)
+		g.Go(func() error {
+			defer c.finished()
+			return fn(gctx)
+		})
+	}
+
+	// The admin PAT list does not flag impersonation tokens
+	// (gitlab-api/README.md §2.5): ask each user that holds tokens, unless
+	// this GitLab sends the flag in the list.
+	if !impersonationKnown {
+		for _, uid := range sortedKeys(holders) {
+			task(func(ctx context.Context) error { return c.impersonationTokens(ctx, uid, owners[uid]) })
+		}
+	}
+	// Access levels live only in the resource lists.
+	for _, pid := range sortedKeys(botProjects) {
+		res := t.project(pid)
+		task(func(ctx context.Context) error {
+			return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
+		})
+	}
+	for _, gid := range sortedKeys(botGroups) {
+		res := t.group(gid)
+		task(func(ctx context.Context) error {
+			return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
+		})
+	}
+	for _, pid := range sortedKeys(t.projects) {
+		res := t.project(pid)
+		c.setProject(res, nil)
+		if !c.opts.SkipTriggers {
+			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
+		}
+		if !c.opts.SkipJobTokenScope {
+			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
+		}
+	}
+	return g.Wait()
+}
+
+// classify decides a PAT-table token's kind and resource from its owner.
+func (c *collector) classify(o *Owner, t *tree) (Kind, Resource) {
+	if o == nil {
+		return KindPersonal, Resource{Type: ResourceInstance}
+	}
+	kind := kindForOwner(o.Type)
+	switch kind {
+	case KindProjectAccess:
+		_, id, _ := parseBotUsername(o.Username)
+		return kind, t.project(id)
+	case KindGroupAccess:
+		_, id, _ := parseBotUsername(o.Username)
+		return kind, t.group(id)
+	case KindServiceAccount:
+		if gid, ok := serviceAccountGroup(o.Username); ok {
+			return kind, t.group(gid)
+		}
+	}
+	return kind, Resource{Type: ResourceInstance}
+}
+
+// impersonationTokens re-kinds a user's impersonation tokens
+// (https://docs.gitlab.com/api/user_tokens/#list-all-impersonation-tokens-for-a-user).
+func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *Owner) error {
+	toks, err := listAll[patWire](ctx, c, fmt.Sprintf("users/%d/impersonation_tokens", uid), url.Values{"state": {"all"}})
+	if err != nil {
+		name := fmt.Sprintf("user %d", uid)
+		if owner != nil {
+			name = "user " + owner.Username
+		}
+		return c.gapOrStop(ctx, name, "impersonation tokens", err)
+	}
+	for i := range toks {
+		p := &toks[i]
+		if p.UserID == 0 {
+			p.UserID = uid
+		}
+		c.addToken(mapPAT(p, KindImpersonation, owner, Resource{Type: ResourceInstance}, srcImpersonation))
+	}
+	return nil
+}
+
+// resourceTokens reads a project's or group's access tokens, for their
+// access level.
+func (c *collector) resourceTokens(ctx context.Context, res Resource, path string, owners map[int64]*Owner) error {
+	toks, err := listAll[resourceTokenWire](ctx, c, path, nil)
+	kind, src, name, what := KindProjectAccess, srcProjectTokens, projectName(res.Path, res.ID), "project access tokens"
+	if res.Type == ResourceGroup {
+		kind, src, name, what = KindGroupAccess, srcGroupTokens, groupName(res.Path, res.ID), "group access tokens"
+	}
+	if err != nil {
+		return c.gapOrStop(ctx, name, what, err)
+	}
+	for i := range toks {
+		o := owners[toks[i].UserID]
+		if o == nil {
+			bt := OwnerProjectBot
+			if kind == KindGroupAccess {
+				bt = OwnerGroupBot
+			}
+			o = &Owner{ID: toks[i].UserID, Type: bt, ProjectsReachable: -1}
+		}
+		c.addToken(mapResourceToken(&toks[i], kind, o, res, src))
+	}
+	return nil
+}
+
+// triggers reads a project's pipeline triggers. The token values in the
+// answer are dropped by mapTrigger.
+func (c *collector) triggers(ctx context.Context, res Resource, owners map[int64]*Owner) error {
+	trs, err := listAll[triggerWire](ctx, c, fmt.Sprintf("projects/%d/triggers", res.ID), nil)
+	if err != nil {
+		return c.gapOrStop(ctx, projectName(res.Path, res.ID), "pipeline triggers", err)
+	}
+	now := time.Now()
+	for i := range trs {
+		tr := &trs[i]
+		var o *Owner
+		if tr.Owner != nil {
+			o = mergeOwner(ownerCopy(owners[tr.Owner.ID]), mapBasicUser(tr.Owner))
+		}
+		tok := mapTrigger(tr, o, res, now)
+		tr.Token = ""
+		c.addToken(tok)
+	}
+	return nil
+}
+
+// jobTokenScope reads a project's CI/CD job token scope; the allowlists are
+// counted only when the inbound allowlist is enforced, since otherwise
+// every project may use the job token anyway
+// (https://docs.gitlab.com/api/project_job_token_scopes/).
+func (c *collector) jobTokenScope(ctx context.Context, res Resource) error {
+	name := projectName(res.Path, res.ID)
+	var s struct {
+		InboundEnabled bool `json:"inbound_enabled"`
+	}
+	if _, err := c.get(ctx, fmt.Sprintf("projects/%d/job_token_scope", res.ID), nil, &s); err != nil {
+		return c.gapOrStop(ctx, name, "job token scope", err)
+	}
+	scope := &JobTokenScope{InboundEnabled: s.InboundEnabled}
+	if s.InboundEnabled {
+		np, err1 := count(ctx, c, fmt.Sprintf("projects/%d/job_token_scope/allowlist", res.ID), nil)
+		if err1 != nil {
+			if err := c.gapOrStop(ctx, name, "job token project allowlist", err1); err != nil {
+				return err
+			}
+		}
+		ng, err2 := count(ctx, c, fmt.Sprintf("projects/%d/job_token_scope/groups_allowlist", res.ID), nil)
+		if err2 != nil {
+			if err := c.gapOrStop(ctx, name, "job token group allowlist", err2); err != nil {
+				return err
+			}
+		}
+		if err1 == nil && err2 == nil {
+			scope.ProjectsAllowed, scope.GroupsAllowed, scope.AllowlistsCounted = np, ng, true
+		}
+	}
+	c.setProject(res, scope)
+	return nil
+}
+
+// gapOrStop records a gap, or returns ctx's error when the collection was
+// cancelled.
+func (c *collector) gapOrStop(ctx context.Context, resource, what string, err error) error {
+	if !c.gap(ctx, resource, what, err) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func ownerCopy(o *Owner) *Owner {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	return &c
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	keys := make([]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,167 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
+)
+
+// perPage is GitLab's maximum page size (https://docs.gitlab.com/api/rest/#pagination).
+const perPage = 100
+
+// decodeRetries is how often a GET is repeated after an answer client-go
+// does not retry itself: a body cut short (malformed JSON) or a connection
+// closed without an answer. Both are transient and a GET is safe to repeat.
+const decodeRetries = 2
+
+// get performs one GET of path (relative to /api/v4, path segments already
+// escaped) with query, decoding the JSON answer into v. In-flight requests
+// are bounded by the collector's semaphore.
+func (c *collector) get(ctx context.Context, path string, query url.Values, v any) (*gitlab.Response, error) {
+	var lastErr error
+	for attempt := 0; attempt <= decodeRetries; attempt++ {
+		req, err := c.client.NewRequest(http.MethodGet, path, nil, []gitlab.RequestOptionFunc{
+			gitlab.WithContext(ctx),
+			func(r *retryablehttp.Request) error { r.URL.RawQuery = query.Encode(); return nil },
+		})
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case c.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		resp, err := c.client.Do(req, v)
+		<-c.sem
+		c.progress()
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return resp, err
+		}
+		c.log.Debug("repeating request after a broken answer", "path", path, "attempt", attempt+1, "err", err)
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+// transient reports whether err is a broken answer worth repeating: not an
+// HTTP status (client-go already retried 5xx and 429), not a timeout.
+func transient(err error) bool {
+	var er *gitlab.ErrorResponse
+	if errors.As(err, &er) {
+		return false
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Timeout() {
+		return false
+	}
+	return true
+}
+
+// listAll reads every page of a list. It asks for per_page=100; when
+// GitLab sends X-Total-Pages the remaining pages are fetched concurrently,
+// otherwise (more than 10,000 results, https://docs.gitlab.com/api/rest/#pagination-response-headers)
+// it follows X-Next-Page one page at a time through gitlab.Scan2.
+func listAll[T any](ctx context.Context, c *collector, path string, query url.Values) ([]T, error) {
+	q := cloneQuery(query)
+	q.Set("per_page", strconv.Itoa(perPage))
+	var first []T
+	resp, err := c.get(ctx, path, q, &first)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.NextPage == 0:
+		return first, nil
+	case resp.TotalPages > 1:
+		return listPages(ctx, c, path, q, first, int(resp.TotalPages))
+	}
+	items := first
+	next := resp.NextPage
+	pages := gitlab.Scan2(func(_ gitlab.PaginationOptionFunc) ([]T, *gitlab.Response, error) {
+		pq := cloneQuery(q)
+		pq.Set("page", strconv.FormatInt(next, 10))
+		var page []T
+		r, err := c.get(ctx, path, pq, &page)
+		if err == nil {
+			// Follow X-Next-Page only; the Link header's host is GitLab's
+			// configured external URL, which may differ from ours.
+			next = r.NextPage
+			r.NextLink = ""
+		}
+		return page, r, err
+	})
+	for item, err := range pages {
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+// listPages fetches pages 2..total concurrently and joins them in order.
+func listPages[T any](ctx context.Context, c *collector, path string, q url.Values, first []T, total int) ([]T, error) {
+	pages := make([][]T, total+1)
+	pages[1] = first
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	for p := 2; p <= total; p++ {
+		g.Go(func() error {
+			pq := cloneQuery(q)
+			pq.Set("page", strconv.Itoa(p))
+			var page []T
+			if _, err := c.get(gctx, path, pq, &page); err != nil {
+				return err
+			}
+			pages[p] = page
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var n int
+	for _, p := range pages {
+		n += len(p)
+	}
+	out := make([]T, 0, n)
+	for _, p := range pages {
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// count returns the size of a list from one request with per_page=1 and
+// X-Total; when GitLab omits X-Total (over 10,000 results) it pages through.
+func count(ctx context.Context, c *collector, path string, query url.Values) (int, error) {
+	q := cloneQuery(query)
+	q.Set("per_page", "1")
+	var first []struct{}
+	resp, err := c.get(ctx, path, q, &first)
+	if err != nil {
+		return 0, err
+	}
+	if resp.Header.Get("X-Total") != "" || resp.NextPage == 0 {
+		if resp.Header.Get("X-Total") == "" {
+			return len(first), nil
+		}
+		return int(resp.TotalItems), nil
+	}
+	all, err := listAll[struct{}](ctx, c, path, query)
+	return len(all), err
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
