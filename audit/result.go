@@ -78,6 +78,10 @@ type TokenResult struct {
 	// Severity is the worst unsuppressed finding, SeverityNone without one.
 	Severity Severity
 	Findings []Finding
+	// Unknown lists, in catalogue order, the rules that could not judge the
+	// token for missing data (a deploy token's usage, an owner's state a
+	// non-administrator cannot see): neither a pass nor a finding.
+	Unknown []string
 }
 
 // ResourceFinding is a finding that belongs to no single token: the

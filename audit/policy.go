@@ -1,0 +1,323 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// Policy is everything about an audit that an organisation may tune:
+// thresholds, per-rule severity overrides, rules turned off, the names of
+// legacy bot users, and exceptions. It is a plain struct so that cmd can map
+// the configuration file onto it (the mapstructure tags are the YAML keys;
+// every field decodes with viper's default hooks: numbers, strings, lists).
+// The zero value is not useful: start from DefaultPolicy and change fields.
+type Policy struct {
+	// MaxLifetimeDays is the longest lifetime (expiry date minus creation
+	// date) a token may have before TA-002 flags it. Default 365, GitLab's
+	// own maximum for personal, project and group access tokens
+	// (https://docs.gitlab.com/user/profile/personal_access_tokens/). It is
+	// also the bar TA-071 holds the instance's max_personal_access_token_lifetime to.
+	MaxLifetimeDays int `mapstructure:"max_lifetime_days"`
+	// ExpiringUrgentDays: a token that stops working within this many days
+	// is flagged by TA-003 (default 7).
+	ExpiringUrgentDays int `mapstructure:"expiring_urgent_days"`
+	// ExpiringSoonDays: a token that stops working within this many days,
+	// but not within ExpiringUrgentDays, is flagged by TA-004 (default 30).
+	// Must be at least ExpiringUrgentDays.
+	ExpiringSoonDays int `mapstructure:"expiring_soon_days"`
+	// LargeGroupProjects: a group access token whose group holds more than
+	// this many projects (subgroups included) is flagged by TA-022
+	// (default 20; the token guide says to avoid group tokens for groups of
+	// more than 10-20 projects).
+	LargeGroupProjects int `mapstructure:"large_group_projects"`
+	// PersonReachProjects: a person's token whose account is a member of more
+	// than this many projects is flagged by TA-024, where the number is known
+	// (default 50).
+	PersonReachProjects int `mapstructure:"person_reach_projects"`
+	// StaleDays: a token last used more than this many days ago is flagged
+	// by TA-030 (default 90).
+	StaleDays int `mapstructure:"stale_days"`
+	// NeverUsedDays: a token never used and created more than this many days
+	// ago is flagged by TA-031 (default 30).
+	NeverUsedDays int `mapstructure:"never_used_days"`
+	// RotationDays: a token created more than this many days ago is flagged
+	// by TA-050 as due for rotation (default 365).
+	RotationDays int `mapstructure:"rotation_days"`
+	// TriggerUnusedDays: a pipeline trigger token last used (or, if never
+	// used, created) more than this many days ago is flagged by TA-063
+	// (default 90).
+	TriggerUnusedDays int `mapstructure:"trigger_unused_days"`
+
+	// LegacyBotUsers names the human-type accounts that automation uses
+	// (the token guide's "bot user PAT", a last resort): usernames or
+	// path.Match glob patterns such as "ci-*". Their personal access tokens
+	// are flagged by TA-040. Default: none.
+	LegacyBotUsers []string `mapstructure:"legacy_bot_users"`
+
+	// Rules changes single rules, keyed by rule ID ("TA-011"; matched
+	// case-insensitively, as viper lower-cases keys). Default: none.
+	Rules map[string]RuleSetting `mapstructure:"rules"`
+
+	// Exceptions accept a known risk for a while. Default: none.
+	Exceptions []Exception `mapstructure:"exceptions"`
+}
+
+// RuleSetting changes one rule.
+type RuleSetting struct {
+	// Severity replaces the rule's default severity: critical, high,
+	// medium, low or info. Empty keeps the default.
+	Severity string `mapstructure:"severity"`
+	// Disabled turns the rule off: it is not evaluated at all.
+	Disabled bool `mapstructure:"disabled"`
+}
+
+// Exception suppresses the findings of one rule (or of every rule, for one
+// named token) on the tokens or resources it names, until its expiry date.
+// A suppressed finding stays in the result with Suppressed set and the
+// reason, but counts toward neither the token's severity nor Result.Worst.
+//
+// It names what it covers by one of:
+//   - Kind and ID: exactly one token ("personal" and 1234);
+//   - Owner and/or Name: path.Match glob patterns over the owner's username
+//     and the token's name ("ci-*", "renovate"); with both, both must match;
+//     Kind, if set, narrows the match to that kind;
+//   - Resource: a glob pattern over a resource finding's resource
+//     ("instance", "project acme/*"), for instance and project rules.
+type Exception struct {
+	// Rule is the rule ID the exception suppresses. "*" suppresses every
+	// rule, and is allowed only for one token named by Kind and ID, so that
+	// no pattern can silence a whole class of tokens by accident.
+	Rule string `mapstructure:"rule"`
+	// Kind is a token kind (personal, impersonation, service_account,
+	// project_access, group_access, deploy, pipeline_trigger).
+	Kind string `mapstructure:"kind"`
+	// ID is GitLab's token id; 0: not used. Needs Kind.
+	ID int64 `mapstructure:"id"`
+	// Owner is a glob pattern over the owner's username.
+	Owner string `mapstructure:"owner"`
+	// Name is a glob pattern over the token's name.
+	Name string `mapstructure:"name"`
+	// Resource is a glob pattern over a resource finding's resource.
+	Resource string `mapstructure:"resource"`
+	// Reason says why the risk is accepted. Required.
+	Reason string `mapstructure:"reason"`
+	// Expires is the date (YYYY-MM-DD) the exception stops applying, at
+	// 00:00 UTC that day, the way GitLab expires tokens. Required: every
+	// accepted risk is reviewed again. An expired exception suppresses
+	// nothing and is listed in Result.ExpiredExceptions.
+	Expires string `mapstructure:"expires"`
+}
+
+// DefaultPolicy returns the thresholds described on each Policy field, no
+// overrides and no exceptions.
+func DefaultPolicy() Policy {
+	return Policy{
+		MaxLifetimeDays:     365,
+		ExpiringUrgentDays:  7,
+		ExpiringSoonDays:    30,
+		LargeGroupProjects:  20,
+		PersonReachProjects: 50,
+		StaleDays:           90,
+		NeverUsedDays:       30,
+		RotationDays:        365,
+		TriggerUnusedDays:   90,
+	}
+}
+
+// Validate reports every problem in the policy at once, each naming the
+// field and what is allowed.
+func (p Policy) Validate() error {
+	var errs []error
+	positive := []struct {
+		field string
+		v     int
+	}{
+		{"max_lifetime_days", p.MaxLifetimeDays},
+		{"expiring_urgent_days", p.ExpiringUrgentDays},
+		{"expiring_soon_days", p.ExpiringSoonDays},
+		{"large_group_projects", p.LargeGroupProjects},
+		{"person_reach_projects", p.PersonReachProjects},
+		{"stale_days", p.StaleDays},
+		{"never_used_days", p.NeverUsedDays},
+		{"rotation_days", p.RotationDays},
+		{"trigger_unused_days", p.TriggerUnusedDays},
+	}
+	for _, f := range positive {
+		if f.v <= 0 {
+			errs = append(errs, fmt.Errorf("policy %s: %d is not allowed (want a whole number above 0)", f.field, f.v))
+		}
+	}
+	if p.ExpiringUrgentDays > 0 && p.ExpiringSoonDays > 0 && p.ExpiringSoonDays < p.ExpiringUrgentDays {
+		errs = append(errs, fmt.Errorf("policy expiring_soon_days: %d is below expiring_urgent_days %d (want at least that)",
+			p.ExpiringSoonDays, p.ExpiringUrgentDays))
+	}
+	for i, u := range p.LegacyBotUsers {
+		if err := checkPattern(u); err != nil || u == "" {
+			errs = append(errs, fmt.Errorf("policy legacy_bot_users[%d]: %q is not a username or glob pattern", i, u))
+		}
+	}
+	for _, id := range sortedKeys(p.Rules) {
+		s := p.Rules[id]
+		if _, ok := RuleByID(id); !ok {
+			errs = append(errs, fmt.Errorf("policy rules: unknown rule %q (want a rule ID such as TA-001; see tokenaudit rules)", id))
+			continue
+		}
+		if s.Severity != "" {
+			if sev, err := ParseSeverity(s.Severity); err != nil || sev == SeverityNone {
+				errs = append(errs, fmt.Errorf("policy rules.%s.severity: %q is not allowed (want critical, high, medium, low or info)", id, s.Severity))
+			}
+		}
+	}
+	for i, e := range p.Exceptions {
+		for _, err := range e.problems() {
+			errs = append(errs, fmt.Errorf("policy exceptions[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// problems lists what is wrong with one exception.
+func (e Exception) problems() []error {
+	var errs []error
+	switch {
+	case e.Rule == "":
+		errs = append(errs, errors.New("rule is required (a rule ID such as TA-011, or \"*\" for one token named by kind and id)"))
+	case e.Rule == "*":
+		if e.ID == 0 {
+			errs = append(errs, errors.New("rule \"*\" needs one token named by kind and id, not patterns"))
+		}
+	default:
+		if _, ok := RuleByID(e.Rule); !ok {
+			errs = append(errs, fmt.Errorf("rule %q is unknown (want a rule ID such as TA-011; see tokenaudit rules)", e.Rule))
+		}
+	}
+	if e.Kind != "" && !knownKind(inventory.Kind(e.Kind)) {
+		errs = append(errs, fmt.Errorf("kind %q is unknown (want one of %s)", e.Kind, kindList()))
+	}
+	if e.ID < 0 {
+		errs = append(errs, fmt.Errorf("id %d is not allowed (want a GitLab token id above 0)", e.ID))
+	}
+	if e.ID != 0 && e.Kind == "" {
+		errs = append(errs, errors.New("id needs kind: token ids are unique only within a kind"))
+	}
+	if e.ID != 0 && (e.Owner != "" || e.Name != "" || e.Resource != "") {
+		errs = append(errs, errors.New("name a token either by kind and id or by owner/name patterns, not both"))
+	}
+	if e.Resource != "" && (e.Kind != "" || e.Owner != "" || e.Name != "") {
+		errs = append(errs, errors.New("resource names an instance or project finding; it cannot be combined with kind, owner or name"))
+	}
+	if e.ID == 0 && e.Owner == "" && e.Name == "" && e.Resource == "" {
+		errs = append(errs, errors.New("names nothing (want kind and id, an owner or name pattern, or a resource pattern)"))
+	}
+	for _, f := range []struct{ field, pattern string }{{"owner", e.Owner}, {"name", e.Name}, {"resource", e.Resource}} {
+		if err := checkPattern(f.pattern); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not a valid glob pattern: %w", f.field, f.pattern, err))
+		}
+	}
+	if strings.TrimSpace(e.Reason) == "" {
+		errs = append(errs, errors.New("reason is required: say why the risk is accepted"))
+	}
+	if e.Expires == "" {
+		errs = append(errs, errors.New("expires is required (a date, YYYY-MM-DD): every accepted risk is reviewed again"))
+	} else if _, err := time.Parse(time.DateOnly, e.Expires); err != nil {
+		errs = append(errs, fmt.Errorf("expires %q is not a date (want YYYY-MM-DD)", e.Expires))
+	}
+	return errs
+}
+
+// expiresAt is the instant the exception stops applying: 00:00 UTC on its
+// date. Call only on a validated exception.
+func (e Exception) expiresAt() time.Time {
+	t, _ := time.Parse(time.DateOnly, e.Expires)
+	return t.UTC()
+}
+
+// describe says how the exception names what it covers, for the report.
+func (e Exception) describe() string {
+	var parts []string
+	if e.Kind != "" {
+		parts = append(parts, "kind="+e.Kind)
+	}
+	if e.ID != 0 {
+		parts = append(parts, fmt.Sprintf("id=%d", e.ID))
+	}
+	if e.Owner != "" {
+		parts = append(parts, "owner="+e.Owner)
+	}
+	if e.Name != "" {
+		parts = append(parts, "name="+e.Name)
+	}
+	if e.Resource != "" {
+		parts = append(parts, "resource="+e.Resource)
+	}
+	return strings.Join(parts, " ")
+}
+
+// matchesToken reports whether the exception names the token. Patterns
+// were checked by Validate, so match errors cannot happen.
+func (e Exception) matchesToken(t *inventory.Token) bool {
+	if e.Resource != "" {
+		return false
+	}
+	if e.Kind != "" && inventory.Kind(e.Kind) != t.Kind {
+		return false
+	}
+	if e.ID != 0 {
+		return e.ID == t.ID
+	}
+	if e.Owner != "" {
+		if t.Owner == nil || !globMatch(e.Owner, t.Owner.Username) {
+			return false
+		}
+	}
+	if e.Name != "" && !globMatch(e.Name, t.Name) {
+		return false
+	}
+	return true
+}
+
+// matchesResource reports whether the exception names a resource finding.
+func (e Exception) matchesResource(resource string) bool {
+	return e.Resource != "" && globMatch(e.Resource, resource)
+}
+
+// matchesRule reports whether the exception covers the rule.
+func (e Exception) matchesRule(id string) bool {
+	return e.Rule == "*" || strings.EqualFold(e.Rule, id)
+}
+
+func globMatch(pattern, s string) bool {
+	ok, err := path.Match(pattern, s)
+	return err == nil && ok
+}
+
+// checkPattern validates a glob pattern; "" is valid (not set).
+func checkPattern(p string) error {
+	if p == "" {
+		return nil
+	}
+	_, err := path.Match(p, "")
+	return err
+}
+
+func knownKind(k inventory.Kind) bool {
+	for _, x := range inventory.Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func kindList() string {
+	names := make([]string, len(inventory.Kinds))
+	for i, k := range inventory.Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
