@@ -1,0 +1,164 @@
+package gitlabsim
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// apiError is a refusal with GitLab's exact body
+// (shared/gitlab-api/README.md §1.2, fixtures/errors/).
+type apiError struct {
+	status int
+	body   string
+	header map[string]string
+}
+
+func (e *apiError) write(w http.ResponseWriter) {
+	for k, v := range e.header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_, _ = w.Write([]byte(e.body))
+}
+
+// errMessage is Grape's render_api_error!: {"message": msg}.
+func errMessage(status int, msg string) *apiError {
+	b, _ := json.Marshal(map[string]string{"message": msg})
+	return &apiError{status: status, body: string(b)}
+}
+
+// errValidation is a Grape parameter validation failure: 400 {"error": msg}.
+func errValidation(msg string) *apiError {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	return &apiError{status: http.StatusBadRequest, body: string(b)}
+}
+
+var (
+	errUnauthorized = errMessage(http.StatusUnauthorized, "401 Unauthorized")
+	errForbidden    = errMessage(http.StatusForbidden, "403 Forbidden")
+	errNotFound     = errMessage(http.StatusNotFound, "404 Not Found")
+	errProject404   = errMessage(http.StatusNotFound, "404 Project Not Found")
+	errGroup404     = errMessage(http.StatusNotFound, "404 Group Not Found")
+	errUser404      = errMessage(http.StatusNotFound, "404 User Not Found")
+	// errRoute404 is Grape's catch-all for an unknown API route, which uses
+	// the "error" key (lib/api/api.rb `route :any, '*path'` → error!).
+	errRoute404 = &apiError{status: http.StatusNotFound, body: `{"error":"404 Not Found"}`}
+	// errMethod405 answers a method the simulator does not serve on a known
+	// path, as Grape does for a path without that method.
+	errMethod405 = &apiError{status: http.StatusMethodNotAllowed, body: `{"error":"405 Not Allowed"}`, header: map[string]string{"Allow": "OPTIONS, GET, HEAD"}}
+	// errOffset405 is GitLab's answer past the offset limit for projects.
+	errOffset405 = &apiError{status: http.StatusMethodNotAllowed, body: `{"error":"Offset pagination has a maximum allowed offset of 50000 for requests that return objects of type Project. Remaining records can be retrieved using keyset pagination."}`}
+
+	// The invalid_token bodies of lib/api/api_guard.rb, with the
+	// WWW-Authenticate header Rack::OAuth2 sends beside them.
+	errExpired = &apiError{status: http.StatusUnauthorized,
+		body:   `{"error":"invalid_token","error_description":"Token is expired. You can either do re-authorization or token refresh."}`,
+		header: map[string]string{"WWW-Authenticate": `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired. You can either do re-authorization or token refresh."`}}
+	errRevoked = &apiError{status: http.StatusUnauthorized,
+		body:   `{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`,
+		header: map[string]string{"WWW-Authenticate": `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."`}}
+	// Blocked and deactivated owners: GitLab refuses API access with 403
+	// and the user-access-denied reason (Gitlab::Auth::UserAccessDeniedReason) [I].
+	errUserBlocked     = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been blocked.")
+	errUserDeactivated = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been deactivated by your administrator. Please log back in to reactivate your account.")
+)
+
+func errInsufficientScope(scopes string) *apiError {
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		Scope       string `json:"scope"`
+	}{"insufficient_scope", "The request requires higher privileges than provided by the access token.", scopes})
+	return &apiError{status: http.StatusForbidden, body: string(b)}
+}
+
+// caller is an authenticated request's user and token.
+type caller struct {
+	user  *User
+	token *PersonalAccessToken
+	admin bool
+}
+
+// scopeNeed says which token scopes a route accepts.
+type scopeNeed int
+
+const (
+	scopeRead     scopeNeed = iota // api or read_api
+	scopeReadUser                  // api, read_api or read_user (/user, /users)
+	scopeAny                       // any scope (/personal_access_tokens/self)
+)
+
+// callerSecret reads the token as GitLab's auth finders do: PRIVATE-TOKEN,
+// Authorization: Bearer, or the private_token / access_token parameters.
+// The value is only ever used as a map key; it is never logged.
+func callerSecret(r *http.Request) string {
+	if t := r.Header.Get("PRIVATE-TOKEN"); t != "" {
+		return t
+	}
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	q := r.URL.Query()
+	if t := q.Get("private_token"); t != "" {
+		return t
+	}
+	return q.Get("access_token")
+}
+
+// authenticate resolves the request's token to a caller, or refuses:
+//   - no token, an unknown one, or a deploy or trigger token (they cannot
+//     read the REST API): 401 {"message":"401 Unauthorized"};
+//   - an expired token, then a revoked one: 401 invalid_token bodies, in
+//     the order AccessTokenValidationService checks them;
+//   - a token without a scope the route accepts: 403 insufficient_scope;
+//   - a blocked or deactivated owner: 403.
+func (ix *index) authenticate(r *http.Request, need scopeNeed) (*caller, *apiError) {
+	secret := callerSecret(r)
+	if secret == "" {
+		return nil, errUnauthorized
+	}
+	t := ix.tokenBySecret[secret]
+	if t == nil {
+		return nil, errUnauthorized
+	}
+	u := ix.users[t.UserID]
+	if u == nil {
+		return nil, errUnauthorized
+	}
+	if dateExpired(t.ExpiresAt, ix.w.Now) {
+		return nil, errExpired
+	}
+	if t.Revoked {
+		return nil, errRevoked
+	}
+	switch need {
+	case scopeRead:
+		if !hasAnyScope(t.Scopes, "api", "read_api") {
+			return nil, errInsufficientScope("api read_api")
+		}
+	case scopeReadUser:
+		if !hasAnyScope(t.Scopes, "api", "read_api", "read_user") {
+			return nil, errInsufficientScope("api read_api read_user")
+		}
+	}
+	switch u.State {
+	case "blocked", "ldap_blocked", "banned", "blocked_pending_approval":
+		return nil, errUserBlocked
+	case "deactivated":
+		return nil, errUserDeactivated
+	}
+	// GitLab.com has no instance administrators (README §2.1).
+	return &caller{user: u, token: t, admin: u.Admin && !ix.w.GitLabCom}, nil
+}
+
+func hasAnyScope(have []string, want ...string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,452 @@
+package gitlabsim
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The JSON entities the simulator serves, shaped after GitLab's Grape
+// entities and the fixtures in shared/gitlab-api/fixtures (key sets and JSON
+// types are checked by the fixture-shape test). Token entities are structs
+// (the hot path of every benchmark); the rest are maps.
+
+// apiTime is a timestamp as GitLab writes it: RFC 3339, UTC, milliseconds,
+// "Z" ("2021-01-20T22:11:48.151Z").
+type apiTime time.Time
+
+func (t apiTime) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 26)
+	b = append(b, '"')
+	b = time.Time(t).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	return append(b, '"'), nil
+}
+
+// apiDate is a date as GitLab writes token expiry: "2021-01-31".
+type apiDate time.Time
+
+func (d apiDate) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 12)
+	b = append(b, '"')
+	b = time.Time(d).UTC().AppendFormat(b, "2006-01-02")
+	return append(b, '"'), nil
+}
+
+func timePtr(t *time.Time) *apiTime {
+	if t == nil {
+		return nil
+	}
+	v := apiTime(*t)
+	return &v
+}
+
+func datePtr(t *time.Time) *apiDate {
+	if t == nil {
+		return nil
+	}
+	v := apiDate(*t)
+	return &v
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// nullable returns nil for "" (sent as null).
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// tokenEntity is GitLab's PersonalAccessToken entity and, with access_level,
+// resource_type and resource_id, its ResourceAccessToken entity
+// (lib/api/entities/personal_access_token.rb, resource_access_token.rb).
+// Key order follows a real GitLab.com response
+// (fixtures/personal_access_tokens_self__observed_gitlab_com_2026.json) and
+// the credentials-inventory example.
+type tokenEntity struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Revoked     bool      `json:"revoked"`
+	CreatedAt   apiTime   `json:"created_at"`
+	Description *string   `json:"description"`
+	Scopes      []string  `json:"scopes"`
+	UserID      int64     `json:"user_id"`
+	LastUsedAt  *apiTime  `json:"last_used_at"`
+	Active      bool      `json:"active"`
+	Granular    *bool     `json:"granular,omitempty"`
+	ExpiresAt   *apiDate  `json:"expires_at"`
+	LastUsedIPs *[]string `json:"last_used_ips,omitempty"`
+	// ResourceAccessToken only.
+	AccessLevel  *int   `json:"access_level,omitempty"`
+	ResourceType string `json:"resource_type,omitempty"`
+	ResourceID   *int64 `json:"resource_id,omitempty"`
+}
+
+var (
+	falseValue   = false
+	emptyStrings = []string{}
+)
+
+// patEntity renders a token for the /personal_access_tokens routes, which
+// use PersonalAccessTokenWithLastUsedIps and (18.x) send granular.
+func (ix *index) patEntity(t *PersonalAccessToken) tokenEntity {
+	e := ix.baseTokenEntity(t)
+	e.Granular = &falseValue
+	return e
+}
+
+func (ix *index) baseTokenEntity(t *PersonalAccessToken) tokenEntity {
+	scopes := t.Scopes
+	if scopes == nil {
+		scopes = emptyStrings
+	}
+	e := tokenEntity{
+		ID:          t.ID,
+		Name:        t.Name,
+		Revoked:     t.Revoked,
+		CreatedAt:   apiTime(t.CreatedAt),
+		Description: nullable(t.Description),
+		Scopes:      scopes,
+		UserID:      t.UserID,
+		LastUsedAt:  timePtr(t.LastUsedAt),
+		Active:      ix.tokenActive(t),
+		ExpiresAt:   datePtr(t.ExpiresAt),
+	}
+	// last_used_ips: absent (flag off / older GitLab), [] (CE never fills
+	// it), or the stored IPs (README §2.1).
+	switch ix.w.LastUsedIPs {
+	case "absent":
+	case "empty":
+		e.LastUsedIPs = &emptyStrings
+	default:
+		ips := t.LastUsedIPs
+		if ips == nil {
+			ips = emptyStrings
+		}
+		e.LastUsedIPs = &ips
+	}
+	return e
+}
+
+// resourceTokenEntity renders a project or group access token.
+func (ix *index) resourceTokenEntity(t *PersonalAccessToken) tokenEntity {
+	e := ix.baseTokenEntity(t)
+	level, rtype, rid := ix.accessLevelOf(t)
+	e.AccessLevel = &level
+	if rtype != "" {
+		e.ResourceType = rtype
+		e.ResourceID = &rid
+	}
+	return e
+}
+
+// deployTokenEntity is GitLab's DeployToken entity (deploy_tokens.md): no
+// created_at, no last_used_at; expires_at a datetime or null.
+type deployTokenEntity struct {
+	ID        int64    `json:"id"`
+	Name      string   `json:"name"`
+	Username  string   `json:"username"`
+	ExpiresAt *apiTime `json:"expires_at"`
+	Revoked   bool     `json:"revoked"`
+	Expired   bool     `json:"expired"`
+	Scopes    []string `json:"scopes"`
+}
+
+func (ix *index) deployTokenEntity(d *DeployToken) deployTokenEntity {
+	scopes := d.Scopes
+	if scopes == nil {
+		scopes = emptyStrings
+	}
+	return deployTokenEntity{
+		ID: d.ID, Name: d.Name, Username: d.Username, ExpiresAt: timePtr(d.ExpiresAt),
+		Revoked: d.Revoked, Expired: ix.deployTokenExpired(d), Scopes: scopes,
+	}
+}
+
+// triggerEntity is Entities::Trigger (lib/api/entities/trigger.rb@41946e65).
+type triggerEntity struct {
+	ID          int64          `json:"id"`
+	Token       string         `json:"token"`
+	Description string         `json:"description"`
+	CreatedAt   apiTime        `json:"created_at"`
+	UpdatedAt   apiTime        `json:"updated_at"`
+	LastUsed    *apiTime       `json:"last_used"`
+	ExpiresAt   *apiTime       `json:"expires_at"`
+	Owner       map[string]any `json:"owner"`
+}
+
+// triggerEntity shows the token in full to its owner only; anyone else gets
+// the first four characters after the glptt- prefix (README §10,
+// spec/models/ci/trigger_spec.rb #short_token).
+func (s *Server) triggerEntity(ix *index, tr *Trigger, c *caller) triggerEntity {
+	tok := tr.Value
+	if tr.OwnerID == 0 || c.user.ID != tr.OwnerID {
+		tok = strings.TrimPrefix(tok, "glptt-")
+		if len(tok) > 4 {
+			tok = tok[:4]
+		}
+	}
+	e := triggerEntity{
+		ID: tr.ID, Token: tok, Description: tr.Description,
+		CreatedAt: apiTime(tr.CreatedAt), UpdatedAt: apiTime(tr.UpdatedAt),
+		LastUsed: timePtr(tr.LastUsed), ExpiresAt: timePtr(tr.ExpiresAt),
+	}
+	if u := ix.users[tr.OwnerID]; u != nil {
+		e.Owner = s.userBasic(u)
+	}
+	return e
+}
+
+// userBasic is Entities::UserBasic, all a non-administrator sees in lists
+// (fixtures/users_list.json).
+func (s *Server) userBasic(u *User) map[string]any {
+	return map[string]any{
+		"id":         u.ID,
+		"username":   u.Username,
+		"name":       u.Name,
+		"state":      u.State,
+		"locked":     false,
+		"avatar_url": nil,
+		"web_url":    s.base + "/" + u.Username,
+	}
+}
+
+// userEntity is Entities::User, GET /users/:id for a non-administrator
+// (fixtures/users_get.json).
+func (s *Server) userEntity(u *User) map[string]any {
+	m := s.userBasic(u)
+	m["created_at"] = fmtTime(u.CreatedAt)
+	m["bio"] = ""
+	m["bot"] = u.Bot()
+	m["location"] = nil
+	m["public_email"] = nil
+	for _, k := range []string{"skype", "linkedin", "twitter", "discord", "website_url", "organization", "job_title"} {
+		m[k] = ""
+	}
+	m["pronouns"] = nil
+	m["work_information"] = nil
+	m["followers"] = 0
+	m["following"] = 0
+	m["local_time"] = nil
+	m["is_followed"] = false
+	return m
+}
+
+func lastActivity(u *User) any {
+	if u.LastActivityOn == nil {
+		return nil
+	}
+	return u.LastActivityOn.UTC().Format("2006-01-02")
+}
+
+// namespaceIDOfUser is the ID of a user's personal namespace.
+func namespaceIDOfUser(u *User) int64 { return userNamespaceOffset + u.ID }
+
+// adminUserFields adds what an administrator (or the user on GET /user)
+// sees: UserWithAdmin / UserDetailsWithAdmin (fixtures/users_list_as_admin.json,
+// users_get_as_admin__clientgo.json).
+func (s *Server) adminUserFields(m map[string]any, u *User, admin bool) {
+	m["email"] = u.Email
+	m["last_sign_in_at"] = nil
+	m["confirmed_at"] = fmtTime(u.CreatedAt)
+	m["theme_id"] = 1
+	m["last_activity_on"] = lastActivity(u)
+	m["color_scheme_id"] = 1
+	m["projects_limit"] = 100000
+	m["current_sign_in_at"] = nil
+	m["identities"] = []any{}
+	m["can_create_group"] = u.UserType == UserTypeHuman
+	m["can_create_project"] = u.UserType == UserTypeHuman
+	m["two_factor_enabled"] = false
+	m["external"] = false
+	m["private_profile"] = false
+	m["commit_email"] = u.Email
+	if !admin {
+		return
+	}
+	m["is_admin"] = u.Admin
+	m["note"] = nil
+	m["namespace_id"] = namespaceIDOfUser(u)
+	m["created_by"] = nil
+	m["email_reset_offered_at"] = nil
+	m["current_sign_in_ip"] = nil
+	m["last_sign_in_ip"] = nil
+	m["sign_in_count"] = 0
+}
+
+// userListAdmin is UserWithAdmin, GET /users as an administrator: the keys
+// of fixtures/users_list_as_admin.json plus bot (UserWithAdmin inherits
+// Entities::User, which exposes bot).
+func (s *Server) userListAdmin(u *User) map[string]any {
+	m := s.userBasic(u)
+	m["created_at"] = fmtTime(u.CreatedAt)
+	m["bio"] = ""
+	m["bot"] = u.Bot()
+	m["location"] = nil
+	for _, k := range []string{"skype", "linkedin", "twitter", "discord", "website_url", "organization", "job_title"} {
+		m[k] = ""
+	}
+	s.adminUserFields(m, u, true)
+	return m
+}
+
+// userDetailAdmin is UserDetailsWithAdmin, GET /users/:id as an
+// administrator.
+func (s *Server) userDetailAdmin(u *User) map[string]any {
+	m := s.userEntity(u)
+	s.adminUserFields(m, u, true)
+	m["highest_role"] = 0
+	m["is_auditor"] = false
+	m["using_license_seat"] = u.UserType == UserTypeHuman && u.State == "active"
+	return m
+}
+
+// userSelf is GET /user: UserPublic for a user, UserDetailsWithAdmin for an
+// administrator.
+func (s *Server) userSelf(u *User, admin bool) map[string]any {
+	if admin {
+		return s.userDetailAdmin(u)
+	}
+	m := s.userEntity(u)
+	s.adminUserFields(m, u, false)
+	return m
+}
+
+func visibilityOr(v string) string {
+	if v == "" {
+		return "private"
+	}
+	return v
+}
+
+// groupEntity is Entities::Group (fixtures/groups_list.json).
+func (s *Server) groupEntity(ix *index, g *Group) map[string]any {
+	var parent any
+	if g.ParentID != 0 {
+		parent = g.ParentID
+	}
+	full := ix.groupFullPath[g.ID]
+	return map[string]any{
+		"id":                                g.ID,
+		"name":                              g.Name,
+		"path":                              g.Path,
+		"description":                       "",
+		"visibility":                        visibilityOr(g.Visibility),
+		"share_with_group_lock":             false,
+		"require_two_factor_authentication": false,
+		"two_factor_grace_period":           48,
+		"project_creation_level":            "developer",
+		"auto_devops_enabled":               nil,
+		"subgroup_creation_level":           "maintainer",
+		"emails_disabled":                   false,
+		"emails_enabled":                    true,
+		"mentions_disabled":                 nil,
+		"lfs_enabled":                       true,
+		"default_branch":                    nil,
+		"default_branch_protection":         2,
+		"default_branch_protection_defaults": map[string]any{
+			"allowed_to_push":  []any{map[string]any{"access_level": 40}},
+			"allow_force_push": false,
+			"allowed_to_merge": []any{map[string]any{"access_level": 40}},
+		},
+		"avatar_url":               nil,
+		"web_url":                  s.base + "/groups/" + full,
+		"request_access_enabled":   true,
+		"repository_storage":       "default",
+		"full_name":                ix.groupFullName[g.ID],
+		"full_path":                full,
+		"file_template_project_id": nil,
+		"parent_id":                parent,
+		"created_at":               fmtTime(g.CreatedAt),
+		"ip_restriction_ranges":    nil,
+	}
+}
+
+// groupDetail is GroupDetail (GET /groups/:id): the group plus
+// shared_with_groups, and runners_token for an Owner (README §11). The
+// deprecated projects/shared_projects arrays are not sent.
+func (s *Server) groupDetail(ix *index, g *Group, c *caller) map[string]any {
+	m := s.groupEntity(ix, g)
+	m["shared_with_groups"] = []any{}
+	m["prevent_sharing_groups_outside_hierarchy"] = false
+	if c.admin || ix.groupAccess(c.user.ID, g) >= 50 {
+		m["runners_token"] = "GR1348941" + strconv.FormatInt(g.ID*7919%1000003, 36)
+	}
+	return m
+}
+
+func (s *Server) namespaceOf(ix *index, p *Project) map[string]any {
+	if g := ix.groups[p.GroupID]; g != nil {
+		var parent any
+		if g.ParentID != 0 {
+			parent = g.ParentID
+		}
+		return map[string]any{
+			"id": g.ID, "name": g.Name, "path": g.Path, "kind": "group",
+			"full_path": ix.groupFullPath[g.ID], "parent_id": parent, "avatar_url": nil,
+			"web_url": s.base + "/groups/" + ix.groupFullPath[g.ID],
+		}
+	}
+	u := ix.users[p.UserID]
+	if u == nil {
+		u = &User{ID: p.UserID, Username: "ghost", Name: "Ghost User"}
+	}
+	return map[string]any{
+		"id": namespaceIDOfUser(u), "name": u.Name, "path": u.Username, "kind": "user",
+		"full_path": u.Username, "parent_id": nil, "avatar_url": nil,
+		"web_url": s.base + "/" + u.Username,
+	}
+}
+
+// projectSimple is BasicProjectDetails (GET /projects?simple=true, job token
+// allowlist; fixtures/projects_job_token_scope_allowlist_list.json,
+// lib/api/entities/basic_project_details.rb@05f0ebba).
+func (s *Server) projectSimple(ix *index, p *Project) map[string]any {
+	full := ix.projectPath[p.ID]
+	nsName := ""
+	if g := ix.groups[p.GroupID]; g != nil {
+		nsName = ix.groupFullName[g.ID]
+	} else if u := ix.users[p.UserID]; u != nil {
+		nsName = u.Name
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(s.base, "http://"), "https://")
+	return map[string]any{
+		"id":                  p.ID,
+		"description":         nil,
+		"name":                p.Name,
+		"name_with_namespace": nsName + " / " + p.Name,
+		"path":                p.Path,
+		"path_with_namespace": full,
+		"created_at":          fmtTime(p.CreatedAt),
+		"default_branch":      "main",
+		"tag_list":            []any{},
+		"topics":              []any{},
+		"ssh_url_to_repo":     "git@" + host + ":" + full + ".git",
+		"http_url_to_repo":    s.base + "/" + full + ".git",
+		"web_url":             s.base + "/" + full,
+		"readme_url":          nil,
+		"forks_count":         0,
+		"avatar_url":          nil,
+		"star_count":          0,
+		"last_activity_at":    fmtTime(p.LastActivityAt),
+		"namespace":           s.namespaceOf(ix, p),
+	}
+}
+
+// projectEntity is the full Project entity (fixtures/groups_projects_list.json).
+func (s *Server) projectEntity(ix *index, p *Project) map[string]any {
+	m := s.projectSimple(ix, p)
+	m["archived"] = p.Archived
+	m["visibility"] = visibilityOr(p.Visibility)
+	for _, k := range []string{"issues_enabled", "merge_requests_enabled", "wiki_enabled", "jobs_enabled", "snippets_enabled", "shared_runners_enabled", "public_jobs"} {
+		m[k] = true
+	}
+	creator := p.UserID
+	m["creator_id"] = creator
+	m["open_issues_count"] = 0
+	m["shared_with_groups"] = []any{}
+	m["request_access_enabled"] = true
+	m["empty_repo"] = false
+	return m
+}

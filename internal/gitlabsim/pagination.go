@@ -1,0 +1,194 @@
+package gitlabsim
+
+import (
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Offset pagination as GitLab writes it (shared/gitlab-api/README.md §1.3,
+// gitlabhq lib/gitlab/pagination/offset_header_builder.rb@8b573c94 and
+// offset_pagination.rb@028bf690).
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+	// maxCountLimit: above this many results GitLab stops counting and drops
+	// X-Total, X-Total-Pages and rel="last" (Kaminari MAX_COUNT_LIMIT).
+	maxCountLimit = 10_000
+	// maxOffset is offset_pagination_limit: a request for a type that has
+	// keyset pagination (projects) with page*per_page above it gets a 405.
+	maxOffset = 50_000
+)
+
+// pageParams are the parsed page and per_page.
+type pageParams struct {
+	page    int
+	perPage int
+}
+
+// parsePageParams reads page and per_page the way Grape and Kaminari treat
+// them:
+//   - a value that is not an integer fails Grape's Integer coercion: 400
+//     {"error":"page is invalid"} (the validation-error form GitLab renders);
+//   - page 0 or below is page 1 (Kaminari clamps the offset at 0);
+//   - per_page 0 or below is the default 20: Kaminari ignores a negative
+//     per, and per(0) would make GitLab divide by zero counting pages, so the
+//     simulator answers as for a missing value rather than invent a 500;
+//   - per_page above 100 is 100 (Kaminari max_per_page);
+//   - a page too large for an int is served as a page far past the end.
+func parsePageParams(q url.Values) (pageParams, *apiError) {
+	pp := pageParams{page: 1, perPage: defaultPerPage}
+	var bad []string
+	if v, ok := q["page"]; ok {
+		n, valid := parseIntParam(v[0])
+		switch {
+		case !valid:
+			bad = append(bad, "page is invalid")
+		case n > 0:
+			pp.page = n
+		}
+	}
+	if v, ok := q["per_page"]; ok {
+		n, valid := parseIntParam(v[0])
+		switch {
+		case !valid:
+			bad = append(bad, "per_page is invalid")
+		case n > maxPerPage:
+			pp.perPage = maxPerPage
+		case n > 0:
+			pp.perPage = n
+		}
+	}
+	if len(bad) > 0 {
+		return pp, errValidation(strings.Join(bad, ", "))
+	}
+	return pp, nil
+}
+
+// parseIntParam parses an integer as Grape coerces one; values beyond the
+// int range saturate. An empty value counts as absent (Grape coerces "" to
+// nil), reported as valid with n == 0.
+func parseIntParam(s string) (int, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, true
+	}
+	neg := false
+	digits := s
+	if s[0] == '-' || s[0] == '+' {
+		neg = s[0] == '-'
+		digits = s[1:]
+	}
+	if digits == "" {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil { // out of range: saturate
+		if neg {
+			return math.MinInt32, true
+		}
+		return math.MaxInt32, true
+	}
+	if n > math.MaxInt32 {
+		n = math.MaxInt32
+	}
+	if n < math.MinInt32 {
+		n = math.MinInt32
+	}
+	return n, true
+}
+
+// offset returns the first index of the page, saturating.
+func (pp pageParams) offset() int {
+	o := int64(pp.page-1) * int64(pp.perPage)
+	if o > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(o)
+}
+
+// offsetLimitExceeded is GitLab's offset_limit_exceeded? check, used for
+// types that also have keyset pagination (projects).
+func (pp pageParams) offsetLimitExceeded() bool {
+	return int64(pp.page)*int64(pp.perPage) > maxOffset
+}
+
+// secretParams never appear in a Link header: GitLab reads tokens from them.
+var secretParams = map[string]bool{"private_token": true, "access_token": true, "job_token": true}
+
+// pageURL is the request URL with the query rebuilt, keys sorted as Rails
+// to_query sorts them, with page and per_page set.
+func pageURL(r *http.Request, base string, extra map[string]string) string {
+	q := url.Values{}
+	for k, v := range r.URL.Query() {
+		if secretParams[k] {
+			continue
+		}
+		q[k] = v
+	}
+	for k, v := range extra {
+		q.Set(k, v)
+	}
+	return base + r.URL.EscapedPath() + "?" + q.Encode()
+}
+
+// setPageHeaders writes the offset-pagination headers for a list of total
+// results, and returns the bounds of the page within it.
+func setPageHeaders(w http.ResponseWriter, r *http.Request, base string, pp pageParams, total int) (start, end int) {
+	start = pp.offset()
+	if start > total {
+		start = total
+	}
+	end = start + pp.perPage
+	if end > total {
+		end = total
+	}
+	counted := total <= maxCountLimit
+	totalPages := (total + pp.perPage - 1) / pp.perPage
+	if totalPages < 1 {
+		totalPages = 1
+	}
+	hasNext := end < total && start < total
+	// Kaminari's prev_page is empty on the first page and on a page past
+	// the end (out_of_range?).
+	hasPrev := pp.page > 1 && start < total
+
+	h := w.Header()
+	per := strconv.Itoa(pp.perPage)
+	h.Set("X-Per-Page", per)
+	h.Set("X-Page", strconv.Itoa(pp.page))
+	next, prev := "", ""
+	if hasNext {
+		next = strconv.Itoa(pp.page + 1)
+	}
+	if hasPrev {
+		prev = strconv.Itoa(pp.page - 1)
+	}
+	h.Set("X-Next-Page", next)
+	h.Set("X-Prev-Page", prev)
+	var links []string
+	link := func(page int, rel string) {
+		links = append(links, "<"+pageURL(r, base, map[string]string{"page": strconv.Itoa(page), "per_page": per})+`>; rel="`+rel+`"`)
+	}
+	if hasPrev {
+		link(pp.page-1, "prev")
+	}
+	if hasNext {
+		link(pp.page+1, "next")
+	}
+	link(1, "first")
+	if counted {
+		link(totalPages, "last")
+		h.Set("X-Total", strconv.Itoa(total))
+		h.Set("X-Total-Pages", strconv.Itoa(totalPages))
+	}
+	h.Set("Link", strings.Join(links, ", "))
+	return start, end
+}

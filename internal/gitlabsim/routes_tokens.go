@@ -1,0 +1,564 @@
+package gitlabsim
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// tokenFilter holds the filters shared by the PAT list and the resource
+// token lists (README §2.1, §3).
+type tokenFilter struct {
+	state                         string
+	revoked, revokedSet           bool
+	createdBefore, createdAfter   *time.Time
+	lastUsedBefore, lastUsedAfter *time.Time
+	expiresBefore, expiresAfter   *time.Time
+	search                        string
+	sort                          string
+}
+
+var tokenSorts = []string{"created_asc", "created_desc", "expires_asc", "expires_desc", "last_used_asc", "last_used_desc", "name_asc", "name_desc", "expires_at_asc_id_desc"}
+
+func parseTokenFilter(rc *reqCtx) (*tokenFilter, *apiError) {
+	f := &tokenFilter{search: strings.ToLower(rc.q.Get("search"))}
+	var err *apiError
+	if f.state, err = valuesParam(rc, "state", "active", "inactive"); err != nil {
+		return nil, err
+	}
+	if f.revoked, f.revokedSet, err = boolParam(rc, "revoked"); err != nil {
+		return nil, err
+	}
+	for name, dst := range map[string]**time.Time{
+		"created_before": &f.createdBefore, "created_after": &f.createdAfter,
+		"last_used_before": &f.lastUsedBefore, "last_used_after": &f.lastUsedAfter,
+		"expires_before": &f.expiresBefore, "expires_after": &f.expiresAfter,
+	} {
+		if *dst, err = timeParam(rc, name); err != nil {
+			return nil, err
+		}
+	}
+	if f.sort, err = valuesParam(rc, "sort", tokenSorts...); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// keep reports whether a token passes the filters. Bounds follow the model
+// scopes: created and last_used bounds are inclusive, expires_before is
+// strict and expires_after inclusive; a NULL column never matches a bound.
+func (f *tokenFilter) keep(ix *index, t *PersonalAccessToken) bool {
+	switch f.state {
+	case "active":
+		if !ix.tokenActive(t) {
+			return false
+		}
+	case "inactive":
+		if ix.tokenActive(t) {
+			return false
+		}
+	}
+	if f.revokedSet && t.Revoked != f.revoked {
+		return false
+	}
+	if f.createdBefore != nil && t.CreatedAt.After(*f.createdBefore) {
+		return false
+	}
+	if f.createdAfter != nil && t.CreatedAt.Before(*f.createdAfter) {
+		return false
+	}
+	if f.lastUsedBefore != nil && (t.LastUsedAt == nil || t.LastUsedAt.After(*f.lastUsedBefore)) {
+		return false
+	}
+	if f.lastUsedAfter != nil && (t.LastUsedAt == nil || t.LastUsedAt.Before(*f.lastUsedAfter)) {
+		return false
+	}
+	if f.expiresBefore != nil && (t.ExpiresAt == nil || !t.ExpiresAt.Before(midnightUTC(*f.expiresBefore))) {
+		return false
+	}
+	if f.expiresAfter != nil && (t.ExpiresAt == nil || t.ExpiresAt.Before(midnightUTC(*f.expiresAfter))) {
+		return false
+	}
+	if f.search != "" && !strings.Contains(strings.ToLower(t.Name), f.search) {
+		return false
+	}
+	return true
+}
+
+// apply filters and sorts tokens; without sort they stay in ID order
+// (GitLab's default ORDER BY id).
+func (f *tokenFilter) apply(ix *index, in []*PersonalAccessToken) []*PersonalAccessToken {
+	out := make([]*PersonalAccessToken, 0, len(in))
+	for _, t := range in {
+		if f.keep(ix, t) {
+			out = append(out, t)
+		}
+	}
+	if f.sort == "" {
+		return out
+	}
+	id := func(t *PersonalAccessToken) int64 { return t.ID }
+	desc := strings.HasSuffix(f.sort, "_desc")
+	// NULLs sort last ascending and first descending, as PostgreSQL does.
+	nullTime := func(p *time.Time) time.Time {
+		if p == nil {
+			return time.Unix(1<<40, 0)
+		}
+		return *p
+	}
+	var cmp func(a, b *PersonalAccessToken) int
+	switch {
+	case strings.HasPrefix(f.sort, "created"):
+		cmp = func(a, b *PersonalAccessToken) int { return cmpTime(a.CreatedAt, b.CreatedAt) }
+	case f.sort == "expires_at_asc_id_desc":
+		out = sortBy(out, func(a, b *PersonalAccessToken) int {
+			if c := cmpTime(nullTime(a.ExpiresAt), nullTime(b.ExpiresAt)); c != 0 {
+				return c
+			}
+			return compareInt64(b.ID, a.ID)
+		}, id)
+		return out
+	case strings.HasPrefix(f.sort, "expires"):
+		cmp = func(a, b *PersonalAccessToken) int { return cmpTime(nullTime(a.ExpiresAt), nullTime(b.ExpiresAt)) }
+	case strings.HasPrefix(f.sort, "last_used"):
+		cmp = func(a, b *PersonalAccessToken) int { return cmpTime(nullTime(a.LastUsedAt), nullTime(b.LastUsedAt)) }
+	default:
+		cmp = func(a, b *PersonalAccessToken) int { return cmpStr(a.Name, b.Name) }
+	}
+	if desc {
+		// Descending on the key and on the ID tie-breaker.
+		out = sortBy(out, func(a, b *PersonalAccessToken) int {
+			if c := cmp(b, a); c != 0 {
+				return c
+			}
+			return compareInt64(b.ID, a.ID)
+		}, id)
+		return out
+	}
+	return sortBy(out, cmp, id)
+}
+
+func compareInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// listPATs is GET /personal_access_tokens (README §2.1): an administrator
+// sees every token of the instance, impersonation and bot tokens included;
+// anyone else only their own, impersonation tokens excluded.
+func listPATs(s *Server, rc *reqCtx) (any, *apiError) {
+	ix := rc.ix
+	var src []*PersonalAccessToken
+	if raw, present := rc.q["user_id"]; present {
+		uid, valid := parseIntParam(raw[0])
+		if !valid {
+			return nil, errValidation("user_id is invalid")
+		}
+		if !rc.c.admin {
+			// restrict_non_admins!: filtering on another user is a 401.
+			if strings.TrimSpace(raw[0]) != "" && int64(uid) != rc.c.user.ID {
+				return nil, errUnauthorized
+			}
+		} else {
+			u := ix.users[int64(uid)]
+			if u == nil || strings.TrimSpace(raw[0]) == "" {
+				return nil, errNotFound
+			}
+			src = ix.tokensByUser[u.ID]
+		}
+	}
+	if rc.c.admin {
+		if src == nil {
+			src = ix.w.Tokens
+		}
+	} else {
+		for _, t := range ix.tokensByUser[rc.c.user.ID] {
+			if !t.Impersonation {
+				src = append(src, t)
+			}
+		}
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(ix, src), ix.patEntity)
+}
+
+// getPAT is GET /personal_access_tokens/:id (README §2.2): an administrator
+// gets any token or 404; anyone else their own or 401, so that they cannot
+// probe which IDs exist.
+func getPAT(s *Server, rc *reqCtx) (any, *apiError) {
+	id, ok := parseID(rc.params[0])
+	if !ok {
+		return nil, errValidation("id is invalid")
+	}
+	t := rc.ix.tokens[id]
+	if rc.c.admin {
+		if t == nil {
+			return nil, errNotFound
+		}
+		return rc.ix.patEntity(t), nil
+	}
+	if t == nil || t.UserID != rc.c.user.ID {
+		return nil, errUnauthorized
+	}
+	return rc.ix.patEntity(t), nil
+}
+
+// getPATSelf is GET /personal_access_tokens/self: the calling token, with
+// any scope (README §2.3).
+func getPATSelf(s *Server, rc *reqCtx) (any, *apiError) {
+	return rc.ix.patEntity(rc.c.token), nil
+}
+
+// resourceProject resolves a project :id the caller can see, or 404.
+func resourceProject(rc *reqCtx) (*Project, *apiError) {
+	p := rc.ix.findProject(rc.params[0])
+	if p == nil || !rc.canSeeProject(p) {
+		return nil, errProject404
+	}
+	return p, nil
+}
+
+// resourceGroup resolves a group :id the caller can see, or 404.
+func resourceGroup(rc *reqCtx) (*Group, *apiError) {
+	g := rc.ix.findGroup(rc.params[0])
+	if g == nil || !rc.canSeeGroup(g) {
+		return nil, errGroup404
+	}
+	return g, nil
+}
+
+func (rc *reqCtx) projectLevel(p *Project) int {
+	if rc.c.admin {
+		return 50
+	}
+	return rc.ix.projectAccess(rc.c.user.ID, p)
+}
+
+func (rc *reqCtx) groupLevel(g *Group) int {
+	if rc.c.admin {
+		return 50
+	}
+	return rc.ix.groupAccess(rc.c.user.ID, g)
+}
+
+// listProjectAccessTokens is GET /projects/:id/access_tokens (README §3):
+// Maintainer or Owner, else 401 (not 403); a project the caller cannot see
+// is 404. Active and inactive tokens are both listed (GitLab 17.9+ keeps
+// the bots of inactive tokens).
+func listProjectAccessTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errUnauthorized
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, rc.ix.projectBotTokens[p.ID]), rc.ix.resourceTokenEntity)
+}
+
+func getProjectAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errUnauthorized
+	}
+	id, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("token_id is invalid")
+	}
+	for _, t := range rc.ix.projectBotTokens[p.ID] {
+		if t.ID == id {
+			return rc.ix.resourceTokenEntity(t), nil
+		}
+	}
+	return nil, errMessage(http.StatusNotFound, "404 project Access Token Not Found")
+}
+
+// listGroupAccessTokens is GET /groups/:id/access_tokens (README §4): Owner,
+// else 401.
+func listGroupAccessTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.groupLevel(g) < 50 {
+		return nil, errUnauthorized
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, rc.ix.groupBotTokens[g.ID]), rc.ix.resourceTokenEntity)
+}
+
+func getGroupAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.groupLevel(g) < 50 {
+		return nil, errUnauthorized
+	}
+	id, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("token_id is invalid")
+	}
+	for _, t := range rc.ix.groupBotTokens[g.ID] {
+		if t.ID == id {
+			return rc.ix.resourceTokenEntity(t), nil
+		}
+	}
+	return nil, errMessage(http.StatusNotFound, "404 group Access Token Not Found")
+}
+
+// deployActiveFilter applies the deploy-token lists' active parameter:
+// true keeps tokens neither revoked nor expired.
+func deployActiveFilter(rc *reqCtx, in []*DeployToken) ([]*DeployToken, *apiError) {
+	active, set, err := boolParam(rc, "active")
+	if err != nil {
+		return nil, err
+	}
+	if !set {
+		return in, nil
+	}
+	out := make([]*DeployToken, 0, len(in))
+	for _, d := range in {
+		isActive := !d.Revoked && !rc.ix.deployTokenExpired(d)
+		if isActive == active {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// listAllDeployTokens is GET /deploy_tokens: administrators only, and not
+// on GitLab.com (README §9).
+func listAllDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	if !rc.c.admin {
+		return nil, errForbidden
+	}
+	list, err := deployActiveFilter(rc, rc.ix.w.DeployTokens)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, list, rc.ix.deployTokenEntity)
+}
+
+// Deploy token lists need Maintainer+; GitLab answers the refusal with
+// authorize! (403).
+func listProjectDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errForbidden
+	}
+	list, err := deployActiveFilter(rc, rc.ix.projectDeployTokens[p.ID])
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, list, rc.ix.deployTokenEntity)
+}
+
+func getProjectDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errForbidden
+	}
+	id, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("token_id is invalid")
+	}
+	for _, d := range rc.ix.projectDeployTokens[p.ID] {
+		if d.ID == id {
+			return rc.ix.deployTokenEntity(d), nil
+		}
+	}
+	return nil, errNotFound
+}
+
+func listGroupDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.groupLevel(g) < 40 {
+		return nil, errForbidden
+	}
+	list, err := deployActiveFilter(rc, rc.ix.groupDeployTokens[g.ID])
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, list, rc.ix.deployTokenEntity)
+}
+
+func getGroupDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.groupLevel(g) < 40 {
+		return nil, errForbidden
+	}
+	id, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("token_id is invalid")
+	}
+	for _, d := range rc.ix.groupDeployTokens[g.ID] {
+		if d.ID == id {
+			return rc.ix.deployTokenEntity(d), nil
+		}
+	}
+	return nil, errNotFound
+}
+
+// listTriggers is GET /projects/:id/triggers: authorize! :admin_build,
+// Maintainer+, else 403 (README §10).
+func listTriggers(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errForbidden
+	}
+	return paged(s, rc, rc.ix.triggers[p.ID], func(tr *Trigger) triggerEntity { return s.triggerEntity(rc.ix, tr, rc.c) })
+}
+
+func getTrigger(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errForbidden
+	}
+	id, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("trigger_id is invalid")
+	}
+	for _, tr := range rc.ix.triggers[p.ID] {
+		if tr.ID == id {
+			return s.triggerEntity(rc.ix, tr, rc.c), nil
+		}
+	}
+	return nil, errNotFound
+}
+
+// topLevelOwner resolves :id to a group and requires it to be top-level
+// with the caller its Owner (or an administrator off GitLab.com).
+func topLevelOwner(rc *reqCtx, refusal *apiError) (*Group, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if g.ParentID != 0 || rc.groupLevel(g) < 50 {
+		return nil, refusal
+	}
+	return g, nil
+}
+
+// listManagedPATs is GET /groups/:id/manage/personal_access_tokens, GitLab.com
+// only, Owner of the top-level group (README §6): the PATs of the group's
+// enterprise users. A World has no enterprise-user flag; the simulator
+// counts as enterprise users the human users with a direct membership
+// somewhere in the group's hierarchy.
+func listManagedPATs(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := topLevelOwner(rc, errForbidden)
+	if err != nil {
+		return nil, err
+	}
+	ix := rc.ix
+	inTree := map[int64]bool{g.ID: true}
+	for _, d := range ix.descendants(g) {
+		inTree[d.ID] = true
+	}
+	users := map[int64]bool{}
+	for gid := range inTree {
+		for uid := range ix.groupMember[gid] {
+			users[uid] = true
+		}
+		for _, p := range ix.projectsIn[gid] {
+			for uid := range ix.projectMember[p.ID] {
+				users[uid] = true
+			}
+		}
+	}
+	var list []*PersonalAccessToken
+	for _, t := range ix.w.Tokens {
+		u := ix.users[t.UserID]
+		if users[t.UserID] && u != nil && u.UserType == UserTypeHuman && !t.Impersonation {
+			list = append(list, t)
+		}
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(ix, list), ix.baseTokenEntity)
+}
+
+// listManagedResourceTokens is GET /groups/:id/manage/resource_access_tokens:
+// the project and group access tokens of the whole hierarchy.
+func listManagedResourceTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := topLevelOwner(rc, errForbidden)
+	if err != nil {
+		return nil, err
+	}
+	ix := rc.ix
+	var list []*PersonalAccessToken
+	for _, grp := range append([]*Group{g}, ix.descendants(g)...) {
+		list = append(list, ix.groupBotTokens[grp.ID]...)
+	}
+	for _, p := range ix.projectsBelow(g, true) {
+		list = append(list, ix.projectBotTokens[p.ID]...)
+	}
+	list = sortBy(list, func(a, b *PersonalAccessToken) int { return 0 }, func(t *PersonalAccessToken) int64 { return t.ID })
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(ix, list), ix.resourceTokenEntity)
+}
+
+// listGroupServiceAccountPATs is GET
+// /groups/:id/service_accounts/:user_id/personal_access_tokens (README §7):
+// Owner of the top-level group, else 401 as the docs list; a user that is
+// not a service account of the group is 404.
+func listGroupServiceAccountPATs(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := topLevelOwner(rc, errUnauthorized)
+	if err != nil {
+		return nil, err
+	}
+	uid, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("user_id is invalid")
+	}
+	u := rc.ix.users[uid]
+	if u == nil || u.UserType != UserTypeServiceAccount || u.ServiceAccountGroupID != g.ID {
+		return nil, errUser404
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, rc.ix.tokensByUser[u.ID]), rc.ix.baseTokenEntity)
+}
