@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -112,7 +113,10 @@ func (c *collector) instance(ctx context.Context) error {
 				botGroups[res.ID] = true
 			}
 		default:
-			holders[p.UserID] = true
+			// GitLab issues impersonation tokens for people only.
+			if o == nil || o.Type == OwnerHuman {
+				holders[p.UserID] = true
+			}
 		}
 		c.addToken(mapPAT(p, kind, o, res, srcPATs))
 	}
@@ -138,9 +142,19 @@ func (c *collector) instance(ctx context.Context) error {
 	// The admin PAT list does not flag impersonation tokens
 	// (gitlab-api/README.md §2.5): ask each user that holds tokens, unless
 	// this GitLab sends the flag in the list.
-	if !impersonationKnown {
-		for _, uid := range sortedKeys(holders) {
-			task(func(ctx context.Context) error { return c.impersonationTokens(ctx, uid, owners[uid]) })
+	// The first call is a probe: a GitLab (or simulator) without the route
+	// answers 404, and then one gap says so instead of one per user.
+	if ids := sortedKeys(holders); !impersonationKnown && len(ids) > 0 {
+		c.plan(1)
+		ok, err := c.impersonationProbe(ctx, ids[0], owners[ids[0]])
+		c.finished()
+		if err != nil {
+			return err
+		}
+		if ok {
+			for _, uid := range ids[1:] {
+				task(func(ctx context.Context) error { return c.impersonationTokens(ctx, uid, owners[uid]) })
+			}
 		}
 	}
 	// Access levels live only in the resource lists.
@@ -190,17 +204,36 @@ func (c *collector) classify(o *Owner, t *tree) (Kind, Resource) {
 	return kind, Resource{Type: ResourceInstance}
 }
 
-// impersonationTokens re-kinds a user's impersonation tokens
-// (https://docs.gitlab.com/api/user_tokens/#list-all-impersonation-tokens-for-a-user).
-func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *Owner) error {
+// impersonationProbe reads the first user's impersonation tokens. ok is
+// false when the route is not there: the impersonation tokens then stay
+// among the personal tokens, and one gap says so.
+func (c *collector) impersonationProbe(ctx context.Context, uid int64, owner *Owner) (bool, error) {
 	toks, err := listAll[patWire](ctx, c, fmt.Sprintf("users/%d/impersonation_tokens", uid), url.Values{"state": {"all"}})
-	if err != nil {
-		name := fmt.Sprintf("user %d", uid)
-		if owner != nil {
-			name = "user " + owner.Username
-		}
-		return c.gapOrStop(ctx, name, "impersonation tokens", err)
+	switch {
+	case err == nil:
+		c.addImpersonation(toks, uid, owner)
+		return true, nil
+	case gitlab.HasStatusCode(err, http.StatusNotFound):
+		c.mu.Lock()
+		c.inv.Gaps = append(c.inv.Gaps, Gap{
+			Resource: "instance", What: "impersonation tokens", Kind: GapPermission,
+			Reason: "this GitLab does not list impersonation tokens per user (404 on /users/:id/impersonation_tokens); they are reported as personal tokens",
+		})
+		c.mu.Unlock()
+		return false, nil
 	}
+	return true, c.impersonationGap(ctx, uid, owner, err)
+}
+
+func (c *collector) impersonationGap(ctx context.Context, uid int64, owner *Owner, err error) error {
+	name := fmt.Sprintf("user %d", uid)
+	if owner != nil {
+		name = "user " + owner.Username
+	}
+	return c.gapOrStop(ctx, name, "impersonation tokens", err)
+}
+
+func (c *collector) addImpersonation(toks []patWire, uid int64, owner *Owner) {
 	for i := range toks {
 		p := &toks[i]
 		if p.UserID == 0 {
@@ -208,6 +241,16 @@ func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *O
 		}
 		c.addToken(mapPAT(p, KindImpersonation, owner, Resource{Type: ResourceInstance}, srcImpersonation))
 	}
+}
+
+// impersonationTokens re-kinds a user's impersonation tokens
+// (https://docs.gitlab.com/api/user_tokens/#list-all-impersonation-tokens-for-a-user).
+func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *Owner) error {
+	toks, err := listAll[patWire](ctx, c, fmt.Sprintf("users/%d/impersonation_tokens", uid), url.Values{"state": {"all"}})
+	if err != nil {
+		return c.impersonationGap(ctx, uid, owner, err)
+	}
+	c.addImpersonation(toks, uid, owner)
 	return nil
 }
 
@@ -244,6 +287,9 @@ func (c *collector) triggers(ctx context.Context, res Resource, owners map[int64
 		return c.gapOrStop(ctx, projectName(res.Path, res.ID), "pipeline triggers", err)
 	}
 	now := time.Now()
+	if c.opts.Now != nil {
+		now = c.opts.Now()
+	}
 	for i := range trs {
 		tr := &trs[i]
 		var o *Owner

@@ -1,6 +1,9 @@
 package inventory
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // Options configure Collect. The zero value works: automatic mode,
 // concurrency DefaultConcurrency, every source on, no progress, no logging.
@@ -25,6 +28,9 @@ type Options struct {
 	Progress func(Progress)
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
+	// Now is the clock that judges whether a pipeline trigger has expired
+	// (GitLab reports no active flag for triggers); nil: time.Now.
+	Now func() time.Time
 }
 
 // DefaultConcurrency is the number of requests in flight when Options does
