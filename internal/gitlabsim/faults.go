@@ -361,3 +361,51 @@ func (fi *faultInjector) replay(w http.ResponseWriter, r *http.Request, buf *buf
 func isJSON(contentType string) bool {
 	return strings.Contains(strings.ToLower(contentType), "json")
 }
+
+// mwState is a Server's throttles and fault injector, kept so tests can
+// read what they did and switch faults while clients run.
+type mwState struct {
+	rl *rateLimiter     // nil: off
+	el *endpointLimiter // nil: off
+	fi *faultInjector
+}
+
+// middlewares builds the chain inside the server's request counting, in
+// the order serverMiddlewares documents: the Rack::Attack-style throttle,
+// GitLab.com's per-endpoint limits, then faults; and keeps their state.
+func (s *Server) middlewares() []Middleware {
+	st := &mwState{
+		rl: newRateLimiterState(s.opts),
+		el: newEndpointLimiterState(s.opts, s.routeOf),
+		fi: newFaultInjectorState(s.opts, s.routeOf),
+	}
+	s.mw = st
+	pass := func(next http.Handler) http.Handler { return next }
+	mws := []Middleware{pass, pass, st.fi.middleware}
+	if st.rl != nil {
+		mws[0] = st.rl.middleware
+	}
+	if st.el != nil {
+		mws[1] = st.el.middleware
+	}
+	return mws
+}
+
+// SetFaults replaces the injected faults from the next request on; the
+// request numbering that makes faults reproducible carries on.
+func (s *Server) SetFaults(f Faults) { s.mw.fi.Set(f) }
+
+// FaultStats returns what the fault injector has done so far.
+func (s *Server) FaultStats() FaultStats { return s.mw.fi.Stats() }
+
+// ThrottleStats count the 429s the server's rate limits answered.
+type ThrottleStats struct {
+	RateLimited     int64 // by the per-token throttle (Options.RateLimit)
+	EndpointLimited int64 // by the per-endpoint limits (Options.EndpointLimits)
+}
+
+// ThrottleStats returns the 429s answered so far by the rate limits
+// (injected 429 bursts are in FaultStats).
+func (s *Server) ThrottleStats() ThrottleStats {
+	return ThrottleStats{RateLimited: s.mw.rl.Throttled(), EndpointLimited: s.mw.el.Throttled()}
+}

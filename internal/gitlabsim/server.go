@@ -25,6 +25,8 @@ type Server struct {
 	cmu    sync.Mutex
 	counts map[string]int
 	total  int
+
+	mw *mwState // throttles and fault injector, for their stats and SetFaults (faults.go)
 }
 
 // NewServer starts a server for w on 127.0.0.1 with a random port.
@@ -119,7 +121,7 @@ func (s *Server) match(r *http.Request) *routeMatch {
 
 func (s *Server) buildHandler() http.Handler {
 	var h http.Handler = http.HandlerFunc(s.serveRoute)
-	mws := serverMiddlewares(s.opts, s.routeOf)
+	mws := s.middlewares()
 	for i := len(mws) - 1; i >= 0; i-- {
 		h = mws[i](h)
 	}

@@ -1,0 +1,208 @@
+package gitlabsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// pythonForCheck is Debian's python, where the python3-gitlab package
+// installs; the pyenv python first on PATH does not see it.
+const pythonForCheck = "/usr/bin/python3"
+
+// pygitlabOutput is what scripts/pygitlab_check.py prints.
+type pygitlabOutput struct {
+	Version string `json:"python_gitlab"`
+	Lists   map[string]struct {
+		Count    int     `json:"count"`
+		Unique   int     `json:"unique"`
+		IDs      []int64 `json:"ids"`
+		Pages    int     `json:"pages"`
+		Requests int     `json:"requests"`
+	} `json:"lists"`
+	Statuses   map[string]int `json:"statuses"`
+	RetryAfter []string       `json:"retry_after"`
+	Requests   int            `json:"requests"`
+}
+
+// TestPythonGitlabAgreesWithGroundTruth is the independent client check of
+// issue 2: python-gitlab, which shares no code with tokenaudit or
+// client-go, lists every PAT, one project's and one group's access tokens
+// over several pages, waits out a throttle's 429 by its Retry-After, and
+// must list exactly the World's tokens.
+func TestPythonGitlabAgreesWithGroundTruth(t *testing.T) {
+	if out, err := exec.Command(pythonForCheck, "-c", "import gitlab").CombinedOutput(); err != nil {
+		t.Fatalf("python-gitlab is not importable by %s (%v: %s); install it with: apt-get install python3-gitlab", pythonForCheck, err, bytes.TrimSpace(out))
+	}
+	w, err := Generate("small", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := w.AdminToken()
+	if admin == "" {
+		t.Fatal("the small world has no administrator token")
+	}
+
+	// Ground truth, from the World alone: an administrator sees every token
+	// stored as a PAT; a project's (group's) access tokens are the tokens of
+	// its bot users.
+	allPATs := make([]int64, 0, len(w.Tokens))
+	for _, tk := range w.Tokens {
+		allPATs = append(allPATs, tk.ID)
+	}
+	botSource := map[int64][2]any{}
+	for _, u := range w.Users {
+		if u.UserType == UserTypeProjectBot {
+			botSource[u.ID] = [2]any{u.BotSourceType, u.BotSourceID}
+		}
+	}
+	byProject, byGroup := map[int64][]int64{}, map[int64][]int64{}
+	for _, tk := range w.Tokens {
+		src, ok := botSource[tk.UserID]
+		if !ok {
+			continue
+		}
+		switch src[0] {
+		case "project":
+			byProject[src[1].(int64)] = append(byProject[src[1].(int64)], tk.ID)
+		case "group":
+			byGroup[src[1].(int64)] = append(byGroup[src[1].(int64)], tk.ID)
+		}
+	}
+	projectID, projectTokens := largest(byProject)
+	groupID, groupTokens := largest(byGroup)
+	if len(projectTokens) < 3 || len(groupTokens) < 3 {
+		t.Fatalf("the small world's largest token lists are too short to page: project %d, group %d", len(projectTokens), len(groupTokens))
+	}
+	// The group goes by its URL-encoded full path, the project by its ID:
+	// both forms of :id.
+	groupPath := fullGroupPath(w, groupID)
+
+	// Pages small enough that each resource list takes at least 3 pages.
+	perPage := min(5, max(1, (min(len(projectTokens), len(groupTokens))-1)/2))
+	const patPerPage = 100
+	pages := func(n, per int) int { return max(1, (n+per-1)/per) }
+	want := pages(len(allPATs), patPerPage) + pages(len(projectTokens), perPage) + pages(len(groupTokens), perPage)
+
+	// A throttle of about half the requests in a one-second window. The
+	// clock stays at the start of a window until the request after the
+	// limit, then moves to the next window, so exactly one request is
+	// throttled, with Retry-After 1, however slowly the script runs.
+	limit := (want + 1) / 2
+	t0 := time.Unix(1_900_000_000, 0)
+	var srvRef atomic.Pointer[Server]
+	clock := func() time.Time {
+		if s := srvRef.Load(); s != nil && s.TotalRequests() > limit+1 {
+			return t0.Add(time.Second)
+		}
+		return t0
+	}
+	srv := NewServer(w, Options{RateLimit: RateLimit{Requests: limit, Period: time.Second}, Clock: clock})
+	srvRef.Store(srv)
+	defer srv.Close()
+
+	plan, err := json.Marshal(map[string]any{
+		"project":      projectID,
+		"group":        groupPath,
+		"per_page":     perPage,
+		"pat_per_page": patPerPage,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pythonForCheck, filepath.Join("..", "..", "scripts", "pygitlab_check.py"), srv.URL(), string(plan))
+	// The token goes through the environment, not argv, so it never shows
+	// in ps; nothing below prints it.
+	cmd.Env = append(os.Environ(), "GITLAB_TOKEN="+admin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pygitlab_check.py: %v\nstderr: %s", err, redact(stderr.String(), admin))
+	}
+	var got pygitlabOutput
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("decode script output: %v\n%s", err, redact(stdout.String(), admin))
+	}
+	t.Logf("python-gitlab %s: %d requests, statuses %v", got.Version, got.Requests, got.Statuses)
+
+	for _, c := range []struct {
+		name     string
+		want     []int64
+		per      int
+		resource string
+	}{
+		{"personal_access_tokens", allPATs, patPerPage, "all PATs"},
+		{"project_access_tokens", projectTokens, perPage, fmt.Sprintf("project %d", projectID)},
+		{"group_access_tokens", groupTokens, perPage, "group " + groupPath},
+	} {
+		l, ok := got.Lists[c.name]
+		if !ok {
+			t.Errorf("%s: not listed", c.name)
+			continue
+		}
+		slices.Sort(c.want)
+		if l.Count != len(c.want) || l.Unique != l.Count || !slices.Equal(l.IDs, c.want) {
+			t.Errorf("%s (%s): python-gitlab listed %d (%d unique), ground truth %d; IDs equal: %v",
+				c.name, c.resource, l.Count, l.Unique, len(c.want), slices.Equal(l.IDs, c.want))
+		}
+		if wantPages := pages(len(c.want), c.per); l.Pages != wantPages {
+			t.Errorf("%s: %d pages, want %d", c.name, l.Pages, wantPages)
+		}
+	}
+	if got.Lists["project_access_tokens"].Pages < 3 || got.Lists["group_access_tokens"].Pages < 3 {
+		t.Errorf("resource lists took %d and %d pages, want several", got.Lists["project_access_tokens"].Pages, got.Lists["group_access_tokens"].Pages)
+	}
+
+	// The throttle answered once, python-gitlab saw that 429 with
+	// Retry-After 1, waited, and repeated the request.
+	if st := srv.ThrottleStats(); st.RateLimited != 1 {
+		t.Errorf("server throttled %d requests, want 1", st.RateLimited)
+	}
+	if got.Statuses["429"] != 1 || !slices.Equal(got.RetryAfter, []string{"1"}) {
+		t.Errorf("script saw %d 429s with Retry-After %v, want one with 1", got.Statuses["429"], got.RetryAfter)
+	}
+	if got.Statuses["200"] != want || got.Requests != want+1 || srv.TotalRequests() != want+1 {
+		t.Errorf("%d answers 200 of %d requests (server counted %d), want %d pages plus one repeat",
+			got.Statuses["200"], got.Requests, srv.TotalRequests(), want)
+	}
+}
+
+// largest returns the key with the longest list, the lowest key on a tie.
+func largest(m map[int64][]int64) (int64, []int64) {
+	var best int64
+	for k, v := range m {
+		if len(v) > len(m[best]) || (len(v) == len(m[best]) && k < best) {
+			best = k
+		}
+	}
+	return best, m[best]
+}
+
+// fullGroupPath joins a group's path with its ancestors'.
+func fullGroupPath(w *World, id int64) string {
+	groups := map[int64]*Group{}
+	for _, g := range w.Groups {
+		groups[g.ID] = g
+	}
+	var parts []string
+	for g := groups[id]; g != nil && len(parts) <= len(groups); g = groups[g.ParentID] {
+		parts = append([]string{g.Path}, parts...)
+	}
+	return strings.Join(parts, "/")
+}
+
+// redact hides a token in text shown on failure.
+func redact(s, token string) string {
+	if token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "[token]")
+}
