@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+	"github.com/tokenaudit/tokenaudit/report"
+)
+
+// auditRun is what `tokenaudit audit` has decided to do once its settings
+// are read and checked; tests of flag handling capture it through runF.
+type auditRun struct {
+	cfg        Config
+	configFile string // "" when no file was read
+	token      string // never printed; see tokenSource for what to say about it
+	dir        string // working directory, for relative paths
+}
+
+// auditFlags maps configuration keys to the flags of `tokenaudit audit`.
+var auditFlags = map[string]string{
+	"gitlab_url":           "gitlab-url",
+	"mode":                 "mode",
+	"groups":               "group",
+	"format":               "format",
+	"output":               "output",
+	"fail_on":              "fail-on",
+	"concurrency":          "concurrency",
+	"retries":              "retries",
+	"timeout":              "timeout",
+	"progress":             "progress",
+	"log_level":            "log-level",
+	"ca_file":              "ca-file",
+	"insecure_skip_verify": "insecure-skip-verify",
+	"allow_insecure_http":  "allow-insecure-http",
+	"skip_triggers":        "skip-triggers",
+	"skip_job_token_scope": "skip-job-token-scope",
+}
+
+// newAuditCmd builds `tokenaudit audit`. runF, when set, replaces the audit
+// itself (gh's pattern): tests check what the flags, variables and file
+// amount to without a GitLab.
+func newAuditCmd(s *Streams, runF func(context.Context, *auditRun) error) *cobra.Command {
+	var configPath string
+	def := DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Audit the tokens of a GitLab instance or group",
+		Long: `Audit lists every access token the caller can see in GitLab, checks each one
+against the rules (see 'tokenaudit rules') and prints a report.
+
+Where the settings come from, strongest first: flags, TOKENAUDIT_* environment
+variables (TOKENAUDIT_FAIL_ON for --fail-on), the config file (--config, else
+tokenaudit.yaml in the working directory; see config.example.yaml), defaults.
+
+GitLab URL: --gitlab-url, GITLAB_URL, or CI_SERVER_URL (set by GitLab CI).
+Token: GITLAB_TOKEN, or token_file in the config file. Never a flag: it would
+show in the process list and the shell history. It needs the read_api scope;
+an administrator's token audits the whole instance, a group Owner's token the
+groups named with --group, any other token only its owner's own tokens.
+
+Exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on (suppressed findings do not count)
+  2  the audit could not run: bad flags or config, unreachable GitLab, rejected token
+  3  the audit ran but some reads failed (gaps of kind error), so the result is
+     incomplete; permission gaps (what your role may not see) never fail a run`,
+		Example: `  # An administrator audits the whole instance
+  export GITLAB_TOKEN=$(cat ~/.config/tokenaudit/token)
+  tokenaudit audit --gitlab-url https://gitlab.example.com
+
+  # A group Owner on GitLab.com audits two top-level groups
+  tokenaudit audit --gitlab-url https://gitlab.com --group my-org --group my-other-org
+
+  # Keep JSON and CSV reports, fail only on critical findings
+  tokenaudit audit --output json=audit.json --output csv=audit.csv --fail-on critical
+
+  # Machine-readable output on stdout
+  tokenaudit audit --format json | jq '.summary'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := os.Getwd()
+			if err != nil {
+				return exitCode(ExitCannotRun, fmt.Errorf("working directory: %w", err))
+			}
+			cfg, used, err := loadConfig(configPath, dir, cmd.Flags(), auditFlags)
+			if err != nil {
+				return exitCode(ExitCannotRun, err)
+			}
+			if err := cfg.validate(); err != nil {
+				return exitCode(ExitCannotRun, configError(used, err))
+			}
+			token, err := readToken(cfg.TokenFile, dir)
+			if err != nil {
+				return exitCode(ExitCannotRun, err)
+			}
+			run := &auditRun{cfg: cfg, configFile: used, token: token, dir: dir}
+			if runF != nil {
+				return runF(cmd.Context(), run)
+			}
+			return runAudit(cmd.Context(), s, run)
+		},
+	}
+	f := cmd.Flags()
+	f.SortFlags = false
+	f.StringVar(&configPath, "config", "", "config file (default ./tokenaudit.yaml if present)")
+	f.String("gitlab-url", "", "GitLab URL, such as https://gitlab.example.com (env GITLAB_URL, CI_SERVER_URL)")
+	f.StringArray("group", nil, "top-level group to audit in groups mode, by full path (repeatable)")
+	f.String("mode", def.Mode, "what to audit: auto, instance (administrator), groups (Owner of --group) or self")
+	f.String("format", def.Format, "report format on stdout: "+strings.Join(report.Formats(), ", "))
+	f.StringArray("output", nil, "also write a report to a file, FORMAT=PATH (repeatable), such as json=audit.json")
+	f.String("fail-on", def.FailOn, "exit 1 when a finding is at or above: critical, high, medium, low, none")
+	f.Int("concurrency", def.Concurrency, "requests to GitLab in flight at once (1-64)")
+	f.Int("retries", def.Retries, "retries of a request that failed with 5xx, 429 or a dropped connection (0-20)")
+	f.Duration("timeout", def.Timeout, "time limit of one HTTP request")
+	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
+	f.String("log-level", def.LogLevel, "log level on stderr: debug, info, warn, error")
+	f.String("ca-file", "", "PEM file of CA certificates to trust for GitLab, in addition to the system's")
+	f.Bool("insecure-skip-verify", false, "do not verify GitLab's TLS certificate (dangerous; prints a warning)")
+	f.Bool("allow-insecure-http", false, "allow plain http:// to a host other than localhost (sends the token unencrypted)")
+	f.Bool("skip-triggers", false, "do not list pipeline trigger tokens (saves a request per project)")
+	f.Bool("skip-job-token-scope", false, "do not read CI/CD job token scopes (saves requests per project)")
+	return cmd
+}
+
+// configError makes a validation error name the file it came from, when
+// there is one, and keeps one problem per line.
+func configError(file string, err error) error {
+	if file == "" {
+		return fmt.Errorf("invalid settings: %w", err)
+	}
+	return fmt.Errorf("invalid settings (config file %s, environment or flags): %w", file, err)
+}
+
+// runAudit audits a real GitLab.
+func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
+	cfg := run.cfg
+	logger := newLogger(s.ErrOut, cfg.LogLevel)
+	u, err := checkURL(cfg.GitLabURL, cfg.AllowInsecureHTTP)
+	if err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	if cfg.InsecureSkipVerify && u.Scheme == "https" {
+		fmt.Fprintf(s.ErrOut, "tokenaudit: warning: TLS certificate verification is off (insecure_skip_verify): anyone between you and %s can read the token\n", u.Host)
+	}
+	hc, err := newHTTPClient(cfg, run.dir)
+	if err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	if err := checkReachable(ctx, u, min(cfg.Timeout, 15*time.Second)); err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	client, counter, err := inventory.NewClient(u.String(), run.token, inventory.ClientOptions{
+		HTTPClient: hc,
+		RetryMax:   retryMax(cfg.Retries),
+		Timeout:    cfg.Timeout,
+	})
+	if err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	logger.Debug("audit starting", "url", u.String(), "mode", cfg.Mode, "groups", cfg.Groups, "config_file", run.configFile)
+	job := job{
+		client:  client,
+		counter: counter,
+		opts: inventory.Options{
+			Mode:              inventory.Mode(cfg.Mode),
+			Groups:            cfg.Groups,
+			Concurrency:       cfg.Concurrency,
+			SkipTriggers:      cfg.SkipTriggers,
+			SkipJobTokenScope: cfg.SkipJobTokenScope,
+			BaseURL:           u.String(),
+			Logger:            logger,
+		},
+		policy:   cfg.Policy,
+		now:      time.Now,
+		format:   cfg.Format,
+		outputs:  cfg.Output,
+		progress: cfg.Progress,
+		dir:      run.dir,
+	}
+	result, err := job.execute(ctx, s)
+	if err != nil {
+		return err
+	}
+	return verdict(result, cfg)
+}
+
+// retryMax turns the retries setting into ClientOptions.RetryMax, where 0
+// means the default and a negative number none.
+func retryMax(retries int) int {
+	if retries == 0 {
+		return -1
+	}
+	return retries
+}
+
+// verdict is the exit code of a finished audit, DESIGN.md's contract: 1 for
+// findings at or above fail_on, else 3 when a read failed, else 0.
+func verdict(r *audit.Result, cfg Config) error {
+	if floor, ok := cfg.failOn(); ok {
+		if worst := r.Worst(); worst >= floor {
+			n := 0
+			for _, t := range r.Tokens {
+				for _, f := range t.Findings {
+					if !f.Suppressed && f.Severity >= floor {
+						n++
+					}
+				}
+			}
+			for _, f := range r.Findings {
+				if !f.Suppressed && f.Severity >= floor {
+					n++
+				}
+			}
+			return exitCode(ExitFindings, fmt.Errorf("%d %s at or above %s (worst: %s); exit 1 (fail_on %s)",
+				n, plural(n, "finding", "findings"), floor, worst, cfg.FailOn))
+		}
+	}
+	if !r.Inventory.Complete() {
+		n := 0
+		for _, g := range r.Inventory.Gaps {
+			if g.Kind == inventory.GapError {
+				n++
+			}
+		}
+		return exitCode(ExitIncomplete, fmt.Errorf("the audit is incomplete: %d %s could not be read because of errors (see gaps in the report); exit 3",
+			n, plural(n, "resource", "resources")))
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

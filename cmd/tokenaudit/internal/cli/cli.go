@@ -1,0 +1,147 @@
+// Package cli is tokenaudit's command line: cobra commands, configuration
+// (flags, TOKENAUDIT_* environment variables, a YAML file, layered by a
+// private viper instance), progress and logs on stderr, and the exit codes of
+// DESIGN.md. Everything runs in-process from Run, so tests drive the whole
+// tool with arguments and captured streams; only main calls os.Exit.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, DESIGN.md "Contracts that users build on".
+const (
+	ExitOK         = 0 // no finding at or above --fail-on
+	ExitFindings   = 1 // findings at or above --fail-on
+	ExitCannotRun  = 2 // bad flags or config, unreachable GitLab, rejected token
+	ExitIncomplete = 3 // the audit ran but gaps of kind error make it incomplete
+)
+
+// exitError carries an exit code up to Run. A nil err means the command has
+// already said everything it had to say (the report shows the findings).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode returns err wrapped with an exit code; a nil err stays silent.
+func exitCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// Streams are the process's standard streams and what is known about them.
+// Tests build one over buffers.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY and ErrTTY say whether stdout and stderr are terminals: colour
+	// in the table and progress on stderr depend on them.
+	OutTTY bool
+	ErrTTY bool
+	// Width is the terminal's width in columns; 0 when unknown.
+	Width int
+}
+
+// SystemStreams returns the process's own streams.
+func SystemStreams() *Streams {
+	return &Streams{
+		In:     os.Stdin,
+		Out:    os.Stdout,
+		ErrOut: os.Stderr,
+		OutTTY: isTerminal(os.Stdout),
+		ErrTTY: isTerminal(os.Stderr),
+		Width:  terminalWidth(os.Stdout),
+	}
+}
+
+// Main runs tokenaudit with the process's arguments and streams and returns
+// the exit code. SIGINT and SIGTERM cancel the run's context; a second
+// signal kills the process the default way.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore default signal handling: a second Ctrl-C ends the process at once
+	}()
+	return Run(ctx, os.Args[1:], SystemStreams())
+}
+
+// Run executes one tokenaudit command line and returns its exit code.
+// Errors go to s.ErrOut as one line "tokenaudit: <error>".
+func Run(ctx context.Context, args []string, s *Streams) int {
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitCannotRun
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+	}
+	fmt.Fprintf(s.ErrOut, "tokenaudit: %v\n", err)
+	return code
+}
+
+// newRootCmd builds the command tree. Every subcommand writes to s.
+func newRootCmd(s *Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tokenaudit",
+		Short: "Audit the access tokens of a GitLab instance or group",
+		Long: `tokenaudit lists every access token it can see in a GitLab instance or group
+(personal, impersonation, service account, project and group access, deploy
+and pipeline trigger tokens), checks each against GitLab's token guidance
+(expiry, scopes, blast radius, staleness) and reports the risky ones as a
+table, CSV or JSON. It is built to run on a schedule and to fail the job when
+high-risk tokens exist.
+
+Try it without a GitLab:  tokenaudit demo`,
+		Example: `  # Audit a self-managed instance as an administrator
+  export GITLAB_TOKEN=...   # a read_api token of an administrator
+  tokenaudit audit --gitlab-url https://gitlab.example.com
+
+  # Audit your top-level group on GitLab.com as its Owner
+  tokenaudit audit --gitlab-url https://gitlab.com --group my-org
+
+  # A self-contained demonstration against the built-in simulator
+  tokenaudit demo`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitCode(ExitCannotRun, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
+	})
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(
+		newAuditCmd(s, nil),
+		newDemoCmd(s),
+		newRulesCmd(s),
+		newSimCmd(s),
+		newVersionCmd(s),
+	)
+	return root
+}

@@ -1,0 +1,397 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+	"github.com/tokenaudit/tokenaudit/report"
+)
+
+// Config is every setting of `tokenaudit audit`. The mapstructure tags are
+// the keys of the configuration file; flags use the same names with '-' for
+// '_', environment variables TOKENAUDIT_ plus the key in upper case with '_'
+// for '.' and '-'. config.example.yaml documents each key, and a test checks
+// that the defaults it states are DefaultConfig's.
+type Config struct {
+	GitLabURL          string        `mapstructure:"gitlab_url"`
+	TokenFile          string        `mapstructure:"token_file"`
+	Mode               string        `mapstructure:"mode"`
+	Groups             []string      `mapstructure:"groups"`
+	Format             string        `mapstructure:"format"`
+	Output             []string      `mapstructure:"output"`
+	FailOn             string        `mapstructure:"fail_on"`
+	Concurrency        int           `mapstructure:"concurrency"`
+	Retries            int           `mapstructure:"retries"`
+	Timeout            time.Duration `mapstructure:"timeout"`
+	Progress           bool          `mapstructure:"progress"`
+	LogLevel           string        `mapstructure:"log_level"`
+	CAFile             string        `mapstructure:"ca_file"`
+	InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
+	AllowInsecureHTTP  bool          `mapstructure:"allow_insecure_http"`
+	SkipTriggers       bool          `mapstructure:"skip_triggers"`
+	SkipJobTokenScope  bool          `mapstructure:"skip_job_token_scope"`
+	Policy             audit.Policy  `mapstructure:"policy"`
+}
+
+// DefaultConfig returns the settings used when nothing says otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Mode:        string(inventory.ModeAuto),
+		Groups:      []string{},
+		Format:      "table",
+		Output:      []string{},
+		FailOn:      "high",
+		Concurrency: inventory.DefaultConcurrency,
+		Retries:     inventory.DefaultRetryMax,
+		Timeout:     60 * time.Second,
+		LogLevel:    "warn",
+		Policy:      audit.DefaultPolicy(),
+	}
+}
+
+// defaultConfigFile is read from the working directory when --config is not given.
+const defaultConfigFile = "tokenaudit.yaml"
+
+// envPrefix starts every tokenaudit environment variable.
+const envPrefix = "TOKENAUDIT"
+
+// envName is the environment variable of a configuration key.
+func envName(key string) string {
+	return envPrefix + "_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+}
+
+// leaf is a configuration key that takes one value (a scalar or a list of
+// strings): what flags and environment variables can set.
+type leaf struct {
+	key string
+	typ reflect.Type
+}
+
+// leaves lists the settable keys of t, a struct with mapstructure tags, in
+// field order. Maps and lists of structures are left to the file.
+func leaves(t reflect.Type, prefix string) []leaf {
+	var out []leaf
+	for f := range t.Fields() {
+		name := f.Tag.Get("mapstructure")
+		if name == "" || name == "-" {
+			continue
+		}
+		key := prefix + name
+		switch {
+		case f.Type == durationType:
+			out = append(out, leaf{key, f.Type})
+		case f.Type.Kind() == reflect.Struct:
+			out = append(out, leaves(f.Type, key+".")...)
+		case f.Type.Kind() == reflect.Map:
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String:
+		default:
+			out = append(out, leaf{key, f.Type})
+		}
+	}
+	return out
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// urlEnvs are the variables the GitLab URL comes from, first set wins:
+// GITLAB_URL as other GitLab tools use it, CI_SERVER_URL as GitLab CI sets it
+// (https://docs.gitlab.com/ci/variables/predefined_variables/).
+var urlEnvs = []string{envName("gitlab_url"), "GITLAB_URL", "CI_SERVER_URL"}
+
+// loadConfig layers the settings: flags that were set, then environment
+// variables, then the configuration file (path, or tokenaudit.yaml in dir
+// when path is ""), then DefaultConfig. flagKeys maps configuration keys to
+// flags. It returns the configuration, the file it read ("" for none), and
+// an error that names the offending key.
+func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]string) (Config, string, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	def := DefaultConfig()
+	for _, l := range leaves(reflect.TypeFor[Config](), "") {
+		v.SetDefault(l.key, valueAt(reflect.ValueOf(def), l.key))
+		envs := []string{envName(l.key)}
+		if l.key == "gitlab_url" {
+			envs = urlEnvs
+		}
+		for _, e := range envs {
+			if raw, ok := os.LookupEnv(e); ok && raw != "" {
+				if err := checkScalar(l.typ, raw); err != nil {
+					return Config{}, "", fmt.Errorf("environment variable %s: %v", e, err)
+				}
+			}
+		}
+		if err := v.BindEnv(append([]string{l.key}, envs...)...); err != nil {
+			return Config{}, "", fmt.Errorf("bind %s: %w", l.key, err)
+		}
+	}
+	// Lists and maps of the policy have no flag or variable; their defaults
+	// come from DefaultConfig through the decoder's zero values.
+	for key, name := range flagKeys {
+		if f := flags.Lookup(name); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return Config{}, "", fmt.Errorf("bind flag --%s: %w", name, err)
+			}
+		}
+	}
+
+	used, err := readConfigFile(v, path, dir)
+	if err != nil {
+		return Config{}, "", err
+	}
+	cfg := def
+	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		stringToListHook,
+		timeToDateHook,
+	))
+	if err := v.UnmarshalExact(&cfg, hook); err != nil {
+		// The file was checked key by key and the variables value by value,
+		// so this is a combination we did not foresee; say what viper said.
+		return Config{}, used, fmt.Errorf("read configuration: %s", strings.Join(strings.Fields(err.Error()), " "))
+	}
+	// viper lower-cases map keys; rule IDs read back in their own form.
+	if len(cfg.Policy.Rules) > 0 {
+		rules := make(map[string]audit.RuleSetting, len(cfg.Policy.Rules))
+		for id, r := range cfg.Policy.Rules {
+			rules[strings.ToUpper(id)] = r
+		}
+		cfg.Policy.Rules = rules
+	}
+	return cfg, used, nil
+}
+
+// readConfigFile checks the file strictly (unknown keys, types, syntax, with
+// line numbers) and hands it to v. The default file is optional; a file
+// named with --config is not.
+func readConfigFile(v *viper.Viper, path, dir string) (string, error) {
+	explicit := path != ""
+	if !explicit {
+		path = filepath.Join(dir, defaultConfigFile)
+	} else if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return "", nil
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("config file %s does not exist", path)
+	case err != nil:
+		return "", fmt.Errorf("read config file: %w", err)
+	}
+	if err := checkYAML(data, reflect.TypeFor[Config]()); err != nil {
+		return path, fmt.Errorf("config file %s: %w", path, err)
+	}
+	if err := v.ReadConfig(strings.NewReader(string(data))); err != nil {
+		return path, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// valueAt returns the field of v (a struct) at the dotted key.
+func valueAt(v reflect.Value, key string) any {
+	for part := range strings.SplitSeq(key, ".") {
+		for i := range v.NumField() {
+			if v.Type().Field(i).Tag.Get("mapstructure") == part {
+				v = v.Field(i)
+				break
+			}
+		}
+	}
+	return v.Interface()
+}
+
+// stringToListHook splits a comma-separated variable into a list, and keeps
+// "" an empty list (viper's own hook, minus its surprises with non-string
+// slices).
+func stringToListHook(f, t reflect.Type, data any) (any, error) {
+	if f.Kind() != reflect.String || t.Kind() != reflect.Slice || t.Elem().Kind() != reflect.String {
+		return data, nil
+	}
+	raw := strings.TrimSpace(data.(string))
+	if raw == "" {
+		return []string{}, nil
+	}
+	parts := strings.Split(raw, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
+}
+
+// timeToDateHook turns an unquoted YAML date (expires: 2027-01-31), which
+// the YAML decoder reads as a timestamp, back into its YYYY-MM-DD text.
+func timeToDateHook(f, t reflect.Type, data any) (any, error) {
+	if f != reflect.TypeFor[time.Time]() || t.Kind() != reflect.String {
+		return data, nil
+	}
+	tm := data.(time.Time)
+	if tm.Equal(tm.Truncate(24 * time.Hour)) {
+		return tm.UTC().Format(time.DateOnly), nil
+	}
+	return tm.UTC().Format(time.RFC3339), nil
+}
+
+// checkScalar says whether raw, from an environment variable, fits typ.
+func checkScalar(typ reflect.Type, raw string) error {
+	switch {
+	case typ == durationType:
+		if _, err := time.ParseDuration(raw); err != nil {
+			return fmt.Errorf("want a duration such as 30s or 2m, got %q", raw)
+		}
+	case typ.Kind() == reflect.Bool:
+		if _, err := strconv.ParseBool(raw); err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+	case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Int64:
+		if _, err := strconv.ParseInt(raw, 10, 64); err != nil {
+			return fmt.Errorf("want a whole number, got %q", raw)
+		}
+	}
+	return nil
+}
+
+// Choices of the settings that take one of a few names.
+var (
+	modeChoices     = []string{"auto", "instance", "groups", "self"}
+	failOnChoices   = []string{"critical", "high", "medium", "low", "none"}
+	logLevelChoices = []string{"debug", "info", "warn", "error"}
+)
+
+// validate reports every impossible value at once, each on its own line,
+// naming the key and what is allowed.
+func (c Config) validate() error {
+	var errs []error
+	bad := func(key string, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if !slices.Contains(modeChoices, c.Mode) {
+		bad("mode", "%q is not allowed (want one of %s)", c.Mode, strings.Join(modeChoices, ", "))
+	}
+	if c.Mode == "groups" && len(c.Groups) == 0 {
+		bad("groups", "mode groups needs at least one group (--group PATH)")
+	}
+	for i, g := range c.Groups {
+		if strings.TrimSpace(g) == "" {
+			bad("groups", "entry %d is empty (want a group path such as my-org)", i+1)
+		}
+	}
+	if !slices.Contains(report.Formats(), c.Format) {
+		bad("format", "%q is not allowed (want one of %s)", c.Format, strings.Join(report.Formats(), ", "))
+	}
+	if _, err := parseOutputs(c.Output); err != nil {
+		errs = append(errs, err)
+	}
+	if !slices.Contains(failOnChoices, c.FailOn) {
+		bad("fail_on", "%q is not allowed (want one of %s)", c.FailOn, strings.Join(failOnChoices, ", "))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 64 {
+		bad("concurrency", "%d is not allowed (want a whole number from 1 to 64)", c.Concurrency)
+	}
+	if c.Retries < 0 || c.Retries > 20 {
+		bad("retries", "%d is not allowed (want a whole number from 0 to 20)", c.Retries)
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", "%s is not allowed (want a duration above zero, such as 30s)", c.Timeout)
+	}
+	if !slices.Contains(logLevelChoices, c.LogLevel) {
+		bad("log_level", "%q is not allowed (want one of %s)", c.LogLevel, strings.Join(logLevelChoices, ", "))
+	}
+	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// outputSpec is one --output FORMAT=PATH.
+type outputSpec struct {
+	format string
+	path   string
+}
+
+// parseOutputs reads the --output values and refuses a format it does not
+// know, a missing path, and two reports into one file.
+func parseOutputs(specs []string) ([]outputSpec, error) {
+	var out []outputSpec
+	seen := map[string]bool{}
+	for _, s := range specs {
+		format, path, ok := strings.Cut(s, "=")
+		if !ok || path == "" {
+			return nil, fmt.Errorf("output: %q is not FORMAT=PATH (for example json=audit.json)", s)
+		}
+		if !slices.Contains(report.Formats(), format) {
+			return nil, fmt.Errorf("output: format %q in %q is not allowed (want one of %s)", format, s, strings.Join(report.Formats(), ", "))
+		}
+		clean := filepath.Clean(path)
+		if seen[clean] {
+			return nil, fmt.Errorf("output: %s is named twice", path)
+		}
+		seen[clean] = true
+		out = append(out, outputSpec{format, path})
+	}
+	return out, nil
+}
+
+// failOn turns fail_on into the lowest severity that fails the run;
+// ok is false for "none".
+func (c Config) failOn() (audit.Severity, bool) {
+	if c.FailOn == "none" {
+		return audit.SeverityNone, false
+	}
+	s, _ := audit.ParseSeverity(c.FailOn)
+	return s, true
+}
+
+// checkURL refuses a GitLab URL that tokenaudit cannot or should not talk
+// to, saying which problem it is. Reachability is checked later, with the
+// network.
+func checkURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("no GitLab URL: set --gitlab-url, GITLAB_URL or gitlab_url in the config file (CI_SERVER_URL is used in GitLab CI)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab url %q is not a URL: %v", raw, errors.Unwrap(err))
+	}
+	switch {
+	case u.Scheme == "" || (u.Host == "" && u.Opaque != ""):
+		// "gitlab.example.com" parses as a path, "gitlab.example.com:8443" as scheme+opaque.
+		return nil, fmt.Errorf("gitlab url %q has no scheme (want https://host, for example https://%s)", raw, strings.TrimPrefix(raw, "//"))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("gitlab url %q: scheme %q is not allowed (want https, or http)", raw, u.Scheme)
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("gitlab url %q has no host (want https://host)", raw)
+	case u.User != nil:
+		return nil, fmt.Errorf("gitlab url %q holds credentials; remove them and use GITLAB_TOKEN", redactURL(u))
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("gitlab url %q has a query or fragment (want https://host, or https://host/path for GitLab under a relative URL)", raw)
+	}
+	if u.Scheme == "http" && !allowInsecureHTTP && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("gitlab url %q uses plain http to %s, which would send the token unencrypted (use https, or set --allow-insecure-http)", raw, u.Hostname())
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.Path = strings.TrimSuffix(u.Path, "/api/v4")
+	return u, nil
+}
+
+// redactURL hides the password of a URL for an error message.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}

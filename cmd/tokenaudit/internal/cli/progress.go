@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// progressPrinter shows collection progress on stderr: one line redrawn in
+// place on a terminal, a line every few seconds otherwise (--progress in a
+// CI log). It never writes anything but counts.
+type progressPrinter struct {
+	w        io.Writer
+	tty      bool
+	interval time.Duration
+
+	mu      sync.Mutex
+	last    inventory.Progress
+	printed time.Time
+	dirty   bool
+}
+
+func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
+	interval := 2 * time.Second
+	if tty {
+		interval = 100 * time.Millisecond
+	}
+	return &progressPrinter{w: w, tty: tty, interval: interval}
+}
+
+func progressLine(p inventory.Progress) string {
+	return fmt.Sprintf("collecting: %d/%d resources done, %d tokens found, %d requests",
+		p.Done, p.Planned, p.Tokens, p.Requests)
+}
+
+// update is inventory.Options.Progress.
+func (p *progressPrinter) update(pr inventory.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = pr
+	p.dirty = true
+	if now := time.Now(); now.Sub(p.printed) >= p.interval {
+		p.printed = now
+		p.print()
+	}
+}
+
+func (p *progressPrinter) print() {
+	p.dirty = false
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", progressLine(p.last))
+		return
+	}
+	fmt.Fprintln(p.w, progressLine(p.last))
+}
+
+// finish prints the last state and ends the line.
+func (p *progressPrinter) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dirty || p.printed.IsZero() {
+		p.print()
+	}
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}

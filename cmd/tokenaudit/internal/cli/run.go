@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+	"github.com/tokenaudit/tokenaudit/report"
+)
+
+// job is one collect-evaluate-report pass, shared by audit and demo.
+type job struct {
+	client   *gitlab.Client
+	counter  *inventory.RequestCounter
+	opts     inventory.Options
+	policy   audit.Policy
+	now      func() time.Time
+	format   string   // on stdout
+	outputs  []string // FORMAT=PATH
+	progress bool     // force progress on a non-terminal stderr
+	dir      string   // relative output paths start here
+}
+
+// errInterrupted is the error of a run cancelled by SIGINT or SIGTERM.
+var errInterrupted = errors.New("interrupted: stopped before the audit finished; no report written")
+
+// execute collects, evaluates and writes the reports. It returns an exit
+// error for anything that stops the run; findings are the caller's business.
+func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
+	outputs, err := parseOutputs(j.outputs)
+	if err != nil {
+		return nil, exitCode(ExitCannotRun, err)
+	}
+	var pr *progressPrinter
+	if s.ErrTTY || j.progress {
+		pr = newProgressPrinter(s.ErrOut, s.ErrTTY)
+		j.opts.Progress = pr.update
+	}
+	inv, err := inventory.Collect(ctx, j.client, j.opts)
+	if pr != nil {
+		pr.finish()
+	}
+	if ctx.Err() != nil {
+		return nil, exitCode(ExitCannotRun, errInterrupted)
+	}
+	if err != nil {
+		return nil, exitCode(ExitCannotRun, explainCollectError(err, j.opts.BaseURL))
+	}
+	if inv.Stats.Requests == 0 && j.counter != nil {
+		inv.Stats.Requests = j.counter.Count()
+	}
+	result, err := audit.Evaluate(inv, j.policy, j.now())
+	if err != nil {
+		return nil, exitCode(ExitCannotRun, fmt.Errorf("evaluate: %w", err))
+	}
+	ropts := report.Options{
+		Color: s.OutTTY && os.Getenv("NO_COLOR") == "",
+		Width: s.Width,
+	}
+	if err := report.Write(s.Out, j.format, result, ropts); err != nil {
+		return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report to stdout: %w", j.format, err))
+	}
+	for _, o := range outputs {
+		path := o.path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(j.dir, path)
+		}
+		err := writeFileAtomic(ctx, path, func(f *os.File) error {
+			return report.Write(f, o.format, result, report.Options{})
+		})
+		if ctx.Err() != nil {
+			return nil, exitCode(ExitCannotRun, errInterrupted)
+		}
+		if err != nil {
+			return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report: %w", o.format, err))
+		}
+	}
+	return result, nil
+}
+
+// newLogger returns the stderr logger at level (validated earlier).
+func newLogger(w interface{ Write([]byte) (int, error) }, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// writeFileAtomic writes a report next to path and renames it into place
+// once complete, so an interrupted run never leaves half a report, and an
+// existing report stays as it was until the new one is whole. The file is
+// created readable by its owner only (os.CreateTemp uses 0600): reports name
+// every token of an organisation.
+func writeFileAtomic(ctx context.Context, path string, write func(*os.File) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := write(tmp); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
