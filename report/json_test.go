@@ -1,0 +1,242 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// reportDoc is the JSON report as a consumer reads it.
+type reportDoc struct {
+	SchemaVersion int    `json:"schema_version"`
+	GeneratedAt   string `json:"generated_at"`
+	GitLab        struct {
+		URL, Version, Mode string
+		Admin              bool
+	} `json:"gitlab"`
+	Summary struct {
+		Tokens          int            `json:"tokens"`
+		BySeverity      map[string]int `json:"by_severity"`
+		ByKind          map[string]int `json:"by_kind"`
+		Findings        map[string]int `json:"findings"`
+		Suppressed      int            `json:"suppressed"`
+		Gaps            int            `json:"gaps"`
+		GapErrors       int            `json:"gap_errors"`
+		Complete        bool           `json:"complete"`
+		Requests        int            `json:"requests"`
+		DurationSeconds float64        `json:"duration_seconds"`
+	} `json:"summary"`
+	Tokens []struct {
+		Kind        string          `json:"kind"`
+		ID          int64           `json:"id"`
+		Name        string          `json:"name"`
+		Owner       json.RawMessage `json:"owner"`
+		Scopes      []string        `json:"scopes"`
+		AccessLevel *int            `json:"access_level"`
+		CreatedAt   *string         `json:"created_at"`
+		ExpiresAt   *string         `json:"expires_at"`
+		LastUsedAt  *string         `json:"last_used_at"`
+		Findings    []struct {
+			Rule              string  `json:"rule"`
+			Suppressed        bool    `json:"suppressed"`
+			SuppressionReason *string `json:"suppression_reason"`
+		} `json:"findings"`
+	} `json:"tokens"`
+	Findings          []json.RawMessage `json:"findings"`
+	Gaps              []json.RawMessage `json:"gaps"`
+	ExpiredExceptions []json.RawMessage `json:"expired_exceptions"`
+}
+
+func decodeJSON(t testing.TB, b []byte) reportDoc {
+	t.Helper()
+	var doc reportDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	return doc
+}
+
+// TestJSONLayout: the streamed document is byte for byte what
+// json.MarshalIndent of the whole would give (two spaces, keys in order,
+// no HTML escaping), so it is one valid document however it was built.
+func TestJSONLayout(t *testing.T) {
+	for _, tc := range goldenCases {
+		got := render(t, "json", tc.result(), Options{})
+		var compact, want bytes.Buffer
+		if err := json.Compact(&compact, got); err != nil {
+			t.Fatalf("%s: not JSON: %v", tc.name, err)
+		}
+		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		want.WriteByte('\n')
+		if diff := cmp.Diff(want.String(), string(got)); diff != "" {
+			t.Errorf("%s: layout differs from json.Indent (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	if got := render(t, "json", richResult(), Options{}); !bytes.Contains(got, []byte(`<`)) && bytes.Contains(got, []byte(`\u003c`)) {
+		t.Error("JSON escapes HTML characters")
+	}
+}
+
+func TestJSONContent(t *testing.T) {
+	r := richResult()
+	doc := decodeJSON(t, render(t, "json", r, Options{}))
+	if doc.SchemaVersion != 1 || doc.GeneratedAt != "2026-11-27T12:00:00Z" {
+		t.Errorf("schema_version, generated_at = %d, %q", doc.SchemaVersion, doc.GeneratedAt)
+	}
+	if len(doc.Tokens) != len(r.Tokens) || len(doc.Findings) != 3 || len(doc.Gaps) != 2 || len(doc.ExpiredExceptions) != 1 {
+		t.Fatalf("lists: %d tokens, %d findings, %d gaps, %d expired exceptions",
+			len(doc.Tokens), len(doc.Findings), len(doc.Gaps), len(doc.ExpiredExceptions))
+	}
+	// Every token keeps the result's order.
+	for i, tok := range doc.Tokens {
+		if tok.Kind != string(r.Tokens[i].Token.Kind) || tok.ID != r.Tokens[i].Token.ID {
+			t.Errorf("token %d is %s %d, want %s %d", i, tok.Kind, tok.ID, r.Tokens[i].Token.Kind, r.Tokens[i].Token.ID)
+		}
+	}
+	root, deploy, trigger := doc.Tokens[0], doc.Tokens[2], doc.Tokens[4]
+	if string(deploy.Owner) != "null" || deploy.CreatedAt != nil || deploy.AccessLevel != nil {
+		t.Errorf("deploy token: owner %s, created_at %v, access_level %v; want null for all", deploy.Owner, deploy.CreatedAt, deploy.AccessLevel)
+	}
+	if deploy.ExpiresAt == nil || *deploy.ExpiresAt != "2026-12-01T00:00:00Z" {
+		t.Errorf("deploy expires_at = %v, want GitLab's RFC 3339 form", deploy.ExpiresAt)
+	}
+	if pat := doc.Tokens[1]; pat.ExpiresAt == nil || *pat.ExpiresAt != "2027-11-01" || pat.AccessLevel == nil || *pat.AccessLevel != 40 {
+		t.Errorf("project token: expires_at %v, access_level %v; want 2027-11-01 and 40", pat.ExpiresAt, pat.AccessLevel)
+	}
+	if root.ExpiresAt != nil || root.LastUsedAt == nil || *root.LastUsedAt != "2026-11-26T08:15:00Z" {
+		t.Errorf("root token: expires_at %v (want null: never), last_used_at %v (want UTC)", root.ExpiresAt, root.LastUsedAt)
+	}
+	if trigger.Scopes == nil || len(trigger.Scopes) != 0 {
+		t.Errorf("trigger scopes = %#v, want []", trigger.Scopes)
+	}
+	for _, tok := range doc.Tokens {
+		for _, f := range tok.Findings {
+			if !f.Suppressed && f.SuppressionReason != nil {
+				t.Errorf("unsuppressed %s carries suppression_reason", f.Rule)
+			}
+			if f.Suppressed && f.SuppressionReason == nil {
+				t.Errorf("suppressed %s lacks suppression_reason", f.Rule)
+			}
+		}
+	}
+	if doc.Summary.Requests != 1234 || doc.Summary.DurationSeconds != 2.346 || doc.Summary.Complete || doc.Summary.GapErrors != 1 {
+		t.Errorf("summary = %+v", doc.Summary)
+	}
+	if doc.Summary.BySeverity["medium"] != 2 || doc.Summary.ByKind["personal"] != 2 || doc.Summary.Findings["high"] != 3 {
+		t.Errorf("summary counts = %+v", doc.Summary)
+	}
+}
+
+// TestJSONEmpty: lists are [] and every count key is there, 0, even when
+// the result's maps are nil.
+func TestJSONEmpty(t *testing.T) {
+	got := render(t, "json", emptyResult(), Options{})
+	if bytes.Contains(got, []byte("null")) {
+		t.Errorf("empty report has a null:\n%s", got)
+	}
+	for _, list := range []string{"tokens", "findings", "gaps", "expired_exceptions"} {
+		if !bytes.Contains(got, []byte(`"`+list+`": []`)) {
+			t.Errorf("empty report lacks %q: []", list)
+		}
+	}
+	doc := decodeJSON(t, got)
+	for _, k := range inventory.Kinds {
+		if n, ok := doc.Summary.ByKind[string(k)]; !ok || n != 0 {
+			t.Errorf("by_kind[%s] = %d, %v; want 0, present", k, n, ok)
+		}
+	}
+	for _, s := range reportSeverities {
+		if n, ok := doc.Summary.BySeverity[s.String()]; !ok || n != 0 {
+			t.Errorf("by_severity[%s] = %d, %v; want 0, present", s, n, ok)
+		}
+	}
+	if len(doc.Summary.Findings) != 5 {
+		t.Errorf("summary.findings = %v, want the five finding severities", doc.Summary.Findings)
+	}
+}
+
+func compileSchema(t testing.TB) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open("../docs/report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatalf("docs/report.schema.json: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat() // date-time and date are checked, not just annotations
+	const url = "https://tokenaudit.example/report.schema.json"
+	if err := c.AddResource(url, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		t.Fatalf("compile docs/report.schema.json: %v", err)
+	}
+	return sch
+}
+
+func validate(sch *jsonschema.Schema, b []byte) error {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(v)
+}
+
+// TestJSONSchema validates real writer output against the schema in docs/.
+func TestJSONSchema(t *testing.T) {
+	sch := compileSchema(t)
+	odd := richResult()
+	odd.Tokens[0].Token.Name = oddMixed + "\x1b\u2028"
+	for _, tc := range []struct {
+		name string
+		r    *audit.Result
+	}{{"rich", richResult()}, {"empty", emptyResult()}, {"odd", odd}} {
+		if err := validate(sch, render(t, "json", tc.r, Options{})); err != nil {
+			t.Errorf("%s report does not validate: %v", tc.name, err)
+		}
+	}
+}
+
+// TestJSONSchemaRejects: the schema is strict; each broken document fails.
+func TestJSONSchemaRejects(t *testing.T) {
+	sch := compileSchema(t)
+	good := string(render(t, "json", richResult(), Options{}))
+	broken := []struct{ name, old, new string }{
+		{"schema version 2", `"schema_version": 1`, `"schema_version": 2`},
+		{"unknown kind", `"kind": "deploy"`, `"kind": "ssh_key"`},
+		{"unknown severity", `"severity": "critical"`, `"severity": "urgent"`},
+		{"null scopes", `"scopes": []`, `"scopes": null`},
+		{"null findings", `"findings": [`, `"findings": null, "x": [`},
+		{"extra field", `"revoked": false`, `"revoked": false, "token": "glpat-x"`},
+		{"missing field", `"risk_score": 96,`, ``},
+		{"bad time", `"generated_at": "2026-11-27T12:00:00Z"`, `"generated_at": "yesterday"`},
+		{"bad gap kind", `"kind": "permission"`, `"kind": "forbidden"`},
+		{"bad mode", `"mode": "instance"`, `"mode": "auto"`},
+		{"owner without username", `"username": "root",`, ``},
+		{"missing summary count", `"info": 1,`, ``},
+	}
+	for _, b := range broken {
+		doc := strings.Replace(good, b.old, b.new, 1)
+		if doc == good {
+			t.Fatalf("%s: %q not in the report", b.name, b.old)
+		}
+		if err := validate(sch, []byte(doc)); err == nil {
+			t.Errorf("%s: broken document validates", b.name)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+// Package report renders an audit result as a terminal table, CSV or JSON.
+// The JSON and CSV layouts are contracts that scripts build on (DESIGN.md
+// "Contracts that users build on"; docs/report.schema.json describes the
+// JSON); the table is for people and may change.
+//
+// No writer ever writes a token value: the model has no field for one.
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+)
+
+// SchemaVersion is the JSON report's schema_version. It changes only when a
+// field is removed or changes meaning; added fields keep it.
+const SchemaVersion = 1
+
+// DefaultMaxRows is how many token rows the table shows when Options.MaxRows
+// is zero: a terminal table of thousands of rows helps no one, and the CSV
+// and JSON reports always list every token.
+const DefaultMaxRows = 50
+
+// Options tune the writers; the zero value is plain output.
+type Options struct {
+	Color bool // table only: ANSI colour for severities (cmd decides: a terminal and no NO_COLOR)
+	Width int  // table only: terminal width; 0 means 80
+	// MaxRows is, for the table only, the most tokens listed in its main
+	// table; 0 means DefaultMaxRows and a negative value means all of them.
+	MaxRows int
+}
+
+// Writer renders a result. Writers do not sort, filter or close w.
+type Writer interface {
+	Write(w io.Writer, r *audit.Result) error
+}
+
+var (
+	_ Writer = JSONWriter{}
+	_ Writer = CSVWriter{}
+	_ Writer = TableWriter{}
+)
+
+// constructors maps each format name to its writer.
+var constructors = map[string]func(Options) Writer{
+	"csv":   func(Options) Writer { return CSVWriter{} },
+	"json":  func(Options) Writer { return JSONWriter{} },
+	"table": func(o Options) Writer { return TableWriter{Options: o} },
+}
+
+// Formats lists the accepted format names, sorted.
+func Formats() []string { return slices.Sorted(maps.Keys(constructors)) }
+
+// New returns the writer for format (one of Formats).
+func New(format string, opts Options) (Writer, error) {
+	c, ok := constructors[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown report format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	}
+	return c(opts), nil
+}
+
+// Write renders r to w in format.
+func Write(w io.Writer, format string, r *audit.Result, opts Options) error {
+	wr, err := New(format, opts)
+	if err != nil {
+		return err
+	}
+	return wr.Write(w, r)
+}
+
+var errNilResult = errors.New("no audit result")
+
+// reportSeverities lists severities worst first, the order of every count
+// in the reports.
+var reportSeverities = []audit.Severity{
+	audit.SeverityCritical, audit.SeverityHigh, audit.SeverityMedium,
+	audit.SeverityLow, audit.SeverityInfo, audit.SeverityNone,
+}
+
+// formatTime is RFC 3339 in UTC, "" for the zero time (absent).
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

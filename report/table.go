@@ -1,0 +1,601 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// TableWriter writes a report for people: the tokens with open findings,
+// worst first (in the order of the result), the findings that belong to no
+// token, the gaps, and a summary. It fits every line into Options.Width by
+// shortening long names and paths with an ellipsis; the CSV and JSON
+// reports carry the full values and every token.
+type TableWriter struct {
+	Options Options
+}
+
+const ellipsis = "…"
+
+// tableKinds are the short kind names of the table, at most 8 columns wide
+// so that the names and paths keep room at 80 columns.
+var tableKinds = map[inventory.Kind]string{
+	inventory.KindPersonal:        "personal",
+	inventory.KindImpersonation:   "imperson",
+	inventory.KindServiceAccount:  "svc acct",
+	inventory.KindProjectAccess:   "project",
+	inventory.KindGroupAccess:     "group",
+	inventory.KindDeploy:          "deploy",
+	inventory.KindPipelineTrigger: "trigger",
+}
+
+// severityColors are ANSI SGR parameters per severity.
+var severityColors = map[audit.Severity]string{
+	audit.SeverityCritical: "1;31", // bold red
+	audit.SeverityHigh:     "31",   // red
+	audit.SeverityMedium:   "33",   // yellow
+	audit.SeverityLow:      "36",   // cyan
+	audit.SeverityInfo:     "34",   // blue
+}
+
+// column describes how a table column may be shortened.
+type column struct {
+	header string
+	// flex columns shrink, widest first, down to their minimum width when
+	// the line is too long; the others keep their natural width.
+	flex bool
+	// left truncation keeps the end of the value: the project of a path.
+	left bool
+	// list columns hold comma-separated IDs; they shrink first, to whole
+	// IDs and a count of the rest ("TA-001 +2").
+	list bool
+	// wrap columns break a long value over up to maxWrapLines lines
+	// instead of cutting it: a gap's reason matters.
+	wrap bool
+	min  int // narrowest the column gets; the header's width if wider
+	max  int // widest the column gets; 0: no limit
+	// right aligns numbers.
+	right bool
+}
+
+func (c column) minWidth() int { return max(c.min, displayWidth(c.header)) }
+
+// Write implements Writer.
+func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
+	if r == nil {
+		return fmt.Errorf("write table report: %w", errNilResult)
+	}
+	width := t.Options.Width
+	if width <= 0 {
+		width = 80
+	}
+	maxRows := t.Options.MaxRows
+	if maxRows == 0 {
+		maxRows = DefaultMaxRows
+	}
+	var inv inventory.Inventory
+	if r.Inventory != nil {
+		inv = *r.Inventory
+	}
+	p := &printer{w: bufio.NewWriter(w), width: width, color: t.Options.Color}
+
+	// Tokens with open findings. Result.Tokens is worst first; a token's
+	// Severity counts unsuppressed findings only.
+	var rows [][]string
+	var sevs []audit.Severity
+	withFindings := 0
+	for i := range r.Tokens {
+		tr := &r.Tokens[i]
+		if tr.Severity < audit.SeverityInfo {
+			continue
+		}
+		withFindings++
+		if maxRows > 0 && len(rows) >= maxRows {
+			continue
+		}
+		rows = append(rows, tokenRow(tr))
+		sevs = append(sevs, tr.Severity)
+	}
+	without := len(r.Tokens) - withFindings
+	if len(rows) == 0 {
+		p.line("No token has open findings.")
+	} else {
+		p.line("Tokens with findings, worst first")
+		p.table([]column{
+			{header: "severity"},
+			{header: "risk", right: true},
+			{header: "kind"},
+			{header: "name", flex: true, max: 40},
+			{header: "owner", flex: true, max: 30},
+			{header: "resource", flex: true, left: true, max: 40},
+			{header: "expires"},
+			{header: "findings", flex: true, list: true, min: 9, max: 30},
+		}, rows, sevs)
+	}
+	if len(rows) < withFindings {
+		p.para(fmt.Sprintf("Showing the %d worst of %d tokens with findings; the CSV and JSON reports list every token.", len(rows), withFindings))
+	}
+	if without > 0 {
+		p.line(plural(without, "token", "tokens") + " without findings not shown.")
+	}
+
+	// Findings of no single token, unsuppressed ones only, like the tokens.
+	rows, sevs = rows[:0], sevs[:0]
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.Suppressed {
+			continue
+		}
+		rows = append(rows, []string{f.Severity.String(), f.Rule, f.Resource, f.Title})
+		sevs = append(sevs, f.Severity)
+	}
+	if len(rows) > 0 {
+		p.blank()
+		p.line("Findings not tied to a token")
+		p.table([]column{
+			{header: "severity"},
+			{header: "rule"},
+			{header: "resource", flex: true, left: true, max: 30},
+			{header: "title", flex: true, wrap: true, min: 20},
+		}, rows, sevs)
+	}
+
+	if len(inv.Gaps) > 0 {
+		rows = rows[:0]
+		for _, g := range inv.Gaps {
+			rows = append(rows, []string{g.Resource, g.What, string(g.Kind), g.Reason})
+		}
+		p.blank()
+		p.line("Not read (gaps)")
+		p.table([]column{
+			{header: "resource", flex: true, left: true, max: 30},
+			{header: "what", flex: true, max: 30},
+			{header: "kind"},
+			{header: "reason", flex: true, wrap: true, min: 20},
+		}, rows, nil)
+	}
+
+	p.blank()
+	p.summary(r, &inv)
+
+	if p.err == nil {
+		p.err = p.w.Flush()
+	}
+	if p.err != nil {
+		return fmt.Errorf("write table report: %w", p.err)
+	}
+	return nil
+}
+
+func tokenRow(tr *audit.TokenResult) []string {
+	t := &tr.Token
+	owner := "-"
+	if o := t.Owner; o != nil {
+		owner = o.Username
+		// A bot's username (project_42_bot_8f3a…) says nothing the
+		// resource column does not.
+		if o.Type == inventory.OwnerProjectBot || o.Type == inventory.OwnerGroupBot {
+			owner = "bot"
+		}
+	}
+	resource := t.Resource.Path
+	switch {
+	case t.Resource.Type == inventory.ResourceInstance:
+		resource = "instance"
+	case resource == "":
+		resource = string(t.Resource.Type) + " #" + strconv.FormatInt(t.Resource.ID, 10)
+	}
+	expires := "never"
+	if !t.Expires.Never() {
+		expires = t.Expires.At.UTC().Format(time.DateOnly)
+	}
+	kind, ok := tableKinds[t.Kind]
+	if !ok {
+		kind = string(t.Kind)
+	}
+	var ids []string
+	for _, f := range tr.Findings {
+		if !f.Suppressed {
+			ids = append(ids, f.Rule)
+		}
+	}
+	return []string{
+		tr.Severity.String(), strconv.Itoa(tr.RiskScore), kind, t.Name, owner,
+		resource, expires, strings.Join(ids, ","),
+	}
+}
+
+// printer writes lines no wider than width and remembers the first error.
+type printer struct {
+	w     *bufio.Writer
+	width int
+	color bool
+	err   error
+}
+
+// line writes s, which holds no untrusted text that sanitize has not seen,
+// cut to the width.
+func (p *printer) line(s string) {
+	if p.err != nil {
+		return
+	}
+	if displayWidth(s) > p.width {
+		if strings.Contains(s, "\x1b") {
+			s = twwidth.Truncate(s, p.width, ellipsis) // keeps the colour codes whole
+		} else {
+			s = truncate(s, p.width, false)
+		}
+	}
+	_, p.err = p.w.WriteString(s + "\n")
+}
+
+func (p *printer) blank() { p.line("") }
+
+// para writes text word-wrapped to the width.
+func (p *printer) para(text string) {
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && displayWidth(line)+1+displayWidth(word) > p.width {
+			p.line(line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	p.line(line)
+}
+
+// table renders rows under headers, two spaces between columns; sevs, when
+// given, colours each row's first cell (its severity) on a colour terminal.
+func (p *printer) table(cols []column, rows [][]string, sevs []audit.Severity) {
+	if p.err != nil {
+		return
+	}
+	widths := fitColumns(cols, rows, p.width)
+	pad := make([]tw.Padding, len(cols))
+	aligns := make([]tw.Align, len(cols))
+	headers := make([]any, len(cols))
+	for i, c := range cols {
+		pad[i] = tw.Padding{Right: "  ", Overwrite: true}
+		aligns[i] = tw.AlignLeft
+		if c.right {
+			aligns[i] = tw.AlignRight
+		}
+		headers[i] = c.header
+	}
+	pad[len(pad)-1] = tw.Padding{Overwrite: true}
+	var buf bytes.Buffer
+	tbl := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.On},
+			},
+		})),
+		// The cells arrive cut to size; tablewriter must not wrap them again.
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{Global: tw.AlignLeft, PerColumn: aligns}),
+		tablewriter.WithHeaderPaddingPerColumn(pad),
+		tablewriter.WithRowPaddingPerColumn(pad),
+	)
+	tbl.Header(headers...)
+	cells := make([]any, len(cols))
+	for i, row := range rows {
+		for j, c := range cols {
+			cell := sanitize(row[j])
+			switch {
+			case c.list:
+				cell = truncateList(cell, widths[j])
+			case c.wrap:
+				cell = wrapText(cell, widths[j], maxWrapLines)
+			default:
+				cell = truncate(cell, widths[j], c.left)
+			}
+			cells[j] = cell
+		}
+		if p.color && sevs != nil {
+			if sgr, ok := severityColors[sevs[i]]; ok {
+				cells[0] = "\x1b[" + sgr + "m" + cells[0].(string) + "\x1b[0m"
+			}
+		}
+		if err := tbl.Append(cells...); err != nil {
+			p.err = err
+			return
+		}
+	}
+	if p.err = tbl.Render(); p.err != nil {
+		return
+	}
+	// The last column is padded to its width; drop the trailing blanks.
+	for line := range bytes.Lines(buf.Bytes()) {
+		line = bytes.TrimRight(line, " \n")
+		if _, p.err = p.w.Write(append(line, '\n')); p.err != nil {
+			return
+		}
+	}
+}
+
+// fitColumns returns each column's width so that a line, two spaces
+// between columns, fits in width: list columns give up room first, then
+// the other flexible columns, the widest first, down to their minimum.
+func fitColumns(cols []column, rows [][]string, width int) []int {
+	widths := make([]int, len(cols))
+	total := 2 * (len(cols) - 1)
+	for j, c := range cols {
+		widths[j] = displayWidth(c.header)
+		for _, row := range rows {
+			widths[j] = max(widths[j], displayWidth(sanitize(row[j])))
+		}
+		if c.max > 0 {
+			widths[j] = min(widths[j], max(c.max, c.minWidth()))
+		}
+		total += widths[j]
+	}
+	for j, c := range cols {
+		if c.list && total > width {
+			cut := min(total-width, max(0, widths[j]-c.minWidth()))
+			widths[j] -= cut
+			total -= cut
+		}
+	}
+	for total > width {
+		widest := -1
+		for j, c := range cols {
+			if c.flex && widths[j] > c.minWidth() && (widest < 0 || widths[j] > widths[widest]) {
+				widest = j
+			}
+		}
+		if widest < 0 {
+			break // nothing left to shrink: the terminal is too narrow
+		}
+		widths[widest]--
+		total--
+	}
+	return widths
+}
+
+func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
+	s := &r.Summary
+	p.line("Summary")
+
+	gl := inv.GitLab
+	version := gl.Version
+	if version == "" {
+		version = "version unknown"
+	}
+	role := "not an administrator"
+	if gl.Admin {
+		role = "as an administrator"
+	}
+	p.item("GitLab", sanitize(fmt.Sprintf("%s (%s), mode %s, %s", orDash(gl.URL), version, orDash(string(gl.Mode)), role)))
+
+	var kinds []string
+	for _, k := range inventory.Kinds {
+		if n := s.ByKind[k]; n > 0 {
+			kinds = append(kinds, string(k)+" "+strconv.Itoa(n))
+		}
+	}
+	tokens := strconv.Itoa(s.Tokens)
+	if len(kinds) > 0 {
+		tokens += ": " + strings.Join(kinds, ", ")
+	}
+	p.item("Tokens", tokens)
+
+	var sevs []string
+	for _, sev := range reportSeverities {
+		sevs = append(sevs, p.paint(sev, sev.String())+" "+strconv.Itoa(s.BySeverity[sev]))
+	}
+	p.item("By severity", strings.Join(sevs, ", "))
+
+	open := 0
+	for _, n := range s.Findings {
+		open += n
+	}
+	p.item("Findings", fmt.Sprintf("%d open, %d suppressed", open, s.Suppressed))
+
+	gaps := strconv.Itoa(s.Gaps)
+	switch {
+	case !s.Complete:
+		gaps += " (" + plural(s.GapErrors, "error", "errors") + "): INCOMPLETE, some data could not be read"
+	case s.Gaps > 0:
+		gaps += ", permission limits only: complete for this caller"
+	default:
+		gaps += ": complete"
+	}
+	p.item("Gaps", gaps)
+	p.item("Collection", fmt.Sprintf("%s in %s", plural(inv.Stats.Requests, "request", "requests"), inv.Stats.Duration.Round(time.Millisecond)))
+	p.item("Generated", r.Now.UTC().Format(time.RFC3339))
+
+	if len(r.ExpiredExceptions) > 0 {
+		p.item("Exceptions", strconv.Itoa(len(r.ExpiredExceptions))+" expired, no longer applied:")
+		for _, e := range r.ExpiredExceptions {
+			p.line(sanitize(fmt.Sprintf("  - %s for %s, expired %s: %s", e.Rule, e.Token, e.Expired.UTC().Format(time.DateOnly), e.Reason)))
+		}
+	}
+}
+
+// item writes a summary line "  Key          value", wrapping a long
+// comma-separated value onto indented continuation lines.
+func (p *printer) item(key, value string) {
+	const keyWidth = 15
+	indent := strings.Repeat(" ", keyWidth)
+	line := "  " + key + strings.Repeat(" ", max(1, keyWidth-2-len(key)))
+	first := true
+	for _, part := range splitAfterComma(value) {
+		if !first && displayWidth(line)+displayWidth(part) > p.width {
+			p.line(strings.TrimRight(line, " "))
+			line = indent
+			part = strings.TrimLeft(part, " ")
+		}
+		line += part
+		first = false
+	}
+	p.line(line)
+}
+
+// splitAfterComma splits s after each ", " so that each piece keeps its comma.
+func splitAfterComma(s string) []string { return strings.SplitAfter(s, ", ") }
+
+func (p *printer) paint(sev audit.Severity, s string) string {
+	if sgr, ok := severityColors[sev]; ok && p.color {
+		return "\x1b[" + sgr + "m" + s + "\x1b[0m"
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// sanitize makes a value from GitLab safe to print on a terminal: control
+// and format characters (escape sequences, newlines, bidirectional
+// overrides) are shown as Go escapes instead of acting on the terminal, and
+// invalid UTF-8 as \xNN. Names and paths are user input.
+func sanitize(s string) string {
+	clean := true
+	for _, c := range s {
+		if c == utf8.RuneError || !unicode.IsPrint(c) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(c):
+			b.WriteRune(c)
+		default:
+			q := strconv.QuoteRune(c) // '\n', '\x1b', '\u202e'
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// displayWidth is the width of s in terminal columns, as tablewriter
+// measures it.
+func displayWidth(s string) int { return twwidth.Width(s) }
+
+const maxWrapLines = 3
+
+// wrapText breaks s into lines of at most width columns, at spaces where
+// it can and inside a word longer than a line; at most lines of them, the
+// last cut with an ellipsis if text remains.
+func wrapText(s string, width, lines int) string {
+	if width <= 0 {
+		return ""
+	}
+	var out []string
+	var line []rune
+	lineWidth := 0
+	for _, word := range strings.Fields(s) {
+		ww := displayWidth(word)
+		// A word longer than a line starts where it is and breaks inside.
+		if lineWidth > 0 && (lineWidth+1+ww > width && ww <= width || lineWidth+2 > width) {
+			out = append(out, string(line))
+			line, lineWidth = line[:0], 0
+		}
+		if lineWidth > 0 {
+			line = append(line, ' ')
+			lineWidth++
+		}
+		for _, r := range word {
+			rw := displayWidth(string(r))
+			if lineWidth+rw > width {
+				out = append(out, string(line))
+				line, lineWidth = line[:0], 0
+			}
+			line = append(line, r)
+			lineWidth += rw
+		}
+	}
+	out = append(out, string(line))
+	if len(out) > lines {
+		out[lines-1] = truncate(strings.Join(out[lines-1:], " "), width, false)
+		out = out[:lines]
+	}
+	return strings.Join(out, "\n")
+}
+
+// truncateList shortens a comma-separated list to the IDs that fit and a
+// count of the others: "TA-001,TA-004,TA-007" in 13 columns is
+// "TA-001 +2".
+func truncateList(s string, width int) string {
+	if displayWidth(s) <= width {
+		return s
+	}
+	items := strings.Split(s, ",")
+	for keep := len(items) - 1; keep > 0; keep-- {
+		short := strings.Join(items[:keep], ",") + " +" + strconv.Itoa(len(items)-keep)
+		if displayWidth(short) <= width {
+			return short
+		}
+	}
+	return truncate(s, width, false)
+}
+
+// truncate shortens s to at most width columns, replacing what it drops
+// with an ellipsis at the end or, with left, at the start.
+func truncate(s string, width int, left bool) string {
+	if displayWidth(s) <= width {
+		return s
+	}
+	if width <= 0 {
+		return ""
+	}
+	budget := width - displayWidth(ellipsis)
+	runes := []rune(s)
+	used, n := 0, 0
+	for n < len(runes) {
+		i := n
+		if left {
+			i = len(runes) - 1 - n
+		}
+		cw := displayWidth(string(runes[i]))
+		if used+cw > budget {
+			break
+		}
+		used += cw
+		n++
+	}
+	if left {
+		return ellipsis + string(runes[len(runes)-n:])
+	}
+	return string(runes[:n]) + ellipsis
+}
