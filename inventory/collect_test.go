@@ -1,0 +1,211 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+)
+
+type gitlabUser = gitlab.User
+
+func diffToken(want, got Token) string { return gocmp.Diff(want, got) }
+
+// testClientOptions retry quickly so fault tests stay fast.
+var testClientOptions = ClientOptions{
+	RetryMax: 8, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
+	RetryAfterMax: 5 * time.Millisecond, Timeout: 10 * time.Second,
+}
+
+type simRun struct {
+	world *gitlabsim.World
+	srv   *gitlabsim.Server
+	inv   *Inventory
+	req   *RequestCounter
+}
+
+func generate(t testing.TB, preset string, seed int64) *gitlabsim.World {
+	t.Helper()
+	w, err := gitlabsim.Generate(preset, seed)
+	if err != nil {
+		t.Fatalf("generate %s/%d: %v", preset, seed, err)
+	}
+	return w
+}
+
+// collect serves w and runs Collect with token.
+func collect(t testing.TB, w *gitlabsim.World, so gitlabsim.Options, token string, opts Options) (*simRun, error) {
+	t.Helper()
+	srv := gitlabsim.NewServer(w, so)
+	t.Cleanup(srv.Close)
+	client, counter, err := NewClient(srv.URL()+"/api/v4", token, testClientOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return w.Now }
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	inv, err := Collect(ctx, client, opts)
+	return &simRun{world: w, srv: srv, inv: inv, req: counter}, err
+}
+
+// hasImpersonationRoute asks the server whether it lists impersonation
+// tokens per user.
+func hasImpersonationRoute(t testing.TB, srv *gitlabsim.Server, token string) bool {
+	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/api/v4/users/1/impersonation_tokens", nil)
+	req.Header.Set("PRIVATE-TOKEN", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode != http.StatusNotFound
+}
+
+func checkTokens(t *testing.T, want, got []Token) {
+	t.Helper()
+	if d := tokenDiffs(want, got, 10); len(d) > 0 {
+		t.Errorf("collected %d tokens, want %d; first differences:\n%s", len(got), len(want), joinDiffs(d))
+	}
+}
+
+func checkProjects(t *testing.T, want, got []Project) {
+	t.Helper()
+	if diff := gocmp.Diff(want, got); diff != "" {
+		if len(diff) > 4000 {
+			diff = diff[:4000] + "…"
+		}
+		t.Errorf("projects mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func checkSorted(t *testing.T, inv *Inventory) {
+	t.Helper()
+	order := map[Kind]int{}
+	for i, k := range Kinds {
+		order[k] = i
+	}
+	if !slices.IsSortedFunc(inv.Tokens, func(a, b Token) int {
+		if c := order[a.Kind] - order[b.Kind]; c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	}) {
+		t.Error("tokens are not in kind, id order")
+	}
+}
+
+func instanceGaps(impersonationRoute bool) []Gap {
+	if impersonationRoute {
+		return nil
+	}
+	return []Gap{{Resource: "instance", What: "impersonation tokens", Kind: GapPermission}}
+}
+
+func checkGaps(t *testing.T, want, got []Gap) {
+	t.Helper()
+	var strip []Gap
+	for _, g := range got {
+		g.Reason = ""
+		strip = append(strip, g)
+	}
+	if diff := gocmp.Diff(want, strip); diff != "" {
+		t.Errorf("gaps mismatch (-want +got, reasons ignored):\n%s", diff)
+	}
+}
+
+func TestCollectInstanceMatchesWorld(t *testing.T) {
+	cases := []struct {
+		preset string
+		seed   int64
+	}{{"small", 1}, {"small", 2}, {"small", 3}, {"medium", 4}}
+	for _, tc := range cases {
+		t.Run(tc.preset, func(t *testing.T) {
+			w := generate(t, tc.preset, tc.seed)
+			run, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{Concurrency: 8})
+			if err != nil {
+				t.Fatalf("Collect: %v", err)
+			}
+			inv := run.inv
+			if inv.GitLab.Mode != ModeInstance || !inv.GitLab.Admin || inv.GitLab.Version != w.Version {
+				t.Errorf("gitlab = %+v, want instance mode as admin, version %s", inv.GitLab, w.Version)
+			}
+			imp := hasImpersonationRoute(t, run.srv, w.AdminToken())
+			want, projects := newTruth(w).instanceTruth(imp, true, true)
+			checkTokens(t, want, inv.Tokens)
+			checkProjects(t, projects, inv.Projects)
+			checkGaps(t, instanceGaps(imp), inv.Gaps)
+			checkSorted(t, inv)
+			if inv.Settings == nil || inv.Settings.RequirePersonalAccessTokenExpiry == nil ||
+				*inv.Settings.RequirePersonalAccessTokenExpiry != w.Settings.RequirePersonalAccessTokenExpiry {
+				t.Errorf("settings = %+v, want require expiry %v", inv.Settings, w.Settings.RequirePersonalAccessTokenExpiry)
+			}
+			if inv.Stats.Requests != run.srv.TotalRequests()-1 || inv.Stats.Requests == 0 {
+				// The impersonation probe above is the one request
+				// the collector did not make.
+				t.Errorf("stats count %d requests, server saw %d", inv.Stats.Requests, run.srv.TotalRequests())
+			}
+		})
+	}
+}
+
+func TestCollectGroupsMatchesWorld(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		w := generate(t, "small", seed)
+		token, path := w.GroupOwnerToken()
+		if token == "" {
+			t.Fatal("world has no group owner token")
+		}
+		run, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}})
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		tr := newTruth(w)
+		var top, me int64
+		for _, g := range w.Groups {
+			if g.ParentID == 0 && g.Path == path {
+				top = g.ID
+			}
+		}
+		for _, tok := range w.Tokens {
+			if tok.Value == token {
+				me = tok.UserID
+			}
+		}
+		if run.inv.GitLab.Mode != ModeGroups || run.inv.GitLab.Admin {
+			t.Errorf("gitlab = %+v, want groups mode, no admin", run.inv.GitLab)
+		}
+		want, projects := tr.groupsTruth(top, me)
+		checkTokens(t, want, run.inv.Tokens)
+		checkProjects(t, projects, run.inv.Projects)
+		checkGaps(t, nil, run.inv.Gaps)
+	}
+}
+
+func TestCollectUnauthorized(t *testing.T) {
+	w := generate(t, "tiny", 1)
+	_, err := collect(t, w, gitlabsim.Options{}, "glpat-not-a-token-at-all", Options{})
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("Collect with an unknown token: err = %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestCollectUnknownGroup(t *testing.T) {
+	w := generate(t, "tiny", 1)
+	token, _ := w.GroupOwnerToken()
+	_, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{"no-such-group"}})
+	if !errors.Is(err, ErrGroupNotFound) || !strings.Contains(err.Error(), "no-such-group") {
+		t.Fatalf("err = %v, want ErrGroupNotFound naming the group", err)
+	}
+}
+
