@@ -27,6 +27,28 @@ type evaluator struct {
 	instance   []compiled
 	project    []compiled
 	exceptions []Exception // in force at the audit's time
+
+	// Scratch space reused from token to token, and arenas the kept
+	// findings and unknown rule IDs are copied into in blocks: a few
+	// allocations per thousand tokens rather than several per token.
+	scratch        []Finding
+	scratchUnknown []string
+	findingArena   []Finding
+	unknownArena   []string
+}
+
+// keep copies fs into the evaluator's arena and returns the copy, capped so
+// that appending to it never writes into a neighbour's findings.
+func keep[T any](arena *[]T, fs []T) []T {
+	if len(fs) == 0 {
+		return nil
+	}
+	if cap(*arena)-len(*arena) < len(fs) {
+		*arena = make([]T, 0, max(4096, len(fs)))
+	}
+	start := len(*arena)
+	*arena = append(*arena, fs...)
+	return (*arena)[start:len(*arena):len(*arena)]
 }
 
 // Evaluate judges every token and resource of the inventory against the
@@ -48,10 +70,19 @@ func Evaluate(inv *inventory.Inventory, p Policy, now time.Time) (*Result, error
 		Tokens:            make([]TokenResult, len(inv.Tokens)),
 		ExpiredExceptions: expired,
 	}
+	// Judge in input order, then sort small keys rather than the results
+	// themselves (a TokenResult is large to move around).
+	keys := make([]sortKey, len(inv.Tokens))
 	for i := range inv.Tokens {
 		res.Tokens[i] = ev.token(&inv.Tokens[i])
+		keys[i] = keyOf(&res.Tokens[i], i)
 	}
-	slices.SortFunc(res.Tokens, compareTokenResults)
+	slices.SortFunc(keys, compareKeys)
+	perm := make([]int, len(keys))
+	for i, k := range keys {
+		perm[i] = k.index
+	}
+	permute(res.Tokens, perm)
 
 	if inv.Settings != nil {
 		for _, r := range ev.instance {
@@ -81,6 +112,28 @@ func Evaluate(inv *inventory.Inventory, p Policy, now time.Time) (*Result, error
 	})
 	res.Summary = summarize(res)
 	return res, nil
+}
+
+// permute reorders s in place so that position i holds what was at
+// perm[i], following each cycle of the permutation once. It consumes perm.
+func permute[T any](s []T, perm []int) {
+	for i := range perm {
+		if perm[i] < 0 {
+			continue
+		}
+		held := s[i]
+		j := i
+		for {
+			k := perm[j]
+			perm[j] = -1
+			if k == i {
+				s[j] = held
+				break
+			}
+			s[j] = s[k]
+			j = k
+		}
+	}
 }
 
 // newEvaluator resolves the policy into enabled rules, severities and the
@@ -154,6 +207,7 @@ func (ev *evaluator) token(t *inventory.Token) TokenResult {
 		rules = ev.inactive[t.Kind]
 	}
 	tr := TokenResult{Token: *t}
+	tr.Findings, tr.Unknown = ev.scratch[:0], ev.scratchUnknown[:0]
 	for _, c := range rules {
 		outcome, detail := c.rule.Token(t, &ev.ctx)
 		switch outcome {
@@ -178,6 +232,9 @@ func (ev *evaluator) token(t *inventory.Token) TokenResult {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Rule, b.Rule))
 	})
 	tr.RiskScore = Score(t, tr.Findings, active)
+	ev.scratch, ev.scratchUnknown = tr.Findings, tr.Unknown
+	tr.Findings = keep(&ev.findingArena, tr.Findings)
+	tr.Unknown = keep(&ev.unknownArena, tr.Unknown)
 	return tr
 }
 
@@ -217,24 +274,39 @@ var kindOrder = func() map[inventory.Kind]int {
 	return m
 }()
 
-// compareTokenResults puts the worst token first: severity, risk score,
-// kind (in inventory.Kinds order; unknown kinds last), then id.
-func compareTokenResults(a, b TokenResult) int {
-	ka, oka := kindOrder[a.Token.Kind]
-	kb, okb := kindOrder[b.Token.Kind]
-	if !oka {
-		ka = len(kindOrder)
+// sortKey holds what orders a token result.
+type sortKey struct {
+	severity Severity
+	score    int
+	kindRank int
+	kind     inventory.Kind
+	id       int64
+	index    int
+}
+
+func keyOf(tr *TokenResult, index int) sortKey {
+	rank, ok := kindOrder[tr.Token.Kind]
+	if !ok {
+		rank = len(kindOrder) // unknown kinds last
 	}
-	if !okb {
-		kb = len(kindOrder)
-	}
+	return sortKey{tr.Severity, tr.RiskScore, rank, tr.Token.Kind, tr.Token.ID, index}
+}
+
+// compareKeys puts the worst token first: severity, risk score, kind (in
+// inventory.Kinds order; unknown kinds last, by name), then id.
+func compareKeys(a, b sortKey) int {
 	return cmp.Or(
-		cmp.Compare(b.Severity, a.Severity),
-		cmp.Compare(b.RiskScore, a.RiskScore),
-		cmp.Compare(ka, kb),
-		cmp.Compare(a.Token.Kind, b.Token.Kind),
-		cmp.Compare(a.Token.ID, b.Token.ID),
+		cmp.Compare(b.severity, a.severity),
+		cmp.Compare(b.score, a.score),
+		cmp.Compare(a.kindRank, b.kindRank),
+		cmp.Compare(a.kind, b.kind),
+		cmp.Compare(a.id, b.id),
 	)
+}
+
+// compareTokenResults orders two results as Result.Tokens is ordered.
+func compareTokenResults(a, b TokenResult) int {
+	return compareKeys(keyOf(&a, 0), keyOf(&b, 0))
 }
 
 // summarize counts the result. Every severity and every known kind has an
@@ -264,12 +336,21 @@ func summarize(res *Result) Summary {
 			s.Findings[f.Severity]++
 		}
 	}
-	for _, t := range res.Tokens {
-		s.BySeverity[t.Severity]++
+	var bySeverity [SeverityCritical + 1]int
+	for i := range res.Tokens {
+		t := &res.Tokens[i]
+		if t.Severity >= 0 && t.Severity <= SeverityCritical {
+			bySeverity[t.Severity]++
+		} else {
+			s.BySeverity[t.Severity]++
+		}
 		s.ByKind[t.Token.Kind]++
 		for _, f := range t.Findings {
 			count(f)
 		}
+	}
+	for sev, n := range bySeverity {
+		s.BySeverity[Severity(sev)] += n
 	}
 	for _, f := range res.Findings {
 		count(f.Finding)

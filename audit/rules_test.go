@@ -12,9 +12,9 @@ import (
 type outcome int
 
 const (
-	passes outcome = iota // no finding, not unknown
-	trips                 // a finding of the rule
-	unknowable            // listed in TokenResult.Unknown, no finding
+	passes     outcome = iota // no finding, not unknown
+	trips                     // a finding of the rule
+	unknowable                // listed in TokenResult.Unknown, no finding
 )
 
 // tokenCase is a token (built from a healthy one), the time and policy of
@@ -24,8 +24,8 @@ type tokenCase struct {
 	name   string
 	kind   inventory.Kind
 	edit   func(t *inventory.Token)
-	at     time.Time        // zero: now
-	policy func(p *Policy)  // nil: default policy
+	at     time.Time       // zero: now
+	policy func(p *Policy) // nil: default policy
 	want   outcome
 	detail string // when tripping, a substring of the finding's detail
 }

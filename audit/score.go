@@ -1,10 +1,6 @@
 package audit
 
-import (
-	"strings"
-
-	"github.com/tokenaudit/tokenaudit/inventory"
-)
+import "github.com/tokenaudit/tokenaudit/inventory"
 
 // ScoreFormula documents Score; docs/rules.md prints it.
 const ScoreFormula = `A token's risk score runs from 0 (no risk) to 100 and is the sum of three capped parts.
@@ -117,7 +113,7 @@ func blast(t *inventory.Token) int {
 func hygiene(findings []Finding) int {
 	total := 0
 	for _, f := range findings {
-		total += hygienePoints[strings.ToUpper(f.Rule)]
+		total += hygienePoints[f.Rule]
 	}
 	return total
 }
