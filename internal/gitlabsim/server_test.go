@@ -94,7 +94,7 @@ func testWorld() *World {
 		},
 		Projects: []*Project{
 			{ID: 20, Name: "App", Path: "app", GroupID: 10, Visibility: "private", CreatedAt: created, LastActivityAt: used,
-				Members: []Membership{{UserID: 3, AccessLevel: 30}, {UserID: 5, AccessLevel: 40}},
+				Members:       []Membership{{UserID: 3, AccessLevel: 30}, {UserID: 5, AccessLevel: 40}},
 				JobTokenScope: JobTokenScope{InboundEnabled: true, AllowlistProjectIDs: []int64{21}, AllowlistGroupIDs: []int64{12}}},
 			{ID: 21, Name: "Lib", Path: "lib", GroupID: 11, Visibility: "private", CreatedAt: created.Add(time.Hour), LastActivityAt: used,
 				Members: []Membership{{UserID: 3, AccessLevel: 40}}},
