@@ -659,6 +659,13 @@ func (g *generator) genGroupsAndProjects() {
 	}
 }
 
+// tokenOwner picks the owner of a random personal or impersonation token:
+// an active non-admin human other than the well-known group owner, whose
+// only token is the one World.GroupOwnerToken finds.
+func (g *generator) tokenOwner() *User {
+	return g.active[1+g.rng.IntN(len(g.active)-1)] // active[0] is groupOwner
+}
+
 // pickTopOwner returns the first Owner of a top-level group: the
 // well-known group owner for the largest group, a random active user
 // otherwise.
@@ -953,13 +960,13 @@ func (g *generator) genPATs() {
 		case PlantBlockedOwner:
 			owner = g.inactive[g.rng.IntN(len(g.inactive))]
 		default:
-			owner = g.active[g.rng.IntN(len(g.active))]
+			owner = g.tokenOwner()
 		}
 		tokens = append(tokens, g.newPAT(owner, label))
 	}
 
 	for _, label := range g.allocate(sp.Impersonation, PlantHealthy, impersonationRisks) {
-		t := g.newPAT(g.active[g.rng.IntN(len(g.active))], label)
+		t := g.newPAT(g.tokenOwner(), label)
 		t.Impersonation = true
 		tokens = append(tokens, t)
 	}
@@ -1114,6 +1121,11 @@ func (g *generator) genTriggers() {
 			tr.OwnerID = owner.ID
 			// Creating a trigger takes Maintainer (lib/api/ci/triggers.rb).
 			p.Members = addMember(p.Members, owner.ID, 40)
+			for i := range p.Members {
+				if m := &p.Members[i]; m.UserID == owner.ID && m.AccessLevel < 40 {
+					m.AccessLevel = 40
+				}
+			}
 			if owner.State == "active" {
 				touch(owner, tr.LastUsed)
 			}
