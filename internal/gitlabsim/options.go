@@ -27,7 +27,7 @@ type Options struct {
 // GitLab's throttle_authenticated_api.
 type RateLimit struct {
 	Requests int           // allowed per Period; 0: off
-	Period   time.Duration // window length; windows are aligned to the epoch
+	Period   time.Duration // window length, rounded up to whole seconds (at least 1); windows are aligned to the epoch
 	// HeadersOnAll sends RateLimit-Limit/-Name/-Observed/-Remaining/-Reset
 	// on every response, not only on 429s (GitLab MR !209485, GitLab.com).
 	HeadersOnAll bool
@@ -37,6 +37,8 @@ type RateLimit struct {
 }
 
 // Faults describe injected failures. Rates are shares of requests, 0 to 1.
+// The n-th request on Routes gets faults that are a hash of (Seed, n), so
+// the same seed and request order give the same faults (faults.go).
 type Faults struct {
 	Latency time.Duration // added to every request
 	Jitter  time.Duration // uniform extra latency in [0, Jitter)
@@ -46,14 +48,16 @@ type Faults struct {
 	ErrorStatuses []int
 	// Burst429 answers runs of BurstLength consecutive requests with 429 and
 	// Retry-After (RateLimit-* headers too unless Burst429NoHeaders), a run
-	// starting on that share of requests.
+	// starting on that share of requests. Retry-After is 1 s; BurstLength
+	// 0 means 1.
 	Burst429          float64
 	BurstLength       int
 	Burst429NoHeaders bool
 	// SlowBodyRate sends that share of bodies slowly (in pieces with pauses).
 	SlowBodyRate float64
 	SlowBodyTime time.Duration
-	// TruncateRate cuts that share of JSON bodies short.
+	// TruncateRate cuts that share of JSON bodies short: half the body is
+	// sent under the whole body's Content-Length, so reading it fails.
 	TruncateRate float64
 	// DropRate closes that share of connections without an answer.
 	DropRate float64
