@@ -68,10 +68,10 @@ var Rules = []Rule{
 		Title:       "Token lifetime longer than the maximum",
 		Principle:   PrincipleBestPractice,
 		Severity:    SeverityHigh,
-		Rationale:   "The token guide's best practice is to keep token lifetimes under 365 days; a longer lifetime leaves a leaked token working longer and rotation rarer. GitLab caps new tokens at 365 days (400 with a feature flag), so a longer one predates the cap or the cap is off.",
+		Rationale:   "The token guide's best practice is to keep token lifetimes under 365 days; a longer lifetime leaves a leaked token working longer and rotation rarer. GitLab caps new tokens at 365 days (400 with a feature flag), so a longer one predates the cap or the cap is off. Deploy tokens report no creation time and a trigger's expiry may be set after its creation, so for them only an expiry further away than the maximum is flagged.",
 		Remediation: "Rotate the token with an expiry date no later than the maximum lifetime after today, and revoke the old one.",
 		Target:      TargetToken,
-		Kinds:       createdKinds,
+		Kinds:       inventory.Kinds,
 		Token:       checkLifetime,
 	},
 	{
@@ -518,26 +518,35 @@ var Rules = []Rule{
 	},
 }
 
-// checkLifetime judges TA-002. GitLab caps expires_at at the creation date
-// plus the maximum lifetime, both dates
+// checkLifetime judges TA-002. For the tokens GitLab stores as personal
+// access tokens, the lifetime runs from creation to expiry: their expiry
+// cannot change except by rotation, which makes a new token. GitLab caps
+// expires_at at the creation date plus the maximum lifetime, both dates
 // (https://docs.gitlab.com/user/profile/personal_access_tokens/#access-token-expiration),
-// so for a date-only expiry the lifetime is counted in whole days from the
-// UTC creation date: created any time on 2026-01-01, an expiry of 2027-01-01
-// is 365 days, 2027-01-02 is 366. An RFC 3339 expiry (trigger tokens) is
-// compared instant to instant.
+// so the lifetime is counted in whole days from the UTC creation date:
+// created any time on 2026-01-01, an expiry of 2027-01-01 is 365 days,
+// 2027-01-02 is 366.
+//
+// Deploy tokens have no created_at, and a trigger's expires_at can be set
+// long after its creation (https://docs.gitlab.com/api/pipeline_triggers/),
+// so for them only a lower bound is known: the time left from now. More
+// than the maximum left is a failure; less is unknown.
 func checkLifetime(t *inventory.Token, c *Context) (Outcome, string) {
 	if t.Expires.Never() {
-		return pass() // TA-001 judges that
+		return pass() // TA-001 and TA-060 judge that
 	}
-	if t.CreatedAt.IsZero() {
-		return unknown("creation time not known")
+	limit := days(c.Policy.MaxLifetimeDays)
+	if t.Kind == inventory.KindDeploy || t.Kind == inventory.KindPipelineTrigger || t.CreatedAt.IsZero() {
+		if left := t.Expires.At.Sub(c.Now); left > limit {
+			return fail("expires %s, %s from now (more than %d days)", t.Expires.String(), formatDays(left), c.Policy.MaxLifetimeDays)
+		}
+		return unknown("lifetime not known: no creation time, or an expiry that may have been set later")
 	}
 	start := t.CreatedAt
 	if t.Expires.DateOnly {
 		start = t.CreatedAt.UTC().Truncate(24 * time.Hour)
 	}
-	life := t.Expires.At.Sub(start)
-	if life > days(c.Policy.MaxLifetimeDays) {
+	if life := t.Expires.At.Sub(start); life > limit {
 		return fail("expires %s, %s after its creation on %s (more than %d days)",
 			t.Expires.String(), formatDaysCeil(life), date(t.CreatedAt), c.Policy.MaxLifetimeDays)
 	}

@@ -49,12 +49,17 @@ func tokenCases() []tokenCase {
 			t.CreatedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			t.Expires = dateExpiry(2027, 1, 2)
 		}, want: trips, detail: "366 days after its creation on 2026-01-01"},
-		{rule: "TA-002", name: "trigger exactly 365 days to the second", kind: inventory.KindPipelineTrigger, edit: func(t *inventory.Token) {
-			t.Expires = inventory.Expiry{At: t.CreatedAt.Add(365 * day)}
-		}, want: passes},
-		{rule: "TA-002", name: "trigger one second over", kind: inventory.KindPipelineTrigger, edit: func(t *inventory.Token) {
-			t.Expires = inventory.Expiry{At: t.CreatedAt.Add(365*day + time.Second)}
+		{rule: "TA-002", name: "trigger expiring exactly 365 days from now", kind: inventory.KindPipelineTrigger, edit: func(t *inventory.Token) {
+			t.CreatedAt = now.Add(-300 * day) // its expiry may have been set later
+			t.Expires = inventory.Expiry{At: now.Add(365 * day)}
+		}, want: unknowable},
+		{rule: "TA-002", name: "trigger expiring 365 days and a second from now", kind: inventory.KindPipelineTrigger, edit: func(t *inventory.Token) {
+			t.Expires = inventory.Expiry{At: now.Add(365*day + time.Second)}
+		}, want: trips, detail: "365 days from now"},
+		{rule: "TA-002", name: "deploy token expiring in 400 days", kind: inventory.KindDeploy, edit: func(t *inventory.Token) {
+			t.Expires = inventory.Expiry{At: now.Add(400 * day)}
 		}, want: trips},
+		{rule: "TA-002", name: "deploy token expiring in 100 days", kind: inventory.KindDeploy, want: unknowable},
 		{rule: "TA-002", name: "policy maximum 90", kind: pat, policy: func(p *Policy) { p.MaxLifetimeDays = 90 }, want: trips},
 		{rule: "TA-002", name: "creation unknown", kind: pat, edit: func(t *inventory.Token) { t.CreatedAt = time.Time{} }, want: unknowable},
 		{rule: "TA-002", name: "never expires is TA-001's", kind: pat, edit: func(t *inventory.Token) { t.Expires = inventory.Expiry{} }, want: passes},
