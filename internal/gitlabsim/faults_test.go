@@ -336,3 +336,14 @@ func TestFaultRoutesAndSet(t *testing.T) {
 		t.Errorf("Stats() = %+v, want 2 requests and 2 errors (requests off the routes or with faults off are not counted)", st)
 	}
 }
+
+// BenchmarkFaultInjector is the injector's cost per request when it
+// decides every fault but none fires.
+func BenchmarkFaultInjector(b *testing.B) {
+	h := newFaultInjector(Options{Faults: Faults{ErrorRate: 1e-12, Burst429: 1e-12, BurstLength: 3, DropRate: 1e-12}, Seed: 1}, mwRoute)(okBackend)
+	req := httptest.NewRequest("GET", "/api/v4/projects", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
