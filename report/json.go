@@ -50,50 +50,6 @@ type jsonSummary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 }
 
-type jsonOwner struct {
-	ID       int64               `json:"id"`
-	Username string              `json:"username"`
-	Type     inventory.OwnerType `json:"type"`
-	Admin    bool                `json:"admin"`
-	State    string              `json:"state"`
-}
-
-type jsonResource struct {
-	Type inventory.ResourceType `json:"type"`
-	ID   int64                  `json:"id"`
-	Path string                 `json:"path"`
-}
-
-type jsonFinding struct {
-	Rule              string         `json:"rule"`
-	Severity          audit.Severity `json:"severity"`
-	Title             string         `json:"title"`
-	Detail            string         `json:"detail"`
-	Remediation       string         `json:"remediation"`
-	Suppressed        bool           `json:"suppressed"`
-	SuppressionReason *string        `json:"suppression_reason,omitempty"` // present when suppressed
-}
-
-type jsonToken struct {
-	Kind     inventory.Kind `json:"kind"`
-	ID       int64          `json:"id"`
-	Name     string         `json:"name"`
-	Owner    *jsonOwner     `json:"owner"`
-	Resource jsonResource   `json:"resource"`
-	Scopes   []string       `json:"scopes"`
-	// AccessLevel is null where it does not apply or is unknown (GitLab's
-	// 10 Guest … 50 Owner never is 0).
-	AccessLevel *int           `json:"access_level"`
-	CreatedAt   *string        `json:"created_at"`
-	ExpiresAt   *string        `json:"expires_at"`
-	LastUsedAt  *string        `json:"last_used_at"`
-	Active      bool           `json:"active"`
-	Revoked     bool           `json:"revoked"`
-	RiskScore   int            `json:"risk_score"`
-	Severity    audit.Severity `json:"severity"`
-	Findings    []jsonFinding  `json:"findings"`
-}
-
 type jsonResourceFinding struct {
 	Rule              string         `json:"rule"`
 	Severity          audit.Severity `json:"severity"`
@@ -241,58 +197,13 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 	el.err = top.err
 
 	el.raw(",\n  \"tokens\": [")
-	var jt jsonToken
-	var owner jsonOwner
-	var access int
-	var created, expires, lastUsed string
+	var tok []byte
 	for i := range r.Tokens {
-		tr := &r.Tokens[i]
-		t := &tr.Token
-		jt = jsonToken{
-			Kind:      t.Kind,
-			ID:        t.ID,
-			Name:      t.Name,
-			Resource:  jsonResource{Type: t.Resource.Type, ID: t.Resource.ID, Path: t.Resource.Path},
-			Scopes:    t.Scopes,
-			Active:    t.Active,
-			Revoked:   t.Revoked,
-			RiskScore: tr.RiskScore,
-			Severity:  tr.Severity,
-			Findings:  jt.Findings[:0],
-		}
-		if jt.Scopes == nil {
-			jt.Scopes = []string{}
-		}
-		if t.Owner != nil {
-			owner = jsonOwner{
-				ID: t.Owner.ID, Username: t.Owner.Username, Type: t.Owner.Type,
-				Admin: t.Owner.Admin, State: t.Owner.State,
-			}
-			jt.Owner = &owner
-		}
-		if t.AccessLevel != 0 {
-			access = t.AccessLevel
-			jt.AccessLevel = &access
-		}
-		if created = formatTime(t.CreatedAt); created != "" {
-			jt.CreatedAt = &created
-		}
-		if expires = t.Expires.String(); expires != "" {
-			jt.ExpiresAt = &expires
-		}
-		if lastUsed = formatTime(t.LastUsedAt); lastUsed != "" {
-			jt.LastUsedAt = &lastUsed
-		}
-		for j := range tr.Findings {
-			f := &tr.Findings[j]
-			jt.Findings = append(jt.Findings, jsonFinding{
-				Rule: f.Rule, Severity: f.Severity, Title: f.Title, Detail: f.Detail,
-				Remediation: f.Remediation, Suppressed: f.Suppressed,
-				SuppressionReason: suppressionReason(f),
-			})
-		}
 		el.element(i)
-		el.value(&jt)
+		tok = appendToken(tok[:0], &r.Tokens[i])
+		if el.err == nil {
+			_, el.err = el.w.Write(tok)
+		}
 	}
 	el.closeArray(len(r.Tokens))
 

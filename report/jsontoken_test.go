@@ -1,0 +1,155 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// The reflection-based reference for appendToken: a token element as
+// plain structs, encoded by encoding/json.
+
+type jsonOwner struct {
+	ID       int64               `json:"id"`
+	Username string              `json:"username"`
+	Type     inventory.OwnerType `json:"type"`
+	Admin    bool                `json:"admin"`
+	State    string              `json:"state"`
+}
+
+type jsonResource struct {
+	Type inventory.ResourceType `json:"type"`
+	ID   int64                  `json:"id"`
+	Path string                 `json:"path"`
+}
+
+type jsonFinding struct {
+	Rule              string         `json:"rule"`
+	Severity          audit.Severity `json:"severity"`
+	Title             string         `json:"title"`
+	Detail            string         `json:"detail"`
+	Remediation       string         `json:"remediation"`
+	Suppressed        bool           `json:"suppressed"`
+	SuppressionReason *string        `json:"suppression_reason,omitempty"` // present when suppressed
+}
+
+type jsonToken struct {
+	Kind     inventory.Kind `json:"kind"`
+	ID       int64          `json:"id"`
+	Name     string         `json:"name"`
+	Owner    *jsonOwner     `json:"owner"`
+	Resource jsonResource   `json:"resource"`
+	Scopes   []string       `json:"scopes"`
+	// AccessLevel is null where it does not apply or is unknown (GitLab's
+	// 10 Guest … 50 Owner never is 0).
+	AccessLevel *int           `json:"access_level"`
+	CreatedAt   *string        `json:"created_at"`
+	ExpiresAt   *string        `json:"expires_at"`
+	LastUsedAt  *string        `json:"last_used_at"`
+	Active      bool           `json:"active"`
+	Revoked     bool           `json:"revoked"`
+	RiskScore   int            `json:"risk_score"`
+	Severity    audit.Severity `json:"severity"`
+	Findings    []jsonFinding  `json:"findings"`
+}
+
+func referenceToken(tr *audit.TokenResult) jsonToken {
+	t := &tr.Token
+	jt := jsonToken{
+		Kind: t.Kind, ID: t.ID, Name: t.Name,
+		Resource: jsonResource{Type: t.Resource.Type, ID: t.Resource.ID, Path: t.Resource.Path},
+		Scopes:   t.Scopes, Active: t.Active, Revoked: t.Revoked,
+		RiskScore: tr.RiskScore, Severity: tr.Severity, Findings: []jsonFinding{},
+	}
+	if jt.Scopes == nil {
+		jt.Scopes = []string{}
+	}
+	if o := t.Owner; o != nil {
+		jt.Owner = &jsonOwner{ID: o.ID, Username: o.Username, Type: o.Type, Admin: o.Admin, State: o.State}
+	}
+	if t.AccessLevel != 0 {
+		jt.AccessLevel = &t.AccessLevel
+	}
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	jt.CreatedAt = opt(formatTime(t.CreatedAt))
+	jt.ExpiresAt = opt(t.Expires.String())
+	jt.LastUsedAt = opt(formatTime(t.LastUsedAt))
+	for i := range tr.Findings {
+		f := &tr.Findings[i]
+		jt.Findings = append(jt.Findings, jsonFinding{
+			Rule: f.Rule, Severity: f.Severity, Title: f.Title, Detail: f.Detail,
+			Remediation: f.Remediation, Suppressed: f.Suppressed,
+			SuppressionReason: suppressionReason(f),
+		})
+	}
+	return jt
+}
+
+func encodeReference(t testing.TB, v any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// TestAppendTokenMatchesEncoder: the hand-written encoder writes what
+// encoding/json writes, for every token of the fixtures, with odd strings
+// in every string field.
+func TestAppendTokenMatchesEncoder(t *testing.T) {
+	r := richResult()
+	for _, s := range []string{oddFormula, oddMixed, "<script>&amp;</script>", "ctl \x00\x01\x1f\x7f \b\f", "sep \u2028 \u2029", "bad \xff\xfe utf8", `back\slash "q"`} {
+		tr := r.Tokens[len(r.Tokens)%4]
+		tr.Token.Name, tr.Token.Resource.Path = s, s
+		tr.Token.Scopes = []string{s, "api"}
+		tr.Token.Owner = &inventory.Owner{Username: s, State: s, Type: inventory.OwnerUnknown}
+		tr.Findings = []audit.Finding{{Rule: s, Title: s, Detail: s, Remediation: s, Suppressed: true, SuppressionReason: s}}
+		r.Tokens = append(r.Tokens, tr)
+	}
+	for i := range r.Tokens {
+		tr := &r.Tokens[i]
+		want := encodeReference(t, referenceToken(tr))
+		got := string(appendToken(nil, tr))
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("token %s %d (-encoding/json +appendToken):\n%s", tr.Token.Kind, tr.Token.ID, diff)
+		}
+	}
+}
+
+// FuzzAppendString: appendString agrees with encoding/json on any string.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", oddFormula, oddMixed, "\x00\x1f\x7f\u2028\u2029", "\xff\xc3", "<>&\"\\"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(buf.String(), "\n")
+		if got := string(appendString(nil, s)); got != want {
+			t.Errorf("appendString(%q) = %s, encoding/json %s", s, got, want)
+		}
+		if !utf8.ValidString(want) {
+			t.Errorf("encoding/json wrote invalid UTF-8 for %q", s)
+		}
+	})
+}

@@ -1,0 +1,176 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
+
+// tokenRows returns the severities of the token rows of a table: lines
+// that start with a severity and name a token rule (resource rules are
+// TA-03x in the fixtures).
+func tokenRows(out string) []string {
+	var sevs []string
+	for _, l := range lines(out) {
+		for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
+			if strings.HasPrefix(l, sev+" ") && strings.Contains(l, "TA-0") && !strings.Contains(l, "TA-03") {
+				sevs = append(sevs, sev)
+			}
+		}
+	}
+	return sevs
+}
+
+// TestTableWidth: no line is wider than the terminal, at 80 columns (the
+// default) and wider, with or without colour.
+func TestTableWidth(t *testing.T) {
+	for _, opts := range []Options{{}, {Width: 80, Color: true}, {Width: 100}, {Width: 132}, {Width: 200, MaxRows: -1}} {
+		for _, tc := range goldenCases {
+			out := string(render(t, "table", tc.result(), opts))
+			width := opts.Width
+			if width == 0 {
+				width = 80
+			}
+			for i, l := range lines(out) {
+				if w := displayWidth(l); w > width {
+					t.Errorf("%s at %+v: line %d is %d wide:\n%s", tc.name, opts, i+1, w, l)
+				}
+			}
+		}
+	}
+}
+
+func TestTableContent(t *testing.T) {
+	out := string(render(t, "table", richResult(), Options{}))
+	// Worst first, as the result orders them; clean tokens are counted, not listed.
+	order := tokenRows(out)
+	if got, want := strings.Join(order, ","), "critical,high,medium,medium,low,info"; got != want {
+		t.Errorf("token rows by severity = %s, want %s\n%s", got, want, out)
+	}
+	for _, want := range []string{
+		"2 tokens without findings not shown.",
+		"TA-001 +1",        // the IDs that fit and a count of the rest
+		"TA-030", "TA-031", // resource findings
+		"group acme/legacy",       // gaps
+		"INCOMPLETE",              // an error gap
+		"1234 requests in 2.346s", // stats
+		"17.5.1-ee",               // version
+		"TA-004 for personal:101", // expired exception
+		"critical 1, high 1, medium 2, low 1, info 1, none 2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	for _, absent := range []string{"laptop", "+sa-token", "public mirror"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("table shows %q: a token without open findings or a suppressed finding\n%s", absent, out)
+		}
+	}
+}
+
+// TestTableMaxRows: past MaxRows the table says how many it left out.
+func TestTableMaxRows(t *testing.T) {
+	r := richResult()
+	for _, tc := range []struct {
+		maxRows, rows int
+		note          string
+	}{
+		{0, 6, ""},
+		{2, 2, "Showing the 2 worst of 6 tokens with findings"},
+		{-1, 6, ""},
+	} {
+		out := string(render(t, "table", r, Options{MaxRows: tc.maxRows, Width: 120}))
+		if rows := len(tokenRows(out)); rows != tc.rows {
+			t.Errorf("MaxRows %d: %d token rows, want %d\n%s", tc.maxRows, len(tokenRows(out)), tc.rows, out)
+		}
+		if tc.note != "" && !strings.Contains(strings.Join(strings.Fields(out), " "), tc.note) {
+			t.Errorf("MaxRows %d: no note %q\n%s", tc.maxRows, tc.note, out)
+		}
+		if tc.note == "" && strings.Contains(out, "Showing the") {
+			t.Errorf("MaxRows %d: says rows were left out\n%s", tc.maxRows, out)
+		}
+	}
+}
+
+func TestTableColor(t *testing.T) {
+	plain := string(render(t, "table", richResult(), Options{}))
+	if strings.Contains(plain, "\x1b") {
+		t.Errorf("plain table has escape sequences:\n%q", plain)
+	}
+	color := string(render(t, "table", richResult(), Options{Color: true}))
+	for _, want := range []string{"\x1b[1;31mcritical\x1b[0m", "\x1b[31mhigh\x1b[0m", "\x1b[33mmedium\x1b[0m"} {
+		if !strings.Contains(color, want) {
+			t.Errorf("colour table lacks %q", want)
+		}
+	}
+	// Colour changes nothing but the escapes.
+	if stripped := ansiRE.ReplaceAllString(color, ""); stripped != plain {
+		t.Errorf("colour table differs from the plain one beyond colour:\n%s\n---\n%s", stripped, plain)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		width int
+		left  bool
+		want  string
+	}{
+		{"abcdef", 6, false, "abcdef"},
+		{"abcdef", 4, false, "abc…"},
+		{"acme/platform/api", 8, true, "…orm/api"},
+		{"令牌令牌", 5, false, "令牌…"},
+		{"abc", 0, false, ""},
+	} {
+		if got := truncate(tc.in, tc.width, tc.left); got != tc.want {
+			t.Errorf("truncate(%q, %d, %v) = %q, want %q", tc.in, tc.width, tc.left, got, tc.want)
+		}
+	}
+	if got := truncateList("TA-001,TA-004,TA-007", 13); got != "TA-001 +2" {
+		t.Errorf("truncateList = %q", got)
+	}
+	if got := wrapText("GET /api/v4/projects/42/triggers: 502", 10, 3); got != "GET /api/v\n4/projects\n/42/trigg…" {
+		t.Errorf("wrapText = %q", got)
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain ünïcödé 令牌": "plain ünïcödé 令牌",
+		"a\nb":             `a\nb`,
+		"\x1b[2J":          `\x1b[2J`,
+		"\u202eevil":       `\u202eevil`,
+		"bad\xffbyte":      `bad\xffbyte`,
+	} {
+		if got := sanitize(in); got != want {
+			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestTableManyTokens: with 100,000 tokens the table lists the default 50
+// worst and counts the rest.
+func TestTableManyTokens(t *testing.T) {
+	r := syntheticResult(100_000)
+	out := string(render(t, "table", r, Options{}))
+	withFindings := 0
+	for _, tr := range r.Tokens {
+		if tr.Severity >= audit.SeverityInfo {
+			withFindings++
+		}
+	}
+	note := fmt.Sprintf("Showing the %d worst of %d tokens with findings", DefaultMaxRows, withFindings)
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), note) {
+		t.Errorf("no note %q:\n%s", note, out)
+	}
+	if n := len(lines(out)); n > DefaultMaxRows+40 {
+		t.Errorf("table of 100,000 tokens has %d lines", n)
+	}
+	_ = inventory.Kinds
+}
