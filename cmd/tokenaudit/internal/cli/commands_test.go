@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/audit"
+)
+
+// TestDemo runs the README's first command: a report with findings of
+// several severities, exit 0 although findings exist, and the same result
+// in every format.
+func TestDemo(t *testing.T) {
+	dir := cleanEnv(t)
+	res := run(t, "demo", "--format", "json", "--output", "table=demo.txt", "--output", "csv=demo.csv")
+	if res.code != ExitOK {
+		t.Fatalf("exit %d, want 0 (the demo never gates); stderr:\n%s", res.code, res.stderr)
+	}
+	var rep struct {
+		GitLab struct {
+			Mode  string `json:"mode"`
+			Admin bool   `json:"admin"`
+		} `json:"gitlab"`
+		Tokens []struct {
+			Severity string `json:"severity"`
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("demo --format json printed no JSON report: %v", err)
+	}
+	if rep.GitLab.Mode != "instance" || !rep.GitLab.Admin {
+		t.Errorf("demo audited in mode %q, admin %v; want instance as an administrator", rep.GitLab.Mode, rep.GitLab.Admin)
+	}
+	seen := map[string]int{}
+	for _, tk := range rep.Tokens {
+		seen[tk.Severity]++
+	}
+	for _, sev := range []string{"critical", "high", "medium", "low"} {
+		if seen[sev] == 0 {
+			t.Errorf("demo report has no %s token (severities seen: %v)", sev, seen)
+		}
+	}
+	table, err := os.ReadFile(filepath.Join(dir, "demo.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"critical", "high", "Summary"} {
+		if !strings.Contains(string(table), want) {
+			t.Errorf("demo table does not contain %q", want)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "demo.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(rep.Tokens)+1 {
+		t.Errorf("demo.csv has %d rows, want a header and %d tokens", len(rows), len(rep.Tokens))
+	}
+	if !strings.Contains(res.stderr, "would exit 1") {
+		t.Errorf("demo does not say what audit would exit with; stderr:\n%s", res.stderr)
+	}
+}
+
+func TestDemoBadInput(t *testing.T) {
+	cleanEnv(t)
+	for _, args := range [][]string{
+		{"demo", "--preset", "huge"},
+		{"demo", "--format", "xml"},
+		{"demo", "--output", "nothing"},
+	} {
+		if res := run(t, args...); res.code != ExitCannotRun || strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line", args, res.code, res.stderr)
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	cleanEnv(t)
+	table := run(t, "rules")
+	md := run(t, "rules", "--format", "markdown")
+	js := run(t, "rules", "--format", "json")
+	for _, r := range []result{table, md, js} {
+		if r.code != ExitOK {
+			t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+		}
+	}
+	var rules []ruleJSON
+	if err := json.Unmarshal([]byte(js.stdout), &rules); err != nil {
+		t.Fatalf("rules --format json: %v", err)
+	}
+	if len(rules) != len(audit.Rules) {
+		t.Errorf("rules --format json lists %d rules, the catalogue has %d", len(rules), len(audit.Rules))
+	}
+	for i, r := range audit.Rules {
+		if i < len(rules) && (rules[i].ID != r.ID || rules[i].Severity != r.Severity.String() || rules[i].Remediation != r.Remediation) {
+			t.Errorf("rule %d: got %s/%s, want %s/%s", i, rules[i].ID, rules[i].Severity, r.ID, r.Severity)
+		}
+		if !strings.Contains(table.stdout, r.ID+"  "+r.Severity.String()) {
+			t.Errorf("table does not list %s with severity %s", r.ID, r.Severity)
+		}
+		if !strings.Contains(md.stdout, "## "+r.ID+": "+r.Title) {
+			t.Errorf("markdown has no section for %s", r.ID)
+		}
+	}
+	if res := run(t, "rules", "--format", "yaml"); res.code != ExitCannotRun {
+		t.Errorf("rules --format yaml: exit %d, want 2", res.code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	res := run(t, "version")
+	if res.code != ExitOK || !strings.HasPrefix(res.stdout, "tokenaudit ") {
+		t.Errorf("exit %d, stdout %q", res.code, res.stdout)
+	}
+}
+
+// TestHelp checks that every command explains itself with examples, and
+// that a mistyped command exits 2.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"audit", "demo", "rules", "sim"} {
+		res := run(t, cmd, "--help")
+		if res.code != ExitOK || !strings.Contains(res.stdout, "Examples:") || !strings.Contains(res.stdout, "tokenaudit "+cmd) {
+			t.Errorf("%s --help: exit %d, no examples:\n%s", cmd, res.code, res.stdout)
+		}
+	}
+	audit := run(t, "audit", "--help").stdout
+	for _, want := range []string{"GITLAB_TOKEN", "CI_SERVER_URL", "read_api", "Exit codes", "--fail-on", "--output"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit --help does not mention %s", want)
+		}
+	}
+	if res := run(t, "audti"); res.code != ExitCannotRun || !strings.Contains(res.stderr, "unknown command") {
+		t.Errorf("unknown command: exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+// TestSim starts the simulator command, uses the administrator token it
+// prints, and stops it the way Ctrl-C does.
+func TestSim(t *testing.T) {
+	cleanEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"sim", "--preset", "small", "--rate-limit", "1000/1m"}, &Streams{Out: &out, ErrOut: &errOut})
+	}()
+	urlRe := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
+	tokenRe := regexp.MustCompile(`administrator:\s+(\S+)`)
+	var url, token string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := tokenRe.FindStringSubmatch(out.String()); m != nil {
+			url, token = urlRe.FindStringSubmatch(out.String())[1], m[1]
+			break
+		}
+	}
+	if token == "" {
+		t.Fatalf("sim printed no URL and token:\n%s\n%s", out.String(), errOut.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/api/v4/user", nil)
+	req.Header.Set("PRIVATE-TOKEN", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("RateLimit-Limit") != "1000" {
+		t.Errorf("GET /user with the printed token: %d, RateLimit-Limit %q; want 200 and 1000", resp.StatusCode, resp.Header.Get("RateLimit-Limit"))
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("sim exit %d after Ctrl-C; stderr:\n%s", code, errOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("sim did not stop when its context was cancelled")
+	}
+}
+
+func TestSimBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"sim", "--rate-limit", "lots"},
+		{"sim", "--rate-limit", "10/soon"},
+		{"sim", "--error-rate", "2"},
+		{"sim", "--preset", "huge"},
+		{"sim", "--scenario", "does-not-exist.yaml"},
+	} {
+		if res := run(t, args...); res.code != ExitCannotRun {
+			t.Errorf("%v: exit %d, want 2; stderr %q", args, res.code, res.stderr)
+		}
+	}
+}
