@@ -13,6 +13,12 @@ import "time"
 // World is a whole GitLab instance. Its exported fields are the ground truth
 // that tests and benchmarks compare against. IDs are unique per collection
 // and positive; slices are ordered by ID.
+//
+// A World comes from Generate (a preset and a seed) or from a scenario file
+// (LoadScenario, ParseScenario). Ground-truth helpers read it: TokenCounts,
+// PlantCounts, TokenKind, GroupProjectCount, and the well-known callers
+// AdminToken and GroupOwnerToken, whose tokens are tokens of the World like
+// any other.
 type World struct {
 	// Now is the instance's "today": generated dates are relative to it and
 	// the server judges expiry by it.
