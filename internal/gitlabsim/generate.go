@@ -1119,6 +1119,9 @@ func (g *generator) genTriggers() {
 		}
 		if owner != nil {
 			tr.OwnerID = owner.ID
+			if owner.CreatedAt.After(tr.CreatedAt) {
+				owner.CreatedAt = tr.CreatedAt.Add(-24 * time.Hour)
+			}
 			// Creating a trigger takes Maintainer (lib/api/ci/triggers.rb).
 			p.Members = addMember(p.Members, owner.ID, 40)
 			for i := range p.Members {

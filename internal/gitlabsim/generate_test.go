@@ -873,3 +873,34 @@ func TestPlants(t *testing.T) {
 		t.Errorf("%d of %d tokens healthy, want most", healthy, total)
 	}
 }
+
+func TestGenerateNothingBeforeItsOwner(t *testing.T) {
+	// Several seeds: a stale trigger predating its owner is rare.
+	for _, seed := range []int64{1, 3, 42} {
+		w, err := Generate("medium", seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNothingBeforeItsOwner(t, w)
+	}
+}
+
+func checkNothingBeforeItsOwner(t *testing.T, w *World) {
+	t.Helper()
+	users, _, _ := indexWorld(w)
+	for _, x := range w.Tokens {
+		if x.CreatedAt.Before(users[x.UserID].CreatedAt) {
+			t.Errorf("token %d created before its user %d", x.ID, x.UserID)
+		}
+	}
+	for _, tr := range w.Triggers {
+		if u := users[tr.OwnerID]; u != nil && tr.CreatedAt.Before(u.CreatedAt) {
+			t.Errorf("trigger %d created before its owner %d", tr.ID, tr.OwnerID)
+		}
+	}
+	for _, p := range w.Projects {
+		if u := users[p.UserID]; u != nil && p.CreatedAt.Before(u.CreatedAt) {
+			t.Errorf("project %d created before its namespace's user %d", p.ID, p.UserID)
+		}
+	}
+}
