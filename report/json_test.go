@@ -82,8 +82,14 @@ func TestJSONLayout(t *testing.T) {
 			t.Errorf("%s: layout differs from json.Indent (-want +got):\n%s", tc.name, diff)
 		}
 	}
-	if got := render(t, "json", richResult(), Options{}); !bytes.Contains(got, []byte(`<`)) && bytes.Contains(got, []byte(`\u003c`)) {
-		t.Error("JSON escapes HTML characters")
+	r := richResult()
+	r.Tokens[0].Token.Name = "<b>&amp;</b>"
+	r.Findings[0].Detail = "a < b && c > d"
+	got := render(t, "json", r, Options{})
+	for _, want := range []string{`"<b>&amp;</b>"`, `"a < b && c > d"`} {
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("JSON escapes HTML: %s not found", want)
+		}
 	}
 }
 
