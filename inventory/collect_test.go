@@ -130,7 +130,7 @@ func TestCollectInstanceMatchesWorld(t *testing.T) {
 	cases := []struct {
 		preset string
 		seed   int64
-	}{{"small", 1}, {"small", 2}, {"small", 3}, {"medium", 4}}
+	}{{"small", 1}, {"small", 2}, {"small", 3}, {"large", 4}}
 	for _, tc := range cases {
 		t.Run(tc.preset, func(t *testing.T) {
 			w := generate(t, tc.preset, tc.seed)
@@ -148,6 +148,19 @@ func TestCollectInstanceMatchesWorld(t *testing.T) {
 			checkProjects(t, projects, inv.Projects)
 			checkGaps(t, instanceGaps(imp), inv.Gaps)
 			checkSorted(t, inv)
+			if tc.preset == "large" {
+				// More than 10,000 PATs: GitLab drops the count headers
+				// and the list is followed by X-Next-Page alone.
+				n := 0
+				for _, tok := range inv.Tokens {
+					if isPATKind(tok.Kind) {
+						n++
+					}
+				}
+				if n <= 10000 {
+					t.Errorf("large world has %d PATs, want > 10,000 to test count-less pagination", n)
+				}
+			}
 			if inv.Settings == nil || inv.Settings.RequirePersonalAccessTokenExpiry == nil ||
 				*inv.Settings.RequirePersonalAccessTokenExpiry != w.Settings.RequirePersonalAccessTokenExpiry {
 				t.Errorf("settings = %+v, want require expiry %v", inv.Settings, w.Settings.RequirePersonalAccessTokenExpiry)
@@ -160,8 +173,11 @@ func TestCollectInstanceMatchesWorld(t *testing.T) {
 }
 
 func TestCollectGroupsMatchesWorld(t *testing.T) {
-	for _, seed := range []int64{1, 2, 3} {
-		w := generate(t, "small", seed)
+	for _, tc := range []struct {
+		preset string
+		seed   int64
+	}{{"small", 1}, {"small", 2}, {"small", 3}, {"large", 5}} {
+		w := generate(t, tc.preset, tc.seed)
 		token, path := w.GroupOwnerToken()
 		if token == "" {
 			t.Fatal("world has no group owner token")
@@ -208,4 +224,3 @@ func TestCollectUnknownGroup(t *testing.T) {
 		t.Fatalf("err = %v, want ErrGroupNotFound naming the group", err)
 	}
 }
-
