@@ -1,6 +1,7 @@
 package gitlabsim
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -452,4 +453,94 @@ func (s *Server) projectEntity(ix *index, p *Project) map[string]any {
 	m["request_access_enabled"] = true
 	m["empty_repo"] = false
 	return m
+}
+
+// appendTokenEntity appends e as JSON, byte for byte what encoding/json
+// writes for it, without reflection: the token lists are what every
+// benchmark and audit pages through.
+func appendTokenEntity(b []byte, e *tokenEntity) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, e.Name)
+	b = append(b, `,"revoked":`...)
+	b = strconv.AppendBool(b, e.Revoked)
+	b = append(b, `,"created_at":`...)
+	b, _ = appendMarshaler(b, e.CreatedAt)
+	b = append(b, `,"description":`...)
+	if e.Description == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *e.Description)
+	}
+	b = append(b, `,"scopes":[`...)
+	for i, sc := range e.Scopes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, sc)
+	}
+	b = append(b, `],"user_id":`...)
+	b = strconv.AppendInt(b, e.UserID, 10)
+	b = append(b, `,"last_used_at":`...)
+	if e.LastUsedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b, _ = appendMarshaler(b, *e.LastUsedAt)
+	}
+	b = append(b, `,"active":`...)
+	b = strconv.AppendBool(b, e.Active)
+	if e.Granular != nil {
+		b = append(b, `,"granular":`...)
+		b = strconv.AppendBool(b, *e.Granular)
+	}
+	b = append(b, `,"expires_at":`...)
+	if e.ExpiresAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b, _ = appendMarshaler(b, *e.ExpiresAt)
+	}
+	if e.LastUsedIPs != nil {
+		b = append(b, `,"last_used_ips":[`...)
+		for i, ip := range *e.LastUsedIPs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, ip)
+		}
+		b = append(b, ']')
+	}
+	if e.AccessLevel != nil {
+		b = append(b, `,"access_level":`...)
+		b = strconv.AppendInt(b, int64(*e.AccessLevel), 10)
+	}
+	if e.ResourceType != "" {
+		b = append(b, `,"resource_type":`...)
+		b = appendJSONString(b, e.ResourceType)
+	}
+	if e.ResourceID != nil {
+		b = append(b, `,"resource_id":`...)
+		b = strconv.AppendInt(b, *e.ResourceID, 10)
+	}
+	return append(b, '}')
+}
+
+func appendMarshaler(b []byte, m json.Marshaler) ([]byte, error) {
+	v, err := m.MarshalJSON()
+	return append(b, v...), err
+}
+
+// appendJSONString appends s as encoding/json would: plain ASCII directly,
+// anything needing an escape through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -85,9 +85,18 @@ func (f *tokenFilter) keep(ix *index, t *PersonalAccessToken) bool {
 	return true
 }
 
+func (f *tokenFilter) empty() bool {
+	return f.state == "" && !f.revokedSet && f.createdBefore == nil && f.createdAfter == nil &&
+		f.lastUsedBefore == nil && f.lastUsedAfter == nil && f.expiresBefore == nil && f.expiresAfter == nil &&
+		f.search == "" && f.sort == ""
+}
+
 // apply filters and sorts tokens; without sort they stay in ID order
 // (GitLab's default ORDER BY id).
 func (f *tokenFilter) apply(ix *index, in []*PersonalAccessToken) []*PersonalAccessToken {
+	if f.empty() {
+		return in // nothing to filter or sort: serve the ID-ordered slice as is
+	}
 	out := make([]*PersonalAccessToken, 0, len(in))
 	for _, t := range in {
 		if f.keep(ix, t) {

@@ -191,7 +191,24 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON answers 200 with a compact JSON body as Grape does.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	switch x := v.(type) {
+	case []tokenEntity:
+		b = make([]byte, 0, 400*len(x)+2)
+		b = append(b, '[')
+		for i := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendTokenEntity(b, &x[i])
+		}
+		b = append(b, ']')
+	case tokenEntity:
+		b = appendTokenEntity(nil, &x)
+	default:
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		errMessage(http.StatusInternalServerError, "500 Internal Server Error").write(w)
 		return
