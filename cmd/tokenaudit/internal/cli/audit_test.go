@@ -106,6 +106,7 @@ func TestRejectedToken(t *testing.T) {
 		{"revoked", revokedValue, []string{"revoked", "read_api"}},
 		{"expired", expiredValue, []string{"expired", "read_api"}},
 		{"without read_api", noScopeValue, []string{"lacks the scope", "add the read_api scope"}},
+		{"read_user only", userOnlyValue, []string{"lack of scope", "add the read_api scope"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

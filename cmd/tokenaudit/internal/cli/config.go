@@ -194,6 +194,12 @@ func readConfigFile(v *viper.Viper, path, dir string) (string, error) {
 	case err != nil:
 		return "", fmt.Errorf("read config file: %w", err)
 	}
+	// The file decides where the token is sent (gitlab_url) and which
+	// findings are suppressed: one that others may change is refused.
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o022 != 0 {
+		return path, fmt.Errorf("config file %s can be changed by other users (mode %04o), who could send your token elsewhere; run: chmod 600 %s",
+			path, info.Mode().Perm(), path)
+	}
 	if err := checkYAML(data, reflect.TypeFor[Config]()); err != nil {
 		return path, fmt.Errorf("config file %s: %w", path, err)
 	}

@@ -199,10 +199,13 @@ func TestBadSettings(t *testing.T) {
 	tests := []struct {
 		name string
 		file string
+		perm os.FileMode // of the file; 0: 0644
 		env  map[string]string
 		args []string
 		want []string // substrings of the one error line
 	}{
+		{name: "config file others may change", file: "fail_on: high\n", perm: 0o666,
+			want: []string{"can be changed by other users", "chmod 600 "}},
 		{name: "unknown key", file: "fail_on: high\nconcurency: 4\n",
 			want: []string{"line 2", `unknown key "concurency"`, `did you mean "concurrency"`}},
 		{name: "unknown nested key", file: "policy:\n  stale_dayz: 4\n",
@@ -258,7 +261,11 @@ func TestBadSettings(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			if tt.file != "" {
-				writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), tt.file, 0o644)
+				perm := tt.perm
+				if perm == 0 {
+					perm = 0o644
+				}
+				writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), tt.file, perm)
 			}
 			res := run(t, append([]string{"audit", "--gitlab-url", "http://127.0.0.1:1"}, tt.args...)...)
 			if res.code != ExitCannotRun {

@@ -90,11 +90,12 @@ func ago(d time.Duration) *time.Time {
 // Token values of the hand-built worlds. They look like GitLab's so a leak
 // would be found by the secret scan like a real one.
 const (
-	adminValue   = "glpat-testadmin0000000000001"
-	riskyValue   = "glpat-testrisky0000000000002"
-	revokedValue = "glpat-testrevoked00000000003"
-	expiredValue = "glpat-testexpired00000000004"
-	noScopeValue = "glpat-testnoscope00000000005"
+	adminValue    = "glpat-testadmin0000000000001"
+	riskyValue    = "glpat-testrisky0000000000002"
+	revokedValue  = "glpat-testrevoked00000000003"
+	expiredValue  = "glpat-testexpired00000000004"
+	noScopeValue  = "glpat-testnoscope00000000005"
+	userOnlyValue = "glpat-testuseronly0000000006"
 )
 
 // cleanWorld is an instance with nothing a default policy flags at high or
@@ -149,6 +150,10 @@ func riskyWorld() *gitlabsim.World {
 		&gitlabsim.PersonalAccessToken{
 			ID: 14, UserID: 2, Name: "git only", Scopes: []string{"read_repository"},
 			CreatedAt: now.AddDate(0, 0, -10), ExpiresAt: day(100), LastUsedAt: ago(time.Hour), Value: noScopeValue, Plant: "healthy",
+		},
+		&gitlabsim.PersonalAccessToken{
+			ID: 15, UserID: 2, Name: "profile only", Scopes: []string{"read_user"},
+			CreatedAt: now.AddDate(0, 0, -10), ExpiresAt: day(100), LastUsedAt: ago(time.Hour), Value: userOnlyValue, Plant: "healthy",
 		},
 	)
 	return w

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -54,6 +55,9 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	if err != nil {
 		return nil, exitCode(ExitCannotRun, explainCollectError(err, j.opts.BaseURL))
 	}
+	if err := scopeRefused(inv); err != nil {
+		return nil, exitCode(ExitCannotRun, err)
+	}
 	if inv.Stats.Requests == 0 && j.counter != nil {
 		inv.Stats.Requests = j.counter.Count()
 	}
@@ -84,6 +88,27 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		}
 	}
 	return result, nil
+}
+
+// scopeRefused turns a read refused for the token's scope into the error of
+// a rejected token. GitLab answers 403 insufficient_scope when a token lacks
+// read_api (shared/gitlab-api/README.md §1.2); every GET endpoint the
+// collector reads accepts read_api, so such a gap means the token reads
+// nothing but /user, and a report built on it would look clean while
+// having read nothing.
+func scopeRefused(inv *inventory.Inventory) error {
+	for _, g := range inv.Gaps {
+		if strings.Contains(g.Reason, "insufficient_scope") {
+			return fmt.Errorf("GitLab refused the token for lack of scope (%s of %s: %s); add the read_api scope to the token (or create one with read_api) and try again",
+				g.What, g.Resource, firstLine(g.Reason))
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }
 
 // newLogger returns the stderr logger at level (validated earlier).
