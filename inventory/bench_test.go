@@ -19,8 +19,9 @@ func pages(n int) int { return max(1, (n+perPage-1)/perPage) }
 // archived=true list the collector reads for it is not counted.
 func minimumRequests(w *gitlabsim.World, impersonationRoute bool) int {
 	tr := newTruth(w)
-	n := 2                                                                           // /user, /version
-	n += pages(len(w.Tokens)) + pages(len(w.Users)) + pages(len(w.DeployTokens)) + 1 // settings
+	n := 2 // /user and /version
+	n += pages(len(w.Tokens)) + pages(len(w.Users)) + pages(len(w.DeployTokens))
+	n++ // application settings
 	n += pages(len(w.Projects)) + pages(len(w.Groups))
 	projectBots, groupBots, holders := map[int64]int{}, map[int64]int{}, map[int64]bool{}
 	for _, t := range w.Tokens {

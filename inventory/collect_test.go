@@ -224,3 +224,72 @@ func TestCollectUnknownGroup(t *testing.T) {
 		t.Fatalf("err = %v, want ErrGroupNotFound naming the group", err)
 	}
 }
+
+// TestCollectGroupsGitLabCom: on GitLab.com the credentials inventory adds
+// the enterprise users' PATs, and its resource-token list merges with the
+// per-resource lists into one record per token.
+func TestCollectGroupsGitLabCom(t *testing.T) {
+	w := generate(t, "small", 4)
+	w.GitLabCom = true
+	token, path := w.GroupOwnerToken()
+	run, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}})
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	tr := newTruth(w)
+	var top, me int64
+	for _, g := range w.Groups {
+		if g.ParentID == 0 && g.Path == path {
+			top = g.ID
+		}
+	}
+	for _, tok := range w.Tokens {
+		if tok.Value == token {
+			me = tok.UserID
+		}
+	}
+	want, _ := tr.groupsTruth(top, me)
+	// The simulator counts as enterprise users the humans with a direct
+	// membership in the group's hierarchy.
+	enterprise := map[int64]bool{}
+	for _, g := range w.Groups {
+		if tr.inTree(g.ID, top) {
+			for _, m := range g.Members {
+				enterprise[m.UserID] = true
+			}
+		}
+	}
+	for _, p := range w.Projects {
+		if p.GroupID != 0 && tr.inTree(p.GroupID, top) {
+			for _, m := range p.Members {
+				enterprise[m.UserID] = true
+			}
+		}
+	}
+	byID := map[int64]int{}
+	for i, tok := range want {
+		if isPATKind(tok.Kind) {
+			byID[tok.ID] = i
+		}
+		if tok.Kind == KindProjectAccess || tok.Kind == KindGroupAccess {
+			want[i].Sources = append(want[i].Sources, srcManageResource)
+			slices.Sort(want[i].Sources)
+		}
+	}
+	for _, tok := range w.Tokens {
+		u := tr.users[tok.UserID]
+		if !enterprise[tok.UserID] || u.UserType != gitlabsim.UserTypeHuman || tok.Impersonation {
+			continue
+		}
+		if i, ok := byID[tok.ID]; ok {
+			want[i].Sources = append(want[i].Sources, srcManagePATs)
+			slices.Sort(want[i].Sources)
+			continue
+		}
+		want = append(want, tr.pat(tok, KindPersonal, &Owner{ID: u.ID, Type: OwnerUnknown, ProjectsReachable: -1},
+			Resource{Type: ResourceInstance}, srcManagePATs))
+	}
+	sortTokens(want)
+	checkTokens(t, want, run.inv.Tokens)
+	checkGaps(t, nil, run.inv.Gaps)
+}
