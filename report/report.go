@@ -31,8 +31,9 @@ const DefaultMaxRows = 50
 type Options struct {
 	Color bool // table only: ANSI colour for severities (cmd decides: a terminal and no NO_COLOR)
 	Width int  // table only: terminal width; 0 means 80
-	// MaxRows is, for the table only, the most tokens listed in its main
-	// table; 0 means DefaultMaxRows and a negative value means all of them.
+	// MaxRows is, for the table only, the most rows of each of its tables
+	// (tokens, findings of no token, gaps); 0 means DefaultMaxRows and a
+	// negative value means all of them. The table says what it left out.
 	MaxRows int
 }
 

@@ -135,9 +135,14 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 
 	// Findings of no single token, unsuppressed ones only, like the tokens.
 	rows, sevs = rows[:0], sevs[:0]
+	open := 0
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		if f.Suppressed {
+			continue
+		}
+		open++
+		if maxRows > 0 && len(rows) >= maxRows {
 			continue
 		}
 		rows = append(rows, []string{f.Severity.String(), f.Rule, f.Resource, f.Title})
@@ -150,13 +155,19 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 			{header: "severity"},
 			{header: "rule"},
 			{header: "resource", flex: true, left: true, max: 30},
-			{header: "title", flex: true, wrap: true, min: 20},
+			{header: "title", flex: true, wrap: true, min: 30},
 		}, rows, sevs)
+		if len(rows) < open {
+			p.para(fmt.Sprintf("Showing the first %d of %d findings not tied to a token; the JSON report lists them all.", len(rows), open))
+		}
 	}
 
 	if len(inv.Gaps) > 0 {
 		rows = rows[:0]
 		for _, g := range inv.Gaps {
+			if maxRows > 0 && len(rows) >= maxRows {
+				break
+			}
 			rows = append(rows, []string{g.Resource, g.What, string(g.Kind), g.Reason})
 		}
 		p.blank()
@@ -165,8 +176,11 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 			{header: "resource", flex: true, left: true, max: 30},
 			{header: "what", flex: true, max: 30},
 			{header: "kind"},
-			{header: "reason", flex: true, wrap: true, min: 20},
+			{header: "reason", flex: true, wrap: true, min: 30},
 		}, rows, nil)
+		if len(rows) < len(inv.Gaps) {
+			p.para(fmt.Sprintf("Showing the first %d of %d gaps; the JSON report lists them all.", len(rows), len(inv.Gaps)))
+		}
 	}
 
 	p.blank()
@@ -512,7 +526,7 @@ func sanitize(s string) string {
 // measures it.
 func displayWidth(s string) int { return twwidth.Width(s) }
 
-const maxWrapLines = 3
+const maxWrapLines = 5
 
 // wrapText breaks s into lines of at most width columns, at spaces where
 // it can and inside a word longer than a line; at most lines of them, the

@@ -98,6 +98,24 @@ func TestTableMaxRows(t *testing.T) {
 	}
 }
 
+// TestTableMaxRowsOtherTables: the findings of no token and the gaps are
+// capped too, and say so.
+func TestTableMaxRowsOtherTables(t *testing.T) {
+	out := strings.Join(strings.Fields(string(render(t, "table", richResult(), Options{MaxRows: 1}))), " ")
+	for _, want := range []string{
+		"Showing the 1 worst of 6 tokens with findings",
+		"Showing the first 1 of 2 findings not tied to a token; the JSON report lists them all.",
+		"Showing the first 1 of 2 gaps; the JSON report lists them all.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("MaxRows 1: no note %q\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "TA-031") || strings.Contains(out, "pipeline triggers") {
+		t.Errorf("MaxRows 1: rows past the cap are shown\n%s", out)
+	}
+}
+
 func TestTableColor(t *testing.T) {
 	plain := string(render(t, "table", richResult(), Options{}))
 	if strings.Contains(plain, "\x1b") {
