@@ -301,6 +301,7 @@ func compareKeys(a, b sortKey) int {
 		cmp.Compare(a.kindRank, b.kindRank),
 		cmp.Compare(a.kind, b.kind),
 		cmp.Compare(a.id, b.id),
+		cmp.Compare(a.index, b.index), // duplicates keep their input order
 	)
 }
 

@@ -14,7 +14,8 @@ import (
 // thresholds, per-rule severity overrides, rules turned off, the names of
 // legacy bot users, and exceptions. It is a plain struct so that cmd can map
 // the configuration file onto it (the mapstructure tags are the YAML keys;
-// every field decodes with viper's default hooks: numbers, strings, lists).
+// every field decodes with viper's default hooks: numbers, strings, lists;
+// the yaml tags let go.yaml.in/yaml/v3 decode the same keys).
 // The zero value is not useful: start from DefaultPolicy and change fields.
 type Policy struct {
 	// MaxLifetimeDays is the longest lifetime (expiry date minus creation
@@ -22,58 +23,58 @@ type Policy struct {
 	// own maximum for personal, project and group access tokens
 	// (https://docs.gitlab.com/user/profile/personal_access_tokens/). It is
 	// also the bar TA-071 holds the instance's max_personal_access_token_lifetime to.
-	MaxLifetimeDays int `mapstructure:"max_lifetime_days"`
+	MaxLifetimeDays int `mapstructure:"max_lifetime_days" yaml:"max_lifetime_days"`
 	// ExpiringUrgentDays: a token that stops working within this many days
 	// is flagged by TA-003 (default 7).
-	ExpiringUrgentDays int `mapstructure:"expiring_urgent_days"`
+	ExpiringUrgentDays int `mapstructure:"expiring_urgent_days" yaml:"expiring_urgent_days"`
 	// ExpiringSoonDays: a token that stops working within this many days,
 	// but not within ExpiringUrgentDays, is flagged by TA-004 (default 30).
 	// Must be at least ExpiringUrgentDays.
-	ExpiringSoonDays int `mapstructure:"expiring_soon_days"`
+	ExpiringSoonDays int `mapstructure:"expiring_soon_days" yaml:"expiring_soon_days"`
 	// LargeGroupProjects: a group access token whose group holds more than
 	// this many projects (subgroups included) is flagged by TA-022
 	// (default 20; the token guide says to avoid group tokens for groups of
 	// more than 10-20 projects).
-	LargeGroupProjects int `mapstructure:"large_group_projects"`
+	LargeGroupProjects int `mapstructure:"large_group_projects" yaml:"large_group_projects"`
 	// PersonReachProjects: a person's token whose account is a member of more
 	// than this many projects is flagged by TA-024, where the number is known
 	// (default 50).
-	PersonReachProjects int `mapstructure:"person_reach_projects"`
+	PersonReachProjects int `mapstructure:"person_reach_projects" yaml:"person_reach_projects"`
 	// StaleDays: a token last used more than this many days ago is flagged
 	// by TA-030 (default 90).
-	StaleDays int `mapstructure:"stale_days"`
+	StaleDays int `mapstructure:"stale_days" yaml:"stale_days"`
 	// NeverUsedDays: a token never used and created more than this many days
 	// ago is flagged by TA-031 (default 30).
-	NeverUsedDays int `mapstructure:"never_used_days"`
+	NeverUsedDays int `mapstructure:"never_used_days" yaml:"never_used_days"`
 	// RotationDays: a token created more than this many days ago is flagged
 	// by TA-050 as due for rotation (default 365).
-	RotationDays int `mapstructure:"rotation_days"`
+	RotationDays int `mapstructure:"rotation_days" yaml:"rotation_days"`
 	// TriggerUnusedDays: a pipeline trigger token last used (or, if never
 	// used, created) more than this many days ago is flagged by TA-063
 	// (default 90).
-	TriggerUnusedDays int `mapstructure:"trigger_unused_days"`
+	TriggerUnusedDays int `mapstructure:"trigger_unused_days" yaml:"trigger_unused_days"`
 
 	// LegacyBotUsers names the human-type accounts that automation uses
 	// (the token guide's "bot user PAT", a last resort): usernames or
 	// path.Match glob patterns such as "ci-*". Their personal access tokens
 	// are flagged by TA-040. Default: none.
-	LegacyBotUsers []string `mapstructure:"legacy_bot_users"`
+	LegacyBotUsers []string `mapstructure:"legacy_bot_users" yaml:"legacy_bot_users"`
 
 	// Rules changes single rules, keyed by rule ID ("TA-011"; matched
 	// case-insensitively, as viper lower-cases keys). Default: none.
-	Rules map[string]RuleSetting `mapstructure:"rules"`
+	Rules map[string]RuleSetting `mapstructure:"rules" yaml:"rules"`
 
 	// Exceptions accept a known risk for a while. Default: none.
-	Exceptions []Exception `mapstructure:"exceptions"`
+	Exceptions []Exception `mapstructure:"exceptions" yaml:"exceptions"`
 }
 
 // RuleSetting changes one rule.
 type RuleSetting struct {
 	// Severity replaces the rule's default severity: critical, high,
 	// medium, low or info. Empty keeps the default.
-	Severity string `mapstructure:"severity"`
+	Severity string `mapstructure:"severity" yaml:"severity"`
 	// Disabled turns the rule off: it is not evaluated at all.
-	Disabled bool `mapstructure:"disabled"`
+	Disabled bool `mapstructure:"disabled" yaml:"disabled"`
 }
 
 // Exception suppresses the findings of one rule (or of every rule, for one
@@ -87,30 +88,32 @@ type RuleSetting struct {
 //     and the token's name ("ci-*", "renovate"); with both, both must match;
 //     Kind, if set, narrows the match to that kind;
 //   - Resource: a glob pattern over a resource finding's resource
-//     ("instance", "project acme/*"), for instance and project rules.
+//     ("instance", "project acme/*"), for instance and project rules. As in
+//     path.Match, "*" does not cross a "/": "project acme/*" covers
+//     acme/api but not acme/infra/api.
 type Exception struct {
 	// Rule is the rule ID the exception suppresses. "*" suppresses every
 	// rule, and is allowed only for one token named by Kind and ID, so that
 	// no pattern can silence a whole class of tokens by accident.
-	Rule string `mapstructure:"rule"`
+	Rule string `mapstructure:"rule" yaml:"rule"`
 	// Kind is a token kind (personal, impersonation, service_account,
 	// project_access, group_access, deploy, pipeline_trigger).
-	Kind string `mapstructure:"kind"`
+	Kind string `mapstructure:"kind" yaml:"kind"`
 	// ID is GitLab's token id; 0: not used. Needs Kind.
-	ID int64 `mapstructure:"id"`
+	ID int64 `mapstructure:"id" yaml:"id"`
 	// Owner is a glob pattern over the owner's username.
-	Owner string `mapstructure:"owner"`
+	Owner string `mapstructure:"owner" yaml:"owner"`
 	// Name is a glob pattern over the token's name.
-	Name string `mapstructure:"name"`
+	Name string `mapstructure:"name" yaml:"name"`
 	// Resource is a glob pattern over a resource finding's resource.
-	Resource string `mapstructure:"resource"`
+	Resource string `mapstructure:"resource" yaml:"resource"`
 	// Reason says why the risk is accepted. Required.
-	Reason string `mapstructure:"reason"`
+	Reason string `mapstructure:"reason" yaml:"reason"`
 	// Expires is the date (YYYY-MM-DD) the exception stops applying, at
 	// 00:00 UTC that day, the way GitLab expires tokens. Required: every
 	// accepted risk is reviewed again. An expired exception suppresses
 	// nothing and is listed in Result.ExpiredExceptions.
-	Expires string `mapstructure:"expires"`
+	Expires string `mapstructure:"expires" yaml:"expires"`
 }
 
 // DefaultPolicy returns the thresholds described on each Policy field, no

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
@@ -240,5 +243,56 @@ func TestSuppressedNotCountedInWorst(t *testing.T) {
 	}
 	if tr.RiskScore == 0 {
 		t.Error("risk score 0: an exception accepts the risk, it must not hide it")
+	}
+}
+
+// TestPolicyFromYAML decodes a configuration written with the documented
+// keys onto DefaultPolicy, as cmd does, and checks every key lands.
+func TestPolicyFromYAML(t *testing.T) {
+	t.Parallel()
+	doc := `
+max_lifetime_days: 180
+expiring_urgent_days: 3
+expiring_soon_days: 14
+large_group_projects: 10
+person_reach_projects: 25
+stale_days: 60
+never_used_days: 14
+rotation_days: 200
+trigger_unused_days: 45
+legacy_bot_users: [renovate, "ci-*"]
+rules:
+  TA-011: {severity: medium}
+  ta-050: {disabled: true}
+exceptions:
+  - rule: TA-001
+    kind: personal
+    id: 42
+    reason: legacy integration, replaced in Q1
+    expires: 2027-03-31
+  - rule: TA-072
+    resource: "project acme/*"
+    reason: no CI in these projects
+    expires: 2027-01-31
+`
+	p := DefaultPolicy()
+	if err := yaml.Unmarshal([]byte(doc), &p); err != nil {
+		t.Fatal(err)
+	}
+	want := Policy{
+		MaxLifetimeDays: 180, ExpiringUrgentDays: 3, ExpiringSoonDays: 14, LargeGroupProjects: 10,
+		PersonReachProjects: 25, StaleDays: 60, NeverUsedDays: 14, RotationDays: 200, TriggerUnusedDays: 45,
+		LegacyBotUsers: []string{"renovate", "ci-*"},
+		Rules:          map[string]RuleSetting{"TA-011": {Severity: "medium"}, "ta-050": {Disabled: true}},
+		Exceptions: []Exception{
+			{Rule: "TA-001", Kind: "personal", ID: 42, Reason: "legacy integration, replaced in Q1", Expires: "2027-03-31"},
+			{Rule: "TA-072", Resource: "project acme/*", Reason: "no CI in these projects", Expires: "2027-01-31"},
+		},
+	}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("decoded policy mismatch (-want +got):\n%s", diff)
+	}
+	if err := p.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
 	}
 }
