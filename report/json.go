@@ -18,15 +18,16 @@ import (
 // docs/report.schema.json describes. Absent values are null and empty lists
 // are [], never null, so consumers need no defaults.
 //
-// The document is streamed: each token is encoded on its own, so memory
-// stays flat however many tokens there are, and the bytes are the same as
-// json.MarshalIndent of the whole document with a two-space indent.
+// The document is streamed: each token is written on its own (by
+// appendToken, the hot path), the rest through json.Encoder, so memory stays
+// flat however many tokens there are; the bytes are the same as
+// json.MarshalIndent of the whole document with a two-space indent and no
+// HTML escaping (TestJSONLayout).
 type JSONWriter struct{}
 
-// The element types below spell out the contract field by field rather than
-// reuse the model's json tags, so a field added to the model cannot slip
-// into the report unnoticed (the schema test would fail, but this is
-// earlier).
+// The types below spell out the contract field by field rather than reuse
+// the model's json tags, so a field added to the model cannot slip into the
+// report unnoticed.
 
 type jsonInstance struct {
 	URL     string         `json:"url"`
