@@ -138,11 +138,13 @@ func runSim(ctx context.Context, s *Streams, st simSettings) error {
 	owner, group := world.GroupOwnerToken()
 	fmt.Fprintf(s.Out, "GitLab simulator (%s) serving on %s\n", source, url)
 	fmt.Fprintf(s.Out, "\nSimulator tokens: made up by the simulator and printed on purpose; tokenaudit never prints a real token.\n")
+	ownerLabel := "owner of group " + group + ":"
+	width := max(len("administrator:"), len(ownerLabel))
 	if admin != "" {
-		fmt.Fprintf(s.Out, "  administrator:             %s\n", admin)
+		fmt.Fprintf(s.Out, "  %-*s  %s\n", width, "administrator:", admin)
 	}
 	if owner != "" {
-		fmt.Fprintf(s.Out, "  owner of group %-10s  %s\n", group+":", owner)
+		fmt.Fprintf(s.Out, "  %-*s  %s\n", width, ownerLabel, owner)
 	}
 	fmt.Fprintf(s.Out, "\nTry, in another terminal:\n")
 	if admin != "" {
