@@ -196,8 +196,45 @@ func TestPlantedRisks(t *testing.T) {
 			if got, want := len(res.Tokens), len(worldTokens(w)); got != want {
 				t.Errorf("result has %d tokens, the World %d", got, want)
 			}
+			checkResourceFindings(t, w, res)
 			checkDeterministic(t, inv, res, w.Now)
 		})
+	}
+}
+
+// checkResourceFindings compares the instance and project findings with
+// the World: generated instances turn require_personal_access_token_expiry
+// off and leave max_personal_access_token_lifetime unset, and some projects
+// keep their inbound job token allowlist off.
+func checkResourceFindings(t *testing.T, w *gitlabsim.World, res *audit.Result) {
+	t.Helper()
+	want := map[string]bool{}
+	if !w.Settings.RequirePersonalAccessTokenExpiry {
+		want["TA-070 instance"] = true
+	}
+	if w.Settings.MaxPersonalAccessTokenLifetime == nil || *w.Settings.MaxPersonalAccessTokenLifetime > 365 {
+		want["TA-071 instance"] = true
+	}
+	open := 0
+	for _, p := range w.Projects {
+		if !p.JobTokenScope.InboundEnabled {
+			open++
+		}
+	}
+	got := map[string]bool{}
+	gotOpen := 0
+	for _, f := range res.Findings {
+		if f.Rule == "TA-072" {
+			gotOpen++
+			continue
+		}
+		got[f.Rule+" "+f.Resource] = true
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("instance findings mismatch (-want +got):\n%s", diff)
+	}
+	if open == 0 || gotOpen != open {
+		t.Errorf("TA-072 findings: %d, want one per project with the inbound allowlist off (%d)", gotOpen, open)
 	}
 }
 
