@@ -39,6 +39,11 @@ type index struct {
 	groupDeployTokens   map[int64][]*DeployToken
 	triggers            map[int64][]*Trigger // project -> triggers
 
+	// belowMember: user -> groups with a member (group or project
+	// membership) of that user somewhere below them; GitLab lets such a
+	// user read the ancestor group.
+	belowMember map[int64]map[int64]bool
+
 	// userMemberships lists each user's direct memberships, groups first,
 	// for GET /users/:id/memberships.
 	userMemberships map[int64][]membershipRef
@@ -81,6 +86,7 @@ func buildIndex(w *World) *index {
 		groupDeployTokens:   map[int64][]*DeployToken{},
 		triggers:            map[int64][]*Trigger{},
 		userMemberships:     map[int64][]membershipRef{},
+		belowMember:         map[int64]map[int64]bool{},
 	}
 	for _, u := range w.Users {
 		ix.users[u.ID] = u
@@ -129,6 +135,22 @@ func buildIndex(w *World) *index {
 	for _, p := range w.Projects {
 		for _, mb := range p.Members {
 			ix.userMemberships[mb.UserID] = append(ix.userMemberships[mb.UserID], membershipRef{project: p, level: mb.AccessLevel})
+		}
+	}
+	for uid, ms := range ix.userMemberships {
+		for _, m := range ms {
+			var start *Group
+			if m.project != nil {
+				start = ix.groups[m.project.GroupID]
+			} else {
+				start = ix.groups[m.group.ParentID]
+			}
+			for _, a := range ix.ancestors(start) {
+				if ix.belowMember[uid] == nil {
+					ix.belowMember[uid] = map[int64]bool{}
+				}
+				ix.belowMember[uid][a.ID] = true
+			}
 		}
 	}
 	for _, t := range w.Tokens {

@@ -21,9 +21,9 @@ func (rc *reqCtx) canSeeProject(p *Project) bool {
 }
 
 // canSeeGroup: administrators see every group; other users public and
-// internal groups and those they are members of, directly or inherited.
-// (GitLab also lets a member of a subgroup or project read a private
-// ancestor group; the simulator does not model that.)
+// internal groups, those they are members of (directly or inherited), and
+// the ancestors of groups and projects they are members of, which GitLab
+// lets them read too.
 func (rc *reqCtx) canSeeGroup(g *Group) bool {
 	if rc.c.admin {
 		return true
@@ -32,7 +32,7 @@ func (rc *reqCtx) canSeeGroup(g *Group) bool {
 	case "public", "internal":
 		return true
 	}
-	return rc.ix.groupAccess(rc.c.user.ID, g) > 0
+	return rc.ix.groupAccess(rc.c.user.ID, g) > 0 || rc.ix.belowMember[rc.c.user.ID][g.ID]
 }
 
 // projectFilter holds the filters of GET /projects and /groups/:id/projects.

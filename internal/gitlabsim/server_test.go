@@ -231,7 +231,10 @@ func TestRolesAndRefusals(t *testing.T) {
 		{"group owner lists group tokens", tokAlice, "/groups/10/access_tokens", 200, ""},
 		{"group owner, subgroup inherits", tokAlice, "/groups/top%2Fsub/access_tokens", 200, ""},
 		{"group developer lists group tokens", tokGroupBot, "/groups/10/access_tokens", 401, fx("401_unauthorized.json")},
-		{"invisible group", tokBob, "/groups/10/access_tokens", 404, fx("404_group_not_found.json")},
+		{"invisible group", tokCarol, "/groups/10/access_tokens", 404, fx("404_group_not_found.json")},
+		{"invisible group by path", tokCarol, "/groups/top", 404, fx("404_group_not_found.json")},
+		{"project member reads the ancestor group", tokBob, "/groups/top", 200, ""},
+		{"project member, no role on the ancestor group", tokBob, "/groups/10/access_tokens", 401, fx("401_unauthorized.json")},
 		{"visible group without role", tokCarol, "/groups/12/access_tokens", 401, fx("401_unauthorized.json")},
 		{"unknown group token", tokAlice, "/groups/10/access_tokens/999", 404, `{"message":"404 group Access Token Not Found"}`},
 
@@ -311,6 +314,14 @@ func TestVisibilityViews(t *testing.T) {
 		{"revoked=true", tokAlice, "/personal_access_tokens?revoked=true", []int64{104}},
 		{"search", tokAdmin, "/personal_access_tokens?search=N-11", []int64{110, 111, 112, 113}},
 		{"expires_before tomorrow+1", tokAlice, "/personal_access_tokens?expires_before=2026-06-17", []int64{102, 105}},
+		{"sort name_desc", tokAlice, "/personal_access_tokens?sort=name_desc", []int64{106, 105, 104, 102}},
+		{"sort expires_asc", tokAdmin, "/personal_access_tokens?user_id=2&sort=expires_asc", []int64{105, 102, 103, 104, 106}},
+		{"created_after excludes older", tokAlice, "/personal_access_tokens?created_after=2026-05-01", nil},
+		{"created_before includes", tokAlice, "/personal_access_tokens?created_before=2026-05-01T00:00:00Z", []int64{102, 104, 105, 106}},
+		{"last_used_after", tokAlice, "/personal_access_tokens?last_used_after=2026-06-15T09:00:00Z", []int64{102, 104, 105, 106}},
+		{"last_used_before excludes later use", tokAlice, "/personal_access_tokens?last_used_before=2026-06-15T09:00:00Z", nil},
+		{"expires_after is inclusive", tokAlice, "/personal_access_tokens?expires_after=2026-06-16", []int64{102, 104, 106}},
+		{"project tokens state=inactive", tokAlice, "/projects/20/access_tokens?state=inactive", nil},
 		{"unknown filters are ignored", tokAlice, "/personal_access_tokens?color=blue&frobnicate=1", []int64{102, 104, 105, 106}},
 		{"project tokens", tokAlice, "/projects/20/access_tokens", []int64{109}},
 		{"group tokens", tokAlice, "/groups/10/access_tokens", []int64{110}},
@@ -430,6 +441,72 @@ func TestEntityDetails(t *testing.T) {
 		if tr["id"] == 402.0 && tr["token"] != "alic" {
 			t.Error("non-owner sees more than 4 characters of a trigger token")
 		}
+	}
+}
+
+func TestSimpleProjects(t *testing.T) {
+	s := NewServer(testWorld(), Options{})
+	defer s.Close()
+	full := decodeList(t, doGet(t, s, tokAdmin, "/projects?order_by=id&sort=asc"))[0]
+	simple := decodeList(t, doGet(t, s, tokAdmin, "/projects?order_by=id&sort=asc&simple=true"))[0]
+	if _, ok := simple["archived"]; ok {
+		t.Error("simple=true project has archived")
+	}
+	if full["archived"] != false || full["path_with_namespace"] != "top/app" || simple["path_with_namespace"] != "top/app" {
+		t.Errorf("project 20: archived=%v path_with_namespace=%v/%v", full["archived"], full["path_with_namespace"], simple["path_with_namespace"])
+	}
+	ns := full["namespace"].(map[string]any)
+	if ns["kind"] != "group" || ns["full_path"] != "top" {
+		t.Errorf("project 20 namespace %v", ns)
+	}
+	var personal map[string]any
+	_ = json.Unmarshal(doGet(t, s, tokCarol, "/projects/carol%2Fnotes").body, &personal)
+	if personal["namespace"].(map[string]any)["kind"] != "user" {
+		t.Errorf("personal project namespace %v", personal["namespace"])
+	}
+}
+
+// Requests race with Mutate; run under -race.
+func TestConcurrentRequestsAndMutate(t *testing.T) {
+	s := NewServer(testWorld(), Options{})
+	defer s.Close()
+	done := make(chan struct{})
+	errs := make(chan string, 64)
+	for g := 0; g < 6; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 30; i++ {
+				path := []string{"/personal_access_tokens", "/projects", "/groups/10/access_tokens", "/users", "/nope"}[i%5]
+				req, _ := http.NewRequest(http.MethodGet, s.URL()+"/api/v4"+path, nil)
+				req.Header.Set("PRIVATE-TOKEN", tokAdmin)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		s.Mutate(func(w *World) {
+			w.Tokens = append(w.Tokens, &PersonalAccessToken{ID: int64(1000 + i), UserID: 2, Name: "added", Scopes: []string{"api"}, CreatedAt: testNow})
+		})
+	}
+	for g := 0; g < 6; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got := s.Counts(); got["GET /personal_access_tokens"] != 36 || s.TotalRequests() != 180 {
+		t.Errorf("counts after concurrent requests: %v total %d", got, s.TotalRequests())
+	}
+	r := doGet(t, s, tokAdmin, "/personal_access_tokens?user_id=2&per_page=100")
+	if n := len(decodeList(t, r)); n != 25 {
+		t.Errorf("after 20 Mutate additions: %d tokens of user 2, want 25", n)
 	}
 }
 
