@@ -413,7 +413,7 @@ var Rules = []Rule{
 		Principle:   PrincipleEasyRotation,
 		Severity:    SeverityHigh,
 		Rationale:   "A trigger runs pipelines as its owner. With the owner deleted or blocked, nobody owns the token or can rotate it, and reactivating the account revives it.",
-		Remediation: "Take ownership of the trigger (POST /projects/:id/triggers/:trigger_id/take_ownership) or revoke it and create a new one; to start pipelines from other pipelines, use the CI job token.",
+		Remediation: "Revoke the trigger and create a new one under an active account (GitLab removed taking over a trigger's ownership in 12.1); to start pipelines from other pipelines, use the CI job token.",
 		Target:      TargetToken,
 		Kinds:       []inventory.Kind{inventory.KindPipelineTrigger},
 		Token: func(t *inventory.Token, _ *Context) (Outcome, string) {
