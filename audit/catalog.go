@@ -504,7 +504,7 @@ var Rules = []Rule{
 		Principle:   PrincipleSmallestScope,
 		Severity:    SeverityMedium,
 		Rationale:   "With the inbound job token allowlist off, CI/CD jobs of any project can use their job token to reach this project's repositories, packages and API endpoints.",
-		Remediation: "Turn on \"Limit access to this project\" (PATCH /projects/:id/job_token_scope with enabled=true) and allowlist only the projects and groups that need access.",
+		Remediation: "Turn the inbound job token allowlist on in the project's CI/CD job token settings (PATCH /projects/:id/job_token_scope with enabled=true) and allowlist only the projects and groups that need access.",
 		Target:      TargetProject,
 		Project: func(p *inventory.Project, _ *Context) (Outcome, string) {
 			if p.JobTokenScope == nil {
