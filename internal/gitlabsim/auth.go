@@ -46,9 +46,6 @@ var (
 	// errRoute404 is Grape's catch-all for an unknown API route, which uses
 	// the "error" key (lib/api/api.rb `route :any, '*path'` → error!).
 	errRoute404 = &apiError{status: http.StatusNotFound, body: `{"error":"404 Not Found"}`}
-	// errMethod405 answers a method the simulator does not serve on a known
-	// path, as Grape does for a path without that method.
-	errMethod405 = &apiError{status: http.StatusMethodNotAllowed, body: `{"error":"405 Not Allowed"}`, header: map[string]string{"Allow": "OPTIONS, GET, HEAD"}}
 	// errOffset405 is GitLab's answer past the offset limit for projects.
 	errOffset405 = &apiError{status: http.StatusMethodNotAllowed, body: `{"error":"Offset pagination has a maximum allowed offset of 50000 for requests that return objects of type Project. Remaining records can be retrieved using keyset pagination."}`}
 
@@ -60,9 +57,11 @@ var (
 	errRevoked = &apiError{status: http.StatusUnauthorized,
 		body:   `{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`,
 		header: map[string]string{"WWW-Authenticate": `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."`}}
-	// Blocked and deactivated owners: GitLab refuses API access with 403
-	// and the user-access-denied reason (Gitlab::Auth::UserAccessDeniedReason) [I].
-	errUserBlocked     = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been blocked.")
+	// Blocked and deactivated owners: GitLab refuses API access with
+	// forbidden!(Gitlab::Auth::UserAccessDeniedReason#rejection_message)
+	// in API::Helpers#find_current_user! [I: strings from memory of the source].
+	errUserBlocked         = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been blocked.")
+	errUserPendingApproval = errMessage(http.StatusForbidden, "403 Forbidden - Your account is pending approval from your administrator and hence blocked.")
 	errUserDeactivated = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been deactivated by your administrator. Please log back in to reactivate your account.")
 )
 
@@ -145,8 +144,10 @@ func (ix *index) authenticate(r *http.Request, need scopeNeed) (*caller, *apiErr
 		}
 	}
 	switch u.State {
-	case "blocked", "ldap_blocked", "banned", "blocked_pending_approval":
+	case "blocked", "ldap_blocked", "banned":
 		return nil, errUserBlocked
+	case "blocked_pending_approval":
+		return nil, errUserPendingApproval
 	case "deactivated":
 		return nil, errUserDeactivated
 	}

@@ -158,10 +158,10 @@ type reqCtx struct {
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 	m := s.match(r)
 	if m.r == nil {
-		if m.pathKnown {
-			errMethod405.write(w)
-			return
-		}
+		// Unknown paths, and other methods on served paths (the simulator
+		// only reads): GitLab's catch-all `route :any, '*path'` takes a
+		// request no route of its method matches, before Grape would
+		// answer 405 [I].
 		errRoute404.write(w)
 		return
 	}
@@ -242,7 +242,6 @@ func matchRoute(r *http.Request) *routeMatch {
 	// GitLab accepts a trailing .json format suffix on API routes; the
 	// simulator does not, which Grape would also 404 for most of these.
 	segs := strings.Split(p, "/")
-	known := false
 	for _, rt := range apiRoutes {
 		if len(rt.segs) != len(segs) {
 			continue
@@ -252,12 +251,11 @@ func matchRoute(r *http.Request) *routeMatch {
 			continue
 		}
 		if rt.method != r.Method && !(r.Method == http.MethodHead && rt.method == http.MethodGet) {
-			known = true
 			continue
 		}
 		return &routeMatch{template: rt.template, r: rt, params: params}
 	}
-	return &routeMatch{template: "unknown", pathKnown: known}
+	return &routeMatch{template: "unknown"}
 }
 
 func matchSegs(pattern, segs []string) ([]string, bool) {

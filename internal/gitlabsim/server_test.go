@@ -204,7 +204,7 @@ func TestRolesAndRefusals(t *testing.T) {
 		{"read_user on /personal_access_tokens", tokAliceUser, "/personal_access_tokens", 403, ""},
 		{"deploy token cannot read the API", tokDeploy, "/projects", 401, fx("401_unauthorized.json")},
 		{"trigger token cannot read the API", tokTriggerBob, "/projects", 401, fx("401_unauthorized.json")},
-		{"blocked owner", tokDave, "/user", 403, ""},
+		{"blocked owner", tokDave, "/user", 403, `{"message":"403 Forbidden - Your account has been blocked."}`},
 
 		{"non-admin PAT list of another user", tokCarol, "/personal_access_tokens?user_id=2", 401, fx("401_unauthorized.json")},
 		{"non-admin PAT list of an unknown user", tokCarol, "/personal_access_tokens?user_id=999", 401, fx("401_unauthorized.json")},
