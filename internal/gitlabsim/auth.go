@@ -62,7 +62,7 @@ var (
 	// in API::Helpers#find_current_user! [I: strings from memory of the source].
 	errUserBlocked         = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been blocked.")
 	errUserPendingApproval = errMessage(http.StatusForbidden, "403 Forbidden - Your account is pending approval from your administrator and hence blocked.")
-	errUserDeactivated = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been deactivated by your administrator. Please log back in to reactivate your account.")
+	errUserDeactivated     = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been deactivated by your administrator. Please log back in to reactivate your account.")
 )
 
 func errInsufficientScope(scopes string) *apiError {
