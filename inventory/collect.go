@@ -291,6 +291,9 @@ func errorReason(err error) string {
 		}
 		return s
 	}
+	if errors.Is(err, errListChanged) {
+		return err.Error()
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if ue.Timeout() {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,11 +65,38 @@ func transient(err error) bool {
 	return true
 }
 
+// errListChanged is returned (wrapped) when a list changed while it was
+// read page by page, and reading it again did not give a stable answer.
+var errListChanged = errors.New("the list changed while it was read")
+
+// relistTries is how often a list that changed while it was read is read
+// again from its first page.
+const relistTries = 2
+
 // listAll reads every page of a list. It asks for per_page=100; when
 // GitLab sends X-Total-Pages the remaining pages are fetched concurrently,
 // otherwise (more than 10,000 results, https://docs.gitlab.com/api/rest/#pagination-response-headers)
 // it follows X-Next-Page one page at a time through gitlab.Scan2.
+//
+// Offset pagination has no snapshot: an item deleted from a page already
+// read shifts every later item back one place, and the first item of the
+// next page is then never seen. When a later page's X-Total differs from
+// the first page's, the list changed mid-read and is read again; if it
+// keeps changing, the error says so and the list becomes an error gap
+// rather than a silently short list. (A deletion and a creation between
+// the same two pages leave X-Total unchanged and are not noticed.)
 func listAll[T any](ctx context.Context, c *collector, path string, query url.Values) ([]T, error) {
+	for attempt := 0; ; attempt++ {
+		items, err := listOnce[T](ctx, c, path, query)
+		if !errors.Is(err, errListChanged) || attempt == relistTries {
+			return items, err
+		}
+		c.log.Debug("list changed while it was read; reading it again", "path", path, "attempt", attempt+1)
+	}
+}
+
+// listOnce reads every page of a list once (listAll).
+func listOnce[T any](ctx context.Context, c *collector, path string, query url.Values) ([]T, error) {
 	q := cloneQuery(query)
 	q.Set("per_page", strconv.Itoa(perPage))
 	var first []T
@@ -80,7 +108,7 @@ func listAll[T any](ctx context.Context, c *collector, path string, query url.Va
 	case resp.NextPage == 0:
 		return first, nil
 	case resp.TotalPages > 1:
-		return listPages(ctx, c, path, q, first, int(resp.TotalPages))
+		return listPages(ctx, c, path, q, first, int(resp.TotalPages), resp.Header.Get("X-Total"))
 	}
 	items := first
 	next := resp.NextPage
@@ -107,7 +135,9 @@ func listAll[T any](ctx context.Context, c *collector, path string, query url.Va
 }
 
 // listPages fetches pages 2..total concurrently and joins them in order.
-func listPages[T any](ctx context.Context, c *collector, path string, q url.Values, first []T, total int) ([]T, error) {
+// xTotal is the first page's X-Total; a page that reports another one
+// fails the read with errListChanged.
+func listPages[T any](ctx context.Context, c *collector, path string, q url.Values, first []T, total int, xTotal string) ([]T, error) {
 	pages := make([][]T, total+1)
 	pages[1] = first
 	g, gctx := errgroup.WithContext(ctx)
@@ -117,8 +147,12 @@ func listPages[T any](ctx context.Context, c *collector, path string, q url.Valu
 			pq := cloneQuery(q)
 			pq.Set("page", strconv.Itoa(p))
 			var page []T
-			if _, err := c.get(gctx, path, pq, &page); err != nil {
+			resp, err := c.get(gctx, path, pq, &page)
+			if err != nil {
 				return err
+			}
+			if now := resp.Header.Get("X-Total"); now != xTotal {
+				return fmt.Errorf("%w: %s had X-Total %s on page 1 and %s on page %d", errListChanged, path, xTotal, now, p)
 			}
 			pages[p] = page
 			return nil
