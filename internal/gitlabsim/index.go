@@ -24,6 +24,9 @@ type index struct {
 	projectsByPath map[string]*Project  // lower-cased full path
 	projectPath    map[int64]string     // full path
 	projectsIn     map[int64][]*Project // direct projects of a group, by ID
+	// projectsByCreated is every project by created_at then ID, ascending:
+	// GET /projects' default order, reversed.
+	projectsByCreated []*Project
 
 	groupMember   map[int64]map[int64]int // group -> user -> direct access level
 	projectMember map[int64]map[int64]int // project -> user -> direct access level
@@ -131,6 +134,7 @@ func buildIndex(w *World) *index {
 		}
 		ix.projectMember[p.ID] = m
 	}
+	ix.projectsByCreated = sortBy(w.Projects, func(a, b *Project) int { return cmpTime(a.CreatedAt, b.CreatedAt) }, func(p *Project) int64 { return p.ID })
 	// Project memberships come after group memberships in each user's list.
 	for _, p := range w.Projects {
 		for _, mb := range p.Members {

@@ -2,6 +2,7 @@ package gitlabsim
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -179,13 +180,26 @@ func listProjects(s *Server, rc *reqCtx) (any, *apiError) {
 	if !keyset && pp.offsetLimitExceeded() {
 		return nil, errOffset405
 	}
+	// The two usual orders come presorted from the index; the rest are
+	// sorted per request.
+	base, presorted := rc.ix.w.Projects, false
+	switch f.orderBy {
+	case "id":
+		presorted = true
+	case "created_at":
+		base, presorted = rc.ix.projectsByCreated, true
+	}
 	var list []*Project
-	for _, p := range rc.ix.w.Projects {
+	for _, p := range base {
 		if rc.canSeeProject(p) && f.keep(rc, p) {
 			list = append(list, p)
 		}
 	}
-	list = f.order(list)
+	if !presorted {
+		list = f.order(list)
+	} else if f.sort == "desc" {
+		slices.Reverse(list)
+	}
 	conv := s.projectConv(rc, f.simple)
 	if !keyset {
 		return paged(s, rc, list, conv)
