@@ -86,18 +86,22 @@ func worldTokens(w *gitlabsim.World) []simToken {
 	return out
 }
 
-// collect serves the World and collects it as its administrator.
-func collect(t *testing.T, w *gitlabsim.World) *inventory.Inventory {
+// collect serves the World and collects it with the token; groups, when
+// set, audits those top-level groups (groups mode).
+func collect(t *testing.T, w *gitlabsim.World, token string, groups ...string) *inventory.Inventory {
 	t.Helper()
+	if token == "" {
+		t.Fatal("the World has no well-known token for this caller")
+	}
 	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
 	t.Cleanup(srv.Close)
-	client, _, err := inventory.NewClient(srv.URL()+"/api/v4", w.AdminToken(), inventory.ClientOptions{RetryMax: -1})
+	client, _, err := inventory.NewClient(srv.URL()+"/api/v4", token, inventory.ClientOptions{RetryMax: -1})
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	inv, err := inventory.Collect(ctx, client, inventory.Options{Now: func() time.Time { return w.Now }})
+	inv, err := inventory.Collect(ctx, client, inventory.Options{Groups: groups, Now: func() time.Time { return w.Now }})
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -107,9 +111,11 @@ func collect(t *testing.T, w *gitlabsim.World) *inventory.Inventory {
 	return inv
 }
 
-// TestPlantedRisks audits generated medium instances with the default
-// policy and checks every planted token's severity and rule, and that the
-// evaluation is deterministic.
+// TestPlantedRisks audits generated medium instances as their
+// administrator with the default policy: every token of the World is in the
+// result, every planted one at its expected severity and rule, every healthy
+// one below medium; the resource findings match the World; evaluation is
+// deterministic.
 func TestPlantedRisks(t *testing.T) {
 	for _, seed := range []int64{1, 2} {
 		t.Run(fmt.Sprintf("medium/seed%d", seed), func(t *testing.T) {
@@ -117,79 +123,16 @@ func TestPlantedRisks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inv := collect(t, w)
+			inv := collect(t, w, w.AdminToken())
 			res, err := audit.Evaluate(inv, audit.DefaultPolicy(), w.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			byKey := make(map[inventory.Key]*audit.TokenResult, len(res.Tokens))
-			for i := range res.Tokens {
-				byKey[res.Tokens[i].Token.Key()] = &res.Tokens[i]
-			}
-			// Where GitLab does not list impersonation tokens per user, the
-			// collector reports them as personal tokens and records a gap
-			// saying so; then look them up as personal. Without that gap the
-			// kinds must match exactly.
-			impersonationAsPersonal := slices.ContainsFunc(inv.Gaps, func(g inventory.Gap) bool {
-				return g.What == "impersonation tokens" && strings.Contains(g.Reason, "reported as personal")
-			})
-			if impersonationAsPersonal {
-				t.Log("impersonation tokens are collected as personal tokens (the inventory's gap says so); matching them by id")
-			}
-			lookup := func(k inventory.Key) *audit.TokenResult {
-				if tr := byKey[k]; tr != nil || !impersonationAsPersonal || k.Kind != inventory.KindImpersonation {
-					return tr
-				}
-				return byKey[inventory.Key{Kind: inventory.KindPersonal, ID: k.ID}]
-			}
-
-			// Report at most a few mismatches per label, with counts.
-			type tally struct {
-				total, bad int
-				examples   []string
-			}
-			tallies := map[string]*tally{}
-			for _, st := range worldTokens(w) {
-				want, ok := planted[st.plant]
-				if !ok {
-					t.Errorf("token %s/%d: label %q has no expectation in this test", st.key.Kind, st.key.ID, st.plant)
-					continue
-				}
-				tl := tallies[st.plant]
-				if tl == nil {
-					tl = &tally{}
-					tallies[st.plant] = tl
-				}
-				tl.total++
-				tr := lookup(st.key)
-				var problem string
-				switch {
-				case tr == nil:
-					problem = "not in the result"
-				case want.rule == "" && tr.Severity >= audit.SeverityMedium:
-					problem = fmt.Sprintf("healthy but %s %v", tr.Severity, findingIDs(tr))
-				case want.rule != "" && tr.Severity != want.severity:
-					problem = fmt.Sprintf("severity %s %v, want %s", tr.Severity, findingIDs(tr), want.severity)
-				case want.rule != "" && !hasFinding(tr, want.rule, want.severity):
-					problem = fmt.Sprintf("no %s finding at %s: %v", want.rule, want.severity, findingIDs(tr))
-				}
-				if problem != "" {
-					tl.bad++
-					if len(tl.examples) < 3 {
-						tl.examples = append(tl.examples, fmt.Sprintf("%s/%d %s", st.key.Kind, st.key.ID, problem))
-					}
-				}
-			}
-			for _, label := range sortedLabels(tallies) {
-				tl := tallies[label]
-				if tl.bad > 0 {
-					t.Errorf("label %s: %d of %d tokens judged wrong, e.g. %s", label, tl.bad, tl.total, strings.Join(tl.examples, "; "))
-				}
-			}
-			// Every label of the catalogue was exercised (the medium preset
-			// plants all of them), so the test cannot pass vacuously.
+			tallies := judge(t, w, inv, res, true)
+			// Every label was exercised (the medium preset plants all of
+			// them), so the test cannot pass vacuously.
 			for label := range planted {
-				if tallies[label] == nil || tallies[label].total == 0 {
+				if tallies[label] == 0 {
 					t.Errorf("label %s: no token planted with it", label)
 				}
 			}
@@ -200,6 +143,112 @@ func TestPlantedRisks(t *testing.T) {
 			checkDeterministic(t, inv, res, w.Now)
 		})
 	}
+}
+
+// TestPlantedRisksGroupOwner audits the largest top-level group of a
+// medium instance as its Owner, who is no administrator and sees less: the
+// tokens it does see are judged as the administrator's audit judges them,
+// and missing data never raises a healthy token to medium.
+func TestPlantedRisksGroupOwner(t *testing.T) {
+	w, err := gitlabsim.Generate("medium", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, group := w.GroupOwnerToken()
+	inv := collect(t, w, token, group)
+	if inv.GitLab.Admin || len(inv.Tokens) == 0 {
+		t.Fatalf("groups-mode inventory: admin %v, %d tokens; want a non-administrator seeing some tokens", inv.GitLab.Admin, len(inv.Tokens))
+	}
+	res, err := audit.Evaluate(inv, audit.DefaultPolicy(), w.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tallies := judge(t, w, inv, res, false)
+	seen := 0
+	for _, n := range tallies {
+		seen += n
+	}
+	if seen != len(res.Tokens) {
+		t.Errorf("judged %d tokens, the result has %d: some are not in the World", seen, len(res.Tokens))
+	}
+}
+
+// judge checks the result's token severities against the planted labels
+// and returns how many tokens of each label it judged. With all set, every
+// token of the World must be in the result; otherwise only the tokens in
+// the result are judged.
+func judge(t *testing.T, w *gitlabsim.World, inv *inventory.Inventory, res *audit.Result, all bool) map[string]int {
+	t.Helper()
+	byKey := make(map[inventory.Key]*audit.TokenResult, len(res.Tokens))
+	for i := range res.Tokens {
+		byKey[res.Tokens[i].Token.Key()] = &res.Tokens[i]
+	}
+	// Where GitLab does not list impersonation tokens per user, the
+	// collector reports them as personal tokens and records a gap saying
+	// so; then look them up as personal. Without that gap the kinds must
+	// match exactly.
+	impersonationAsPersonal := slices.ContainsFunc(inv.Gaps, func(g inventory.Gap) bool {
+		return g.What == "impersonation tokens" && strings.Contains(g.Reason, "reported as personal")
+	})
+	if impersonationAsPersonal {
+		t.Log("impersonation tokens are collected as personal tokens (the inventory's gap says so); matching them by id")
+	}
+	lookup := func(k inventory.Key) *audit.TokenResult {
+		if tr := byKey[k]; tr != nil || !impersonationAsPersonal || k.Kind != inventory.KindImpersonation {
+			return tr
+		}
+		return byKey[inventory.Key{Kind: inventory.KindPersonal, ID: k.ID}]
+	}
+
+	// Report at most a few mismatches per label, with counts.
+	type tally struct {
+		total, bad int
+		examples   []string
+	}
+	tallies := map[string]*tally{}
+	for _, st := range worldTokens(w) {
+		want, ok := planted[st.plant]
+		if !ok {
+			t.Errorf("token %s/%d: label %q has no expectation in this test", st.key.Kind, st.key.ID, st.plant)
+			continue
+		}
+		tr := lookup(st.key)
+		if tr == nil && !all {
+			continue
+		}
+		tl := tallies[st.plant]
+		if tl == nil {
+			tl = &tally{}
+			tallies[st.plant] = tl
+		}
+		tl.total++
+		var problem string
+		switch {
+		case tr == nil:
+			problem = "not in the result"
+		case want.rule == "" && tr.Severity >= audit.SeverityMedium:
+			problem = fmt.Sprintf("healthy but %s %v", tr.Severity, findingIDs(tr))
+		case want.rule != "" && tr.Severity != want.severity:
+			problem = fmt.Sprintf("severity %s %v, want %s", tr.Severity, findingIDs(tr), want.severity)
+		case want.rule != "" && !hasFinding(tr, want.rule, want.severity):
+			problem = fmt.Sprintf("no %s finding at %s: %v", want.rule, want.severity, findingIDs(tr))
+		}
+		if problem != "" {
+			tl.bad++
+			if len(tl.examples) < 3 {
+				tl.examples = append(tl.examples, fmt.Sprintf("%s/%d %s", st.key.Kind, st.key.ID, problem))
+			}
+		}
+	}
+	counts := map[string]int{}
+	for _, label := range sortedLabels(tallies) {
+		tl := tallies[label]
+		counts[label] = tl.total
+		if tl.bad > 0 {
+			t.Errorf("label %s: %d of %d tokens judged wrong, e.g. %s", label, tl.bad, tl.total, strings.Join(tl.examples, "; "))
+		}
+	}
+	return counts
 }
 
 // checkResourceFindings compares the instance and project findings with
