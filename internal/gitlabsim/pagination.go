@@ -123,6 +123,17 @@ func (pp pageParams) offsetLimitExceeded() bool {
 // secretParams never appear in a Link header: GitLab reads tokens from them.
 var secretParams = map[string]bool{"private_token": true, "access_token": true, "job_token": true}
 
+// requestBase is the scheme and host the request came to: GitLab writes
+// its configured host into Link URLs, and for the simulator that is
+// whatever address it is served on (NewServer's or Handler()'s).
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
 // pageURL is the request URL with the query rebuilt, keys sorted as Rails
 // to_query sorts them, with page and per_page set.
 func pageURL(r *http.Request, base string, extra map[string]string) string {

@@ -3,6 +3,7 @@ package gitlabsim
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -310,5 +311,28 @@ func TestBadInput(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 404 {
 		t.Errorf("GET /elsewhere: status %d, want 404", res.StatusCode)
+	}
+}
+
+// Served elsewhere through Handler(), Link URLs name the address the
+// request came to, so clients follow them back to the same server.
+func TestLinkHostFollowsHandler(t *testing.T) {
+	s := NewServer(bulkWorld(45, 0), Options{})
+	defer s.Close()
+	other := httptest.NewServer(s.Handler())
+	defer other.Close()
+	req, _ := http.NewRequest(http.MethodGet, other.URL+"/api/v4/personal_access_tokens", nil)
+	req.Header.Set("PRIVATE-TOKEN", tokBulkAdmin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	_, urls := linkRels(t, res.Header.Get("Link"))
+	if u := urls["next"]; u == nil || "http://"+u.Host != other.URL {
+		t.Errorf("rel=next %v, want host of %s", u, other.URL)
+	}
+	if s.Counts()["GET /personal_access_tokens"] != 1 {
+		t.Errorf("requests through Handler() not counted: %v", s.Counts())
 	}
 }

@@ -58,7 +58,7 @@ func paged[T, E any](s *Server, rc *reqCtx, items []T, conv func(T) E) ([]E, *ap
 	if err != nil {
 		return nil, err
 	}
-	start, end := setPageHeaders(rc.w, rc.r, s.base, pp, len(items))
+	start, end := setPageHeaders(rc.w, rc.r, requestBase(rc.r), pp, len(items))
 	out := make([]E, 0, end-start)
 	for _, it := range items[start:end] {
 		out = append(out, conv(it))

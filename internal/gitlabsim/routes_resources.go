@@ -219,7 +219,7 @@ func listProjects(s *Server, rc *reqCtx) (any, *apiError) {
 			key, drop = "id_before", "id_after"
 		}
 		extra := map[string]string{key: strconv.FormatInt(last, 10), "per_page": strconv.Itoa(n)}
-		u := pageURL(rc.r, s.base, extra)
+		u := pageURL(rc.r, requestBase(rc.r), extra)
 		u = removeQueryKey(u, drop)
 		rc.w.Header().Set("Link", "<"+u+`>; rel="next"`)
 	}
