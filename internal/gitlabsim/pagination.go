@@ -135,7 +135,11 @@ func requestBase(r *http.Request) string {
 }
 
 // pageURL is the request URL with the query rebuilt, keys sorted as Rails
-// to_query sorts them, with page and per_page set.
+// to_query sorts them, with page and per_page set. GitLab rebuilds it from
+// Grape's params, which also hold every declared parameter's default
+// (order_by=created_at, simple=false, ...); the simulator keeps only what
+// the request sent, which names the same pages. per_page is the effective
+// (capped) value.
 func pageURL(r *http.Request, base string, extra map[string]string) string {
 	q := url.Values{}
 	for k, v := range r.URL.Query() {
@@ -161,6 +165,8 @@ func setPageHeaders(w http.ResponseWriter, r *http.Request, base string, pp page
 	if end > total {
 		end = total
 	}
+	// Every list here stands for a database relation, so the relation
+	// threshold applies (> 10,000), not the in-memory array one (>= 10,000).
 	counted := total <= maxCountLimit
 	totalPages := (total + pp.perPage - 1) / pp.perPage
 	if totalPages < 1 {
