@@ -32,8 +32,12 @@ func newTruth(w *gitlabsim.World) *truth {
 	for _, p := range w.Projects {
 		tr.projects[p.ID] = p
 	}
-	for _, g := range w.Groups {
-		tr.sizes[g.ID] = w.GroupProjectCount(g.ID)
+	// Projects below a group, subgroups included (World.GroupProjectCount,
+	// computed once for all groups).
+	for _, p := range w.Projects {
+		for id := p.GroupID; id != 0; id = tr.groups[id].ParentID {
+			tr.sizes[id]++
+		}
 	}
 	return tr
 }
@@ -273,7 +277,7 @@ func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]Tok
 }
 
 // groupsTruth is what the Owner of top (id meID) sees in groups mode.
-func (tr *truth) groupsTruth(top, meID int64) ([]Token, []Project) {
+func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]Token, []Project) {
 	me := tr.adminOwner(meID)
 	me.Admin = false
 	owners := map[int64]*Owner{meID: me}
@@ -309,7 +313,7 @@ func (tr *truth) groupsTruth(top, meID int64) ([]Token, []Project) {
 		}
 	}
 	for _, t := range tr.w.Triggers {
-		if !inProject(t.ProjectID) {
+		if !perProject || !inProject(t.ProjectID) {
 			continue
 		}
 		var owner *Owner
@@ -324,7 +328,11 @@ func (tr *truth) groupsTruth(top, meID int64) ([]Token, []Project) {
 	var projects []Project
 	for _, p := range tr.w.Projects {
 		if inProject(p.ID) {
-			projects = append(projects, Project{Resource: tr.projectRes(p.ID), JobTokenScope: tr.scope(p)})
+			pr := Project{Resource: tr.projectRes(p.ID)}
+			if perProject {
+				pr.JobTokenScope = tr.scope(p)
+			}
+			projects = append(projects, pr)
 		}
 	}
 	sortTokens(toks)
