@@ -162,7 +162,11 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 	if err := v.UnmarshalExact(&cfg, hook); err != nil {
 		// The file was checked key by key and the variables value by value,
 		// so this is a combination we did not foresee; say what viper said.
-		return Config{}, used, fmt.Errorf("read configuration: %s", strings.Join(strings.Fields(err.Error()), " "))
+		where := "settings"
+		if used != "" {
+			where = "config file " + used
+		}
+		return Config{}, used, fmt.Errorf("%s: %s", where, strings.Join(strings.Fields(err.Error()), " "))
 	}
 	// viper lower-cases map keys; rule IDs read back in their own form.
 	if len(cfg.Policy.Rules) > 0 {
