@@ -1,8 +1,11 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -310,4 +313,116 @@ func plainToken(w *gitlabsim.World) string {
 		}
 	}
 	return ""
+}
+
+// TestCollectHonoursRetryAfter runs against GitLab's throttle: 429s with
+// Retry-After. With tiny backoff waits and few retries only waiting as
+// GitLab asks gets the inventory through complete.
+func TestCollectHonoursRetryAfter(t *testing.T) {
+	w := generate(t, "tiny", 1)
+	srv := gitlabsim.NewServer(w, gitlabsim.Options{RateLimit: gitlabsim.RateLimit{Requests: 15, Period: time.Second}})
+	defer srv.Close()
+	opts := testClientOptions
+	opts.RetryMax, opts.RetryAfterMax = 3, 2*time.Second
+	client, _, err := NewClient(srv.URL()+"/api/v4", w.AdminToken(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Collect(context.Background(), client, Options{Concurrency: 4, Now: func() time.Time { return w.Now }})
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	imp := hasImpersonationRoute(t, srv, w.AdminToken())
+	want, projects := newTruth(w).instanceTruth(imp, true, true)
+	checkTokens(t, want, inv.Tokens)
+	checkProjects(t, projects, inv.Projects)
+	checkGaps(t, instanceGaps(imp), inv.Gaps)
+	if inv.Stats.Requests <= 15 {
+		t.Errorf("%d requests: the throttle was never reached", inv.Stats.Requests)
+	}
+}
+
+// TestCollectRejectedToken: an expired or revoked token stops the audit
+// with ErrUnauthorized and GitLab's reason.
+func TestCollectRejectedToken(t *testing.T) {
+	w := generate(t, "small", 1)
+	var revoked string
+	for _, tok := range w.Tokens {
+		if tok.Revoked && !tok.Impersonation {
+			revoked = tok.Value
+			break
+		}
+	}
+	_, err := collect(t, w, gitlabsim.Options{}, revoked, Options{})
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("revoked token: err = %v, want ErrUnauthorized with GitLab's reason", err)
+	}
+	if strings.Contains(err.Error(), revoked) {
+		t.Fatal("error carries the token value")
+	}
+}
+
+// TestCollectLogsNoSecrets: debug logs, gaps and the inventory carry no
+// token value, trigger tokens included (the admin created none, but the
+// owner of a trigger sees its value in full).
+func TestCollectLogsNoSecrets(t *testing.T) {
+	w := generate(t, "small", 6)
+	// A trigger owner who is a member of the trigger's top-level group.
+	tr := newTruth(w)
+	var owner, group string
+	var ownerID int64
+	for _, trig := range w.Triggers {
+		p := tr.projects[trig.ProjectID]
+		if p == nil || p.GroupID == 0 {
+			continue
+		}
+		top := tr.groups[p.GroupID]
+		for top.ParentID != 0 {
+			top = tr.groups[top.ParentID]
+		}
+		if level(top.Members, trig.OwnerID) == 0 && top.Visibility == "private" {
+			continue
+		}
+		for _, tok := range w.Tokens {
+			if tok.UserID == trig.OwnerID && !tok.Impersonation && w.TokenActive(tok) &&
+				(slices.Contains(tok.Scopes, "api") || slices.Contains(tok.Scopes, "read_api")) {
+				owner, group, ownerID = tok.Value, top.Path, tok.UserID
+			}
+		}
+	}
+	if owner == "" {
+		t.Fatal("world has no trigger owner with a usable token in the trigger's group")
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	so := gitlabsim.Options{Seed: 3, Faults: gitlabsim.Faults{ErrorRate: 0.05, TruncateRate: 0.05}}
+	for _, token := range []string{w.AdminToken(), owner} {
+		run, err := collect(t, w, so, token, Options{Logger: log, Groups: []string{group}})
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		if token == owner && !slices.ContainsFunc(run.inv.Tokens, func(tok Token) bool {
+			return tok.Kind == KindPipelineTrigger && tok.Owner != nil && tok.Owner.ID == ownerID
+		}) {
+			t.Error("the owner's own triggers, served with their full value, were not collected")
+		}
+		out, err := json.Marshal(run.inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := buf.String() + string(out)
+		for _, tok := range w.Tokens {
+			if strings.Contains(text, tok.Value) {
+				t.Fatalf("token %d's value appears in logs or inventory", tok.ID)
+			}
+		}
+		for _, trig := range w.Triggers {
+			if strings.Contains(text, strings.TrimPrefix(trig.Value, "glptt-")) {
+				t.Fatalf("trigger %d's value appears in logs or inventory", trig.ID)
+			}
+		}
+	}
+	if !strings.Contains(buf.String(), "level=DEBUG") {
+		t.Error("no debug log written")
+	}
 }

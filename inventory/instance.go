@@ -14,7 +14,22 @@ import (
 
 // instance collects as an administrator with the cheapest complete sources
 // (DESIGN.md): one pass over each instance-wide list, then per-resource
-// calls only where they add something.
+// calls only where they add something. The economy decisions:
+//   - Paths of projects and groups, archived state and group sizes come
+//     from listing /projects (simple=true, plus archived=true for the
+//     archived set) and /groups once: a few pages, where reading each group
+//     with tokens (GET /groups/:id and a per_page=1 count of its projects)
+//     would cost two requests per group.
+//   - Access levels exist only in the resource token lists, so those are
+//     read for the projects and groups whose bots hold tokens, and for no
+//     other; a bot whose project is gone keeps the project's ID, an empty
+//     path and access level 0.
+//   - Impersonation tokens are not flagged in the admin PAT list; they are
+//     asked per human who holds tokens, after a probe showed the route exists.
+//   - Job token allowlists are counted (per_page=1 and X-Total) only where
+//     the inbound allowlist is enforced; otherwise their size means nothing.
+//   - GET /deploy_tokens does not name a token's project or group, so
+//     deploy tokens carry the instance as their resource.
 func (c *collector) instance(ctx context.Context) error {
 	var (
 		pats                        []patWire
@@ -120,7 +135,8 @@ func (c *collector) instance(ctx context.Context) error {
 		}
 		c.addToken(mapPAT(p, kind, o, res, srcPATs))
 	}
-	_ = patsOK
+	c.log.Debug("instance lists read", "pats", len(pats), "users", len(users), "deploy_tokens", len(deploys),
+		"projects", len(projects), "groups", len(groups), "requests", c.counter.Count())
 
 	for i := range deploys {
 		// GET /deploy_tokens does not say which project or group a token
@@ -157,6 +173,8 @@ func (c *collector) instance(ctx context.Context) error {
 			}
 		}
 	}
+	c.log.Debug("per-resource reads planned", "impersonation_holders", len(holders),
+		"bot_projects", len(botProjects), "bot_groups", len(botGroups), "projects", len(t.projects))
 	// Access levels live only in the resource lists.
 	for _, pid := range sortedKeys(botProjects) {
 		res := t.project(pid)
