@@ -302,3 +302,22 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 	checkTokens(t, want, run.inv.Tokens)
 	checkGaps(t, nil, run.inv.Gaps)
 }
+
+// TestCollectDeterministic: the inventory does not depend on concurrency
+// or on the order answers arrive in.
+func TestCollectDeterministic(t *testing.T) {
+	w := generate(t, "small", 8)
+	var invs []*Inventory
+	for _, n := range []int{1, 16} {
+		run, err := collect(t, w, gitlabsim.Options{Seed: int64(n), Faults: gitlabsim.Faults{Jitter: time.Millisecond}},
+			w.AdminToken(), Options{Concurrency: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.inv.Stats, run.inv.GitLab.URL = Stats{}, "" // two servers, two URLs
+		invs = append(invs, run.inv)
+	}
+	if diff := gocmp.Diff(invs[0], invs[1]); diff != "" {
+		t.Errorf("concurrency 1 and 16 differ (-1 +16):\n%s", diff)
+	}
+}
