@@ -82,6 +82,8 @@ type tokenEntity struct {
 	AccessLevel  *int   `json:"access_level,omitempty"`
 	ResourceType string `json:"resource_type,omitempty"`
 	ResourceID   *int64 `json:"resource_id,omitempty"`
+	// ImpersonationToken only.
+	Impersonation *bool `json:"impersonation,omitempty"`
 }
 
 var (
@@ -139,6 +141,16 @@ func (ix *index) resourceTokenEntity(t *PersonalAccessToken) tokenEntity {
 		e.ResourceType = rtype
 		e.ResourceID = &rid
 	}
+	return e
+}
+
+// impersonationTokenEntity is GitLab's ImpersonationToken entity: the
+// PersonalAccessToken entity plus "impersonation" (README §2.5,
+// fixtures/impersonation_tokens_list__first_element.json).
+func (ix *index) impersonationTokenEntity(t *PersonalAccessToken) tokenEntity {
+	e := ix.baseTokenEntity(t)
+	imp := t.Impersonation
+	e.Impersonation = &imp
 	return e
 }
 
@@ -521,6 +533,10 @@ func appendTokenEntity(b []byte, e *tokenEntity) []byte {
 	if e.ResourceID != nil {
 		b = append(b, `,"resource_id":`...)
 		b = strconv.AppendInt(b, *e.ResourceID, 10)
+	}
+	if e.Impersonation != nil {
+		b = append(b, `,"impersonation":`...)
+		b = strconv.AppendBool(b, *e.Impersonation)
 	}
 	return append(b, '}')
 }

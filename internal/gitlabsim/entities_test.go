@@ -14,12 +14,14 @@ func TestAppendTokenEntityMatchesEncodingJSON(t *testing.T) {
 	level, rid := 40, int64(7)
 	ips := []string{"192.0.2.1", "2001:db8::1"}
 	empty := []string{}
+	imp := true
 	for i, e := range []tokenEntity{
 		{ID: 1, Name: "plain", CreatedAt: apiTime(ts), Scopes: []string{"api"}},
 		{ID: 2, Name: desc, Revoked: true, CreatedAt: apiTime(ts), Description: &desc, Scopes: []string{},
 			UserID: 9, LastUsedAt: (*apiTime)(&ts), Active: true, Granular: &falseValue, ExpiresAt: (*apiDate)(&ts), LastUsedIPs: &ips},
 		{ID: 3, Name: "resource", CreatedAt: apiTime(ts), Scopes: []string{"read_api", "mcp"}, LastUsedIPs: &empty,
 			AccessLevel: &level, ResourceType: "group", ResourceID: &rid},
+		{ID: 4, Name: "impersonation", CreatedAt: apiTime(ts), Scopes: []string{"api"}, Impersonation: &imp},
 	} {
 		want, err := json.Marshal(e)
 		if err != nil {

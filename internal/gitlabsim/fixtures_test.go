@@ -69,6 +69,9 @@ var fixtureCases = []fixtureCase{
 	{fixture: "group_access_tokens_get__clientgo.json", token: tokAlice, path: "/groups/10/access_tokens/110", extra: append([]string{"last_used_at"}, resourceExtra...)},
 	{fixture: "groups_manage_personal_access_tokens_list.json", token: tokAlice, path: "/groups/10/manage/personal_access_tokens", com: true, extra: []string{"last_used_ips"}},
 	{fixture: "groups_manage_resource_access_tokens_list.json", token: tokAlice, path: "/groups/10/manage/resource_access_tokens", com: true, extra: []string{"last_used_ips"}},
+	// The users.md example predates description (17.7); last_used_ips as
+	// on the other token routes of this server.
+	{fixture: "impersonation_tokens_list__first_element.json", token: tokAdmin, path: "/users/2/impersonation_tokens", extra: []string{"description", "last_used_ips"}},
 	{fixture: "groups_service_accounts_personal_access_tokens_list.json", token: tokAlice, path: "/groups/10/service_accounts/8/personal_access_tokens", extra: []string{"last_used_ips"}},
 	// The first element; the second shows the optional unconfirmed_email.
 	{fixture: "groups_service_accounts_list.json", token: tokAlice, path: "/groups/10/service_accounts"},
@@ -114,12 +117,12 @@ var fixtureCases = []fixtureCase{
 }
 
 // notServed are fixtures of endpoints the simulator does not serve (writes,
-// cluster agents, SSH keys, admin token lookup, impersonation token lists)
+// cluster agents, SSH keys, admin token lookup)
 // or superseded shapes named above.
 var notServed = []string{
 	"admin_token_get.json", "group_access_tokens_rotate__clientgo.json", "groups_manage_personal_access_tokens_rotate.json",
 	"groups_manage_ssh_keys_list.json", "groups_service_accounts_create.json", "groups_tokens_revoke__deploy_token.json",
-	"impersonation_tokens_list__first_element.json", "personal_access_tokens_rotate.json", "personal_access_tokens_rotate__clientgo.json",
+	"personal_access_tokens_rotate.json", "personal_access_tokens_rotate__clientgo.json",
 	"personal_access_tokens_self_associations.json", "project_access_tokens_create.json", "project_access_tokens_rotate.json",
 	"project_access_tokens_rotate__clientgo.json", "projects_cluster_agents_tokens_create.json", "projects_cluster_agents_tokens_get.json",
 	"projects_cluster_agents_tokens_list.json", "projects_deploy_tokens_create.json", "projects_job_token_scope_allowlist_add.json",

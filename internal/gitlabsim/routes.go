@@ -18,6 +18,8 @@ func init() {
 		getRoute("/users", listUsers, scopeReadUser),
 		getRoute("/users/:id", getUser, scopeReadUser),
 		getRoute("/users/:id/memberships", listUserMemberships, scopeReadUser),
+		getRoute("/users/:id/impersonation_tokens", listImpersonationTokens, scopeReadUser),
+		getRoute("/users/:id/impersonation_tokens/:token_id", getImpersonationToken, scopeReadUser),
 		getRoute("/personal_access_tokens", listPATs, scopeRead),
 		getRoute("/personal_access_tokens/self", getPATSelf, scopeAny),
 		getRoute("/personal_access_tokens/:id", getPAT, scopeRead),

@@ -1,6 +1,9 @@
 package gitlabsim
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+)
 
 // getCurrentUser is GET /user.
 func getCurrentUser(s *Server, rc *reqCtx) (any, *apiError) {
@@ -152,4 +155,84 @@ func listUserMemberships(s *Server, rc *reqCtx) (any, *apiError) {
 		}
 		return map[string]any{"source_id": m.group.ID, "source_name": m.group.Name, "source_type": "Namespace", "access_level": m.level}
 	})
+}
+
+// impersonationTokensOf is the guard and source of GET
+// /users/:user_id/impersonation_tokens[/:id], shared with Visible: Grape's
+// before { authenticated_as_admin! } refuses anyone but an administrator
+// with 403 before the parameters are validated; an unknown user is
+// 404 User Not Found (lib/api/users.rb, README §2.5). On GitLab.com nobody
+// is an administrator, so the routes answer 403 there, as the other
+// admin-only routes of this server do.
+func impersonationTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
+	if !rc.c.admin {
+		return nil, errForbidden
+	}
+	id, ok := parseID(rc.params[0])
+	if !ok {
+		return nil, errValidation("user_id is invalid")
+	}
+	u := rc.ix.users[id]
+	if u == nil {
+		return nil, errUser404
+	}
+	var out []*PersonalAccessToken
+	for _, t := range rc.ix.tokensByUser[u.ID] {
+		if t.Impersonation {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// listImpersonationTokens is GET /users/:user_id/impersonation_tokens:
+// state=all|active|inactive (default all), offset pagination, ID order
+// (https://docs.gitlab.com/api/user_tokens/#list-all-impersonation-tokens-for-a-user).
+func listImpersonationTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	if !rc.c.admin {
+		return nil, errForbidden
+	}
+	if _, ok := parseID(rc.params[0]); !ok {
+		return nil, errValidation("user_id is invalid")
+	}
+	state, err := valuesParam(rc, "state", "all", "active", "inactive")
+	if err != nil {
+		return nil, err
+	}
+	list, err := impersonationTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	if state == "all" {
+		state = ""
+	}
+	f := &tokenFilter{state: state}
+	return paged(s, rc, f.apply(rc.ix, list), rc.ix.impersonationTokenEntity)
+}
+
+// getImpersonationToken is GET /users/:user_id/impersonation_tokens/:id;
+// a token that is not one of the user's impersonation tokens is
+// 404 Impersonation Token Not Found
+// (https://docs.gitlab.com/api/user_tokens/#get-an-impersonation-token-for-a-user).
+func getImpersonationToken(s *Server, rc *reqCtx) (any, *apiError) {
+	if !rc.c.admin {
+		return nil, errForbidden
+	}
+	if _, ok := parseID(rc.params[0]); !ok {
+		return nil, errValidation("user_id is invalid")
+	}
+	id, ok := parseID(rc.params[1])
+	if !ok {
+		return nil, errValidation("impersonation_token_id is invalid")
+	}
+	list, err := impersonationTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range list {
+		if t.ID == id {
+			return rc.ix.impersonationTokenEntity(t), nil
+		}
+	}
+	return nil, errMessage(http.StatusNotFound, "404 Impersonation Token Not Found")
 }

@@ -243,6 +243,19 @@ func TestRolesAndRefusals(t *testing.T) {
 		{"non-admin memberships", tokCarol, "/users/2/memberships", 403, fx("403_forbidden.json")},
 		{"admin memberships", tokAdmin, "/users/2/memberships", 200, ""},
 		{"admin memberships of unknown user", tokAdmin, "/users/999/memberships", 404, fx("404_user_not_found.json")},
+		{"non-admin impersonation tokens", tokCarol, "/users/2/impersonation_tokens", 403, fx("403_forbidden.json")},
+		{"non-admin own impersonation tokens", tokAlice, "/users/2/impersonation_tokens", 403, fx("403_forbidden.json")},
+		{"non-admin impersonation tokens, malformed user", tokCarol, "/users/x/impersonation_tokens", 403, fx("403_forbidden.json")},
+		{"non-admin impersonation token", tokCarol, "/users/2/impersonation_tokens/103", 403, fx("403_forbidden.json")},
+		{"admin impersonation tokens", tokAdmin, "/users/2/impersonation_tokens", 200, ""},
+		{"admin impersonation tokens, none inactive", tokAdmin, "/users/2/impersonation_tokens?state=inactive", 200, "[]"},
+		{"admin impersonation tokens of unknown user", tokAdmin, "/users/999/impersonation_tokens", 404, fx("404_user_not_found.json")},
+		{"admin impersonation tokens, malformed user", tokAdmin, "/users/x/impersonation_tokens", 400, `{"error":"user_id is invalid"}`},
+		{"admin impersonation tokens, bad state", tokAdmin, "/users/2/impersonation_tokens?state=revoked", 400, `{"error":"state does not have a valid value"}`},
+		{"admin impersonation token", tokAdmin, "/users/2/impersonation_tokens/103", 200, ""},
+		{"admin impersonation token of unknown user", tokAdmin, "/users/999/impersonation_tokens/103", 404, fx("404_user_not_found.json")},
+		{"admin personal token as impersonation token", tokAdmin, "/users/2/impersonation_tokens/102", 404, `{"message":"404 Impersonation Token Not Found"}`},
+		{"admin impersonation token of another user", tokAdmin, "/users/3/impersonation_tokens/103", 404, `{"message":"404 Impersonation Token Not Found"}`},
 		{"non-admin deploy tokens", tokCarol, "/deploy_tokens", 403, fx("403_forbidden.json")},
 		{"non-admin settings", tokAlice, "/application/settings", 403, fx("403_forbidden.json")},
 		{"non-admin service accounts", tokAlice, "/service_accounts", 403, fx("403_forbidden.json")},
@@ -550,6 +563,9 @@ func TestGitLabComRoutes(t *testing.T) {
 	// No administrators on GitLab.com.
 	if r := doGet(t, s, tokAdmin, "/application/settings"); r.status != 403 {
 		t.Errorf("settings on GitLab.com: status %d, want 403", r.status)
+	}
+	if r := doGet(t, s, tokAdmin, "/users/2/impersonation_tokens"); r.status != 403 {
+		t.Errorf("impersonation tokens on GitLab.com: status %d, want 403", r.status)
 	}
 }
 
