@@ -210,14 +210,31 @@ func timeExpiry(t *time.Time) Expiry {
 	if t == nil || t.IsZero() {
 		return Expiry{}
 	}
-	return Expiry{At: t.UTC()}
+	return Expiry{At: utc(t)}
 }
 
+// The instants a report can write in RFC 3339 (years 0001 to 9999 in UTC;
+// the zero time means absent). GitLab's JSON times parse within years 0000
+// to 9999 in their own offset, which can put them past either end in UTC
+// ("0000-01-01T00:00:00+01:00"); such a time is kept at the nearest end,
+// off by less than a day, rather than written as "-0001-12-31T23:00:00Z".
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
 func utc(t *time.Time) time.Time {
-	if t == nil {
+	if t == nil || t.IsZero() {
 		return time.Time{}
 	}
-	return t.UTC()
+	switch u := t.UTC(); {
+	case u.Before(minTime):
+		return minTime
+	case u.After(maxTime):
+		return maxTime
+	default:
+		return u
+	}
 }
 
 func ips(p *[]string) []string {
