@@ -27,7 +27,7 @@ func FuzzDecodeTokens(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`[{"id":1,"name":"a","scopes":null,"expires_at":"2026-13-40","last_used_ips":null}]`))
-	f.Add([]byte(`{"id":9,"expires_at":"0000-01-01T00:00:00+23:59","token":"glptt-0123","owner":{"id":1}}`))
+	f.Add([]byte(`[{"id":9,"expires_at":"0000-01-01T00:00:00+23:59","token":"glptt-0123","owner":{"id":1}}]`))
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var toks []Token
@@ -102,6 +102,15 @@ func checkMappedToken(t *testing.T, tok Token) {
 	}
 	if len(tok.Sources) == 0 || !slices.IsSorted(tok.Sources) {
 		t.Errorf("%s %d: sources %v", tok.Kind, tok.ID, tok.Sources)
+	}
+	// Every time must be writable in RFC 3339 (the reports' format).
+	for _, tm := range []time.Time{tok.CreatedAt, tok.LastUsedAt} {
+		if tm.IsZero() {
+			continue
+		}
+		if back, err := time.Parse(time.RFC3339, tm.Format(time.RFC3339)); err != nil || !back.Equal(tm.Truncate(time.Second)) {
+			t.Errorf("%s %d: time %v does not round-trip RFC 3339 (%v)", tok.Kind, tok.ID, tm, err)
+		}
 	}
 	e := tok.Expires
 	s := e.String()
