@@ -66,13 +66,14 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestPermissionGapsDoNotFail audits an instance where the caller meets a
-// refusal (a gap of kind permission) and nothing else: the run must pass.
+// TestPermissionGapsDoNotFail audits a group as its Maintainer, who meets
+// refusals (gaps of kind permission) and no finding at or above high: the
+// run must pass.
 func TestPermissionGapsDoNotFail(t *testing.T) {
 	cleanEnv(t)
-	srv := serve(t, cleanWorld(), gitlabsim.Options{})
-	t.Setenv("GITLAB_TOKEN", adminValue)
-	res := run(t, "audit", "--gitlab-url", srv.URL(), "--format", "json")
+	srv := serve(t, maintainerWorld(), gitlabsim.Options{})
+	t.Setenv("GITLAB_TOKEN", maintainerValue)
+	res := run(t, "audit", "--gitlab-url", srv.URL(), "--group", "acme", "--format", "json")
 	var rep struct {
 		Gaps []struct{ Kind string } `json:"gaps"`
 	}

@@ -168,6 +168,14 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 		}
 		return Config{}, used, fmt.Errorf("%s: %s", where, strings.Join(strings.Fields(err.Error()), " "))
 	}
+	// viper reads a list flag back by splitting it at commas, which would cut
+	// --output json=a,b.json in two; take such flags' values as given.
+	for key, name := range flagKeys {
+		if f := flags.Lookup(name); f != nil && f.Changed && f.Value.Type() == "stringArray" {
+			vals, _ := flags.GetStringArray(name)
+			fieldAt(reflect.ValueOf(&cfg).Elem(), key).Set(reflect.ValueOf(vals))
+		}
+	}
 	// viper lower-cases map keys; rule IDs read back in their own form.
 	if len(cfg.Policy.Rules) > 0 {
 		rules := make(map[string]audit.RuleSetting, len(cfg.Policy.Rules))
@@ -213,8 +221,11 @@ func readConfigFile(v *viper.Viper, path, dir string) (string, error) {
 	return path, nil
 }
 
-// valueAt returns the field of v (a struct) at the dotted key.
-func valueAt(v reflect.Value, key string) any {
+// valueAt returns the value of the field of v (a struct) at the dotted key.
+func valueAt(v reflect.Value, key string) any { return fieldAt(v, key).Interface() }
+
+// fieldAt returns the field of v (a struct) at the dotted key.
+func fieldAt(v reflect.Value, key string) reflect.Value {
 	for part := range strings.SplitSeq(key, ".") {
 		for i := range v.NumField() {
 			if v.Type().Field(i).Tag.Get("mapstructure") == part {
@@ -223,7 +234,7 @@ func valueAt(v reflect.Value, key string) any {
 			}
 		}
 	}
-	return v.Interface()
+	return v
 }
 
 // stringToListHook splits a comma-separated variable into a list, and keeps

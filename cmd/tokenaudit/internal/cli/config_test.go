@@ -92,7 +92,7 @@ func TestSettingsPrecedence(t *testing.T) {
 			name: "flags over environment",
 			file: "fail_on: low\n",
 			env:  map[string]string{"TOKENAUDIT_FAIL_ON": "medium", "TOKENAUDIT_CONCURRENCY": "5"},
-			args: []string{"--fail-on", "critical", "--group", "g1", "--group", "g2", "--output", "json=a.json", "--progress"},
+			args: []string{"--fail-on", "critical", "--group", "g1", "--group", "g2", "--output", "json=a,b.json", "--progress"},
 			check: func(t *testing.T, c Config) {
 				if c.FailOn != "critical" || c.Concurrency != 5 || !c.Progress {
 					t.Errorf("fail_on %q concurrency %d progress %v, want critical 5 true", c.FailOn, c.Concurrency, c.Progress)
@@ -100,7 +100,7 @@ func TestSettingsPrecedence(t *testing.T) {
 				if diff := cmp.Diff([]string{"g1", "g2"}, c.Groups); diff != "" {
 					t.Errorf("groups mismatch (-want +got):\n%s", diff)
 				}
-				if diff := cmp.Diff([]string{"json=a.json"}, c.Output); diff != "" {
+				if diff := cmp.Diff([]string{"json=a,b.json"}, c.Output); diff != "" {
 					t.Errorf("output mismatch (-want +got):\n%s", diff)
 				}
 			},

@@ -90,12 +90,13 @@ func ago(d time.Duration) *time.Time {
 // Token values of the hand-built worlds. They look like GitLab's so a leak
 // would be found by the secret scan like a real one.
 const (
-	adminValue    = "glpat-testadmin0000000000001"
-	riskyValue    = "glpat-testrisky0000000000002"
-	revokedValue  = "glpat-testrevoked00000000003"
-	expiredValue  = "glpat-testexpired00000000004"
-	noScopeValue  = "glpat-testnoscope00000000005"
-	userOnlyValue = "glpat-testuseronly0000000006"
+	adminValue      = "glpat-testadmin0000000000001"
+	riskyValue      = "glpat-testrisky0000000000002"
+	revokedValue    = "glpat-testrevoked00000000003"
+	expiredValue    = "glpat-testexpired00000000004"
+	noScopeValue    = "glpat-testnoscope00000000005"
+	userOnlyValue   = "glpat-testuseronly0000000006"
+	maintainerValue = "glpat-testmaintainer00000007"
 )
 
 // cleanWorld is an instance with nothing a default policy flags at high or
@@ -156,6 +157,31 @@ func riskyWorld() *gitlabsim.World {
 			CreatedAt: now.AddDate(0, 0, -10), ExpiresAt: day(100), LastUsedAt: ago(time.Hour), Value: userOnlyValue, Plant: "healthy",
 		},
 	)
+	return w
+}
+
+// maintainerWorld adds group acme with project acme/api, and bob, a
+// Maintainer of acme (not its Owner), with a clean read_api token. Auditing
+// acme as bob meets refusals for what only an Owner may list.
+func maintainerWorld() *gitlabsim.World {
+	w := cleanWorld()
+	now := time.Now().UTC()
+	w.Users = append(w.Users, &gitlabsim.User{
+		ID: 3, Username: "bob", Name: "Bob", Email: "bob@example.com",
+		State: "active", UserType: gitlabsim.UserTypeHuman, CreatedAt: now.AddDate(-1, 0, 0), LastActivityOn: day(0),
+	})
+	w.Groups = []*gitlabsim.Group{{
+		ID: 100, Name: "acme", Path: "acme", Visibility: "private", CreatedAt: now.AddDate(-1, 0, 0),
+		Members: []gitlabsim.Membership{{UserID: 3, AccessLevel: 40}},
+	}}
+	w.Projects = []*gitlabsim.Project{{
+		ID: 200, Name: "api", Path: "api", GroupID: 100, Visibility: "private",
+		CreatedAt: now.AddDate(-1, 0, 0), LastActivityAt: now,
+	}}
+	w.Tokens = append(w.Tokens, &gitlabsim.PersonalAccessToken{
+		ID: 20, UserID: 3, Name: "audit", Scopes: []string{"read_api"},
+		CreatedAt: now.AddDate(0, 0, -20), ExpiresAt: day(200), LastUsedAt: ago(time.Hour), Value: maintainerValue,
+	})
 	return w
 }
 
