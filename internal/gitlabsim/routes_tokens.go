@@ -161,6 +161,20 @@ func compareInt64(a, b int64) int {
 // sees every token of the instance, impersonation and bot tokens included;
 // anyone else only their own, impersonation tokens excluded.
 func listPATs(s *Server, rc *reqCtx) (any, *apiError) {
+	src, err := patsOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, src), rc.ix.patEntity)
+}
+
+// patsOf is the guard and source of GET /personal_access_tokens, shared
+// with Visible: the tokens the list holds before filters.
+func patsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	ix := rc.ix
 	var src []*PersonalAccessToken
 	if raw, present := rc.q["user_id"]; present {
@@ -192,11 +206,7 @@ func listPATs(s *Server, rc *reqCtx) (any, *apiError) {
 			}
 		}
 	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(ix, src), ix.patEntity)
+	return src, nil
 }
 
 // getPAT is GET /personal_access_tokens/:id (README §2.2): an administrator
@@ -263,21 +273,20 @@ func (rc *reqCtx) groupLevel(g *Group) int {
 // is 404. Active and inactive tokens are both listed (GitLab 17.9+ keeps
 // the bots of inactive tokens).
 func listProjectAccessTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	p, err := resourceProject(rc)
+	list, err := projectAccessTokensOf(rc)
 	if err != nil {
 		return nil, err
-	}
-	if rc.projectLevel(p) < 40 {
-		return nil, errUnauthorized
 	}
 	f, err := parseTokenFilter(rc)
 	if err != nil {
 		return nil, err
 	}
-	return paged(s, rc, f.apply(rc.ix, rc.ix.projectBotTokens[p.ID]), rc.ix.resourceTokenEntity)
+	return paged(s, rc, f.apply(rc.ix, list), rc.ix.resourceTokenEntity)
 }
 
-func getProjectAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
+// projectAccessTokensOf is the guard and source of the project access token
+// routes, shared with Visible.
+func projectAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	p, err := resourceProject(rc)
 	if err != nil {
 		return nil, err
@@ -285,11 +294,19 @@ func getProjectAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
 	if rc.projectLevel(p) < 40 {
 		return nil, errUnauthorized
 	}
+	return rc.ix.projectBotTokens[p.ID], nil
+}
+
+func getProjectAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := projectAccessTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
 	id, ok := parseID(rc.params[1])
 	if !ok {
 		return nil, errValidation("token_id is invalid")
 	}
-	for _, t := range rc.ix.projectBotTokens[p.ID] {
+	for _, t := range list {
 		if t.ID == id {
 			return rc.ix.resourceTokenEntity(t), nil
 		}
@@ -300,21 +317,20 @@ func getProjectAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
 // listGroupAccessTokens is GET /groups/:id/access_tokens (README §4): Owner,
 // else 401.
 func listGroupAccessTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	g, err := resourceGroup(rc)
+	list, err := groupAccessTokensOf(rc)
 	if err != nil {
 		return nil, err
-	}
-	if rc.groupLevel(g) < 50 {
-		return nil, errUnauthorized
 	}
 	f, err := parseTokenFilter(rc)
 	if err != nil {
 		return nil, err
 	}
-	return paged(s, rc, f.apply(rc.ix, rc.ix.groupBotTokens[g.ID]), rc.ix.resourceTokenEntity)
+	return paged(s, rc, f.apply(rc.ix, list), rc.ix.resourceTokenEntity)
 }
 
-func getGroupAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
+// groupAccessTokensOf is the guard and source of the group access token
+// routes, shared with Visible.
+func groupAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	g, err := resourceGroup(rc)
 	if err != nil {
 		return nil, err
@@ -322,11 +338,19 @@ func getGroupAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
 	if rc.groupLevel(g) < 50 {
 		return nil, errUnauthorized
 	}
+	return rc.ix.groupBotTokens[g.ID], nil
+}
+
+func getGroupAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := groupAccessTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
 	id, ok := parseID(rc.params[1])
 	if !ok {
 		return nil, errValidation("token_id is invalid")
 	}
-	for _, t := range rc.ix.groupBotTokens[g.ID] {
+	for _, t := range list {
 		if t.ID == id {
 			return rc.ix.resourceTokenEntity(t), nil
 		}
@@ -357,34 +381,43 @@ func deployActiveFilter(rc *reqCtx, in []*DeployToken) ([]*DeployToken, *apiErro
 // listAllDeployTokens is GET /deploy_tokens: administrators only, and not
 // on GitLab.com (README §9).
 func listAllDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	if !rc.c.admin {
-		return nil, errForbidden
+	all, err := allDeployTokensOf(rc)
+	if err != nil {
+		return nil, err
 	}
-	list, err := deployActiveFilter(rc, rc.ix.w.DeployTokens)
+	list, err := deployActiveFilter(rc, all)
 	if err != nil {
 		return nil, err
 	}
 	return paged(s, rc, list, rc.ix.deployTokenEntity)
+}
+
+// allDeployTokensOf is the guard and source of GET /deploy_tokens, shared
+// with Visible.
+func allDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
+	if !rc.c.admin {
+		return nil, errForbidden
+	}
+	return rc.ix.w.DeployTokens, nil
 }
 
 // Deploy token lists need Maintainer+; GitLab answers the refusal with
 // authorize! (403).
 func listProjectDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	p, err := resourceProject(rc)
+	all, err := projectDeployTokensOf(rc)
 	if err != nil {
 		return nil, err
 	}
-	if rc.projectLevel(p) < 40 {
-		return nil, errForbidden
-	}
-	list, err := deployActiveFilter(rc, rc.ix.projectDeployTokens[p.ID])
+	list, err := deployActiveFilter(rc, all)
 	if err != nil {
 		return nil, err
 	}
 	return paged(s, rc, list, rc.ix.deployTokenEntity)
 }
 
-func getProjectDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
+// projectDeployTokensOf is the guard and source of the project deploy token
+// routes, shared with Visible.
+func projectDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 	p, err := resourceProject(rc)
 	if err != nil {
 		return nil, err
@@ -392,11 +425,19 @@ func getProjectDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
 	if rc.projectLevel(p) < 40 {
 		return nil, errForbidden
 	}
+	return rc.ix.projectDeployTokens[p.ID], nil
+}
+
+func getProjectDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := projectDeployTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
 	id, ok := parseID(rc.params[1])
 	if !ok {
 		return nil, errValidation("token_id is invalid")
 	}
-	for _, d := range rc.ix.projectDeployTokens[p.ID] {
+	for _, d := range list {
 		if d.ID == id {
 			return rc.ix.deployTokenEntity(d), nil
 		}
@@ -405,21 +446,20 @@ func getProjectDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
 }
 
 func listGroupDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	g, err := resourceGroup(rc)
+	all, err := groupDeployTokensOf(rc)
 	if err != nil {
 		return nil, err
 	}
-	if rc.groupLevel(g) < 40 {
-		return nil, errForbidden
-	}
-	list, err := deployActiveFilter(rc, rc.ix.groupDeployTokens[g.ID])
+	list, err := deployActiveFilter(rc, all)
 	if err != nil {
 		return nil, err
 	}
 	return paged(s, rc, list, rc.ix.deployTokenEntity)
 }
 
-func getGroupDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
+// groupDeployTokensOf is the guard and source of the group deploy token
+// routes, shared with Visible.
+func groupDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 	g, err := resourceGroup(rc)
 	if err != nil {
 		return nil, err
@@ -427,11 +467,19 @@ func getGroupDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
 	if rc.groupLevel(g) < 40 {
 		return nil, errForbidden
 	}
+	return rc.ix.groupDeployTokens[g.ID], nil
+}
+
+func getGroupDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := groupDeployTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
 	id, ok := parseID(rc.params[1])
 	if !ok {
 		return nil, errValidation("token_id is invalid")
 	}
-	for _, d := range rc.ix.groupDeployTokens[g.ID] {
+	for _, d := range list {
 		if d.ID == id {
 			return rc.ix.deployTokenEntity(d), nil
 		}
@@ -442,6 +490,16 @@ func getGroupDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
 // listTriggers is GET /projects/:id/triggers: authorize! :admin_build,
 // Maintainer+, else 403 (README §10).
 func listTriggers(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := triggersOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, list, func(tr *Trigger) triggerEntity { return s.triggerEntity(rc.ix, tr, rc.c) })
+}
+
+// triggersOf is the guard and source of the trigger routes, shared with
+// Visible.
+func triggersOf(rc *reqCtx) ([]*Trigger, *apiError) {
 	p, err := resourceProject(rc)
 	if err != nil {
 		return nil, err
@@ -449,22 +507,19 @@ func listTriggers(s *Server, rc *reqCtx) (any, *apiError) {
 	if rc.projectLevel(p) < 40 {
 		return nil, errForbidden
 	}
-	return paged(s, rc, rc.ix.triggers[p.ID], func(tr *Trigger) triggerEntity { return s.triggerEntity(rc.ix, tr, rc.c) })
+	return rc.ix.triggers[p.ID], nil
 }
 
 func getTrigger(s *Server, rc *reqCtx) (any, *apiError) {
-	p, err := resourceProject(rc)
+	list, err := triggersOf(rc)
 	if err != nil {
 		return nil, err
-	}
-	if rc.projectLevel(p) < 40 {
-		return nil, errForbidden
 	}
 	id, ok := parseID(rc.params[1])
 	if !ok {
 		return nil, errValidation("trigger_id is invalid")
 	}
-	for _, tr := range rc.ix.triggers[p.ID] {
+	for _, tr := range list {
 		if tr.ID == id {
 			return s.triggerEntity(rc.ix, tr, rc.c), nil
 		}
@@ -491,6 +546,20 @@ func topLevelOwner(rc *reqCtx, refusal *apiError) (*Group, *apiError) {
 // counts as enterprise users the human users with a direct membership
 // somewhere in the group's hierarchy.
 func listManagedPATs(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := managedPATsOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, list), rc.ix.baseTokenEntity)
+}
+
+// managedPATsOf is the guard and source of
+// GET /groups/:id/manage/personal_access_tokens, shared with Visible.
+func managedPATsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	g, err := topLevelOwner(rc, errForbidden)
 	if err != nil {
 		return nil, err
@@ -518,16 +587,26 @@ func listManagedPATs(s *Server, rc *reqCtx) (any, *apiError) {
 			list = append(list, t)
 		}
 	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(ix, list), ix.baseTokenEntity)
+	return list, nil
 }
 
 // listManagedResourceTokens is GET /groups/:id/manage/resource_access_tokens:
 // the project and group access tokens of the whole hierarchy.
 func listManagedResourceTokens(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := managedResourceTokensOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, list), rc.ix.resourceTokenEntity)
+}
+
+// managedResourceTokensOf is the guard and source of
+// GET /groups/:id/manage/resource_access_tokens, shared with Visible.
+func managedResourceTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	g, err := topLevelOwner(rc, errForbidden)
 	if err != nil {
 		return nil, err
@@ -540,12 +619,7 @@ func listManagedResourceTokens(s *Server, rc *reqCtx) (any, *apiError) {
 	for _, p := range ix.projectsBelow(g, true) {
 		list = append(list, ix.projectBotTokens[p.ID]...)
 	}
-	list = sortBy(list, func(a, b *PersonalAccessToken) int { return 0 }, func(t *PersonalAccessToken) int64 { return t.ID })
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(ix, list), ix.resourceTokenEntity)
+	return sortBy(list, func(a, b *PersonalAccessToken) int { return 0 }, func(t *PersonalAccessToken) int64 { return t.ID }), nil
 }
 
 // listGroupServiceAccountPATs is GET
@@ -553,6 +627,21 @@ func listManagedResourceTokens(s *Server, rc *reqCtx) (any, *apiError) {
 // Owner of the top-level group, else 401 as the docs list; a user that is
 // not a service account of the group is 404.
 func listGroupServiceAccountPATs(s *Server, rc *reqCtx) (any, *apiError) {
+	list, err := serviceAccountPATsOf(rc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseTokenFilter(rc)
+	if err != nil {
+		return nil, err
+	}
+	return paged(s, rc, f.apply(rc.ix, list), rc.ix.baseTokenEntity)
+}
+
+// serviceAccountPATsOf is the guard and source of
+// GET /groups/:id/service_accounts/:user_id/personal_access_tokens, shared
+// with Visible.
+func serviceAccountPATsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	g, err := topLevelOwner(rc, errUnauthorized)
 	if err != nil {
 		return nil, err
@@ -565,9 +654,5 @@ func listGroupServiceAccountPATs(s *Server, rc *reqCtx) (any, *apiError) {
 	if u == nil || u.UserType != UserTypeServiceAccount || u.ServiceAccountGroupID != g.ID {
 		return nil, errUser404
 	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, rc.ix.tokensByUser[u.ID]), rc.ix.baseTokenEntity)
+	return rc.ix.tokensByUser[u.ID], nil
 }
