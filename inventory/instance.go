@@ -78,12 +78,17 @@ func (c *collector) instance(ctx context.Context) error {
 	// Every project (paths, archived state, and the per-project reads) and
 	// every group (paths and sizes, computed here instead of one count
 	// request per group).
+	// Keyset pagination: offsets stop at 50,000 projects
+	// (https://docs.gitlab.com/api/projects/#list-all-projects).
+	keyset := url.Values{"simple": {"true"}, "pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
 	read("projects", &projectsOK, func() (err error) {
-		projects, err = listAll[projectWire](gctx, c, "projects", url.Values{"simple": {"true"}})
+		projects, err = listAll[projectWire](gctx, c, "projects", keyset)
 		return err
 	})
 	read("archived projects", &archivedOK, func() (err error) {
-		archived, err = listAll[projectWire](gctx, c, "projects", url.Values{"simple": {"true"}, "archived": {"true"}})
+		q := cloneQuery(keyset)
+		q.Set("archived", "true")
+		archived, err = listAll[projectWire](gctx, c, "projects", q)
 		return err
 	})
 	read("groups", &groupsOK, func() (err error) {

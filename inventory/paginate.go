@@ -24,13 +24,14 @@ const decodeRetries = 2
 // get performs one GET of path (relative to /api/v4, path segments already
 // escaped) with query, decoding the JSON answer into v. In-flight requests
 // are bounded by the collector's semaphore.
-func (c *collector) get(ctx context.Context, path string, query url.Values, v any) (*gitlab.Response, error) {
+func (c *collector) get(ctx context.Context, path string, query url.Values, v any, more ...gitlab.RequestOptionFunc) (*gitlab.Response, error) {
 	var lastErr error
 	for attempt := 0; attempt <= decodeRetries; attempt++ {
-		req, err := c.client.NewRequest(http.MethodGet, path, nil, []gitlab.RequestOptionFunc{
+		opts := []gitlab.RequestOptionFunc{
 			gitlab.WithContext(ctx),
 			func(r *retryablehttp.Request) error { r.URL.RawQuery = query.Encode(); return nil },
-		})
+		}
+		req, err := c.client.NewRequest(http.MethodGet, path, nil, append(opts, more...))
 		if err != nil {
 			return nil, err
 		}
@@ -99,6 +100,9 @@ func listAll[T any](ctx context.Context, c *collector, path string, query url.Va
 func listOnce[T any](ctx context.Context, c *collector, path string, query url.Values) ([]T, error) {
 	q := cloneQuery(query)
 	q.Set("per_page", strconv.Itoa(perPage))
+	if q.Get("pagination") == "keyset" {
+		return listKeyset[T](ctx, c, path, q)
+	}
 	var first []T
 	resp, err := c.get(ctx, path, q, &first)
 	if err != nil {
@@ -122,6 +126,29 @@ func listOnce[T any](ctx context.Context, c *collector, path string, query url.V
 			// configured external URL, which may differ from ours.
 			next = r.NextPage
 			r.NextLink = ""
+		}
+		return page, r, err
+	})
+	for item, err := range pages {
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+// listKeyset reads a list with keyset pagination, following the Link
+// header's rel="next" through gitlab.Scan2. Keyset pages are stable under
+// concurrent changes, and GitLab's /projects needs them past offset 50,000
+// (https://docs.gitlab.com/api/rest/#keyset-based-pagination).
+func listKeyset[T any](ctx context.Context, c *collector, path string, q url.Values) ([]T, error) {
+	var items []T
+	pages := gitlab.Scan2(func(next gitlab.PaginationOptionFunc) ([]T, *gitlab.Response, error) {
+		var page []T
+		r, err := c.get(ctx, path, q, &page, next)
+		if err == nil && r.NextLink == "" {
+			r.NextPage = 0 // the end; never fall back to offsets
 		}
 		return page, r, err
 	})
