@@ -56,8 +56,9 @@ func newAuditCmd(s *Streams, runF func(context.Context, *auditRun) error) *cobra
 against the rules (see 'tokenaudit rules') and prints a report.
 
 Where the settings come from, strongest first: flags, TOKENAUDIT_* environment
-variables (TOKENAUDIT_FAIL_ON for --fail-on), the config file (--config, else
-tokenaudit.yaml in the working directory; see config.example.yaml), defaults.
+variables (TOKENAUDIT_FAIL_ON for --fail-on), the config file (--config or
+TOKENAUDIT_CONFIG, else tokenaudit.yaml in the working directory; see
+config.example.yaml), defaults.
 
 GitLab URL: --gitlab-url, GITLAB_URL, or CI_SERVER_URL (set by GitLab CI).
 Token: GITLAB_TOKEN, or token_file in the config file. Never a flag: it would
@@ -89,6 +90,9 @@ Exit codes:
 			if err != nil {
 				return exitCode(ExitCannotRun, fmt.Errorf("working directory: %w", err))
 			}
+			if configPath == "" {
+				configPath = os.Getenv(envName("config"))
+			}
 			cfg, used, err := loadConfig(configPath, dir, cmd.Flags(), auditFlags)
 			if err != nil {
 				return exitCode(ExitCannotRun, err)
@@ -109,7 +113,7 @@ Exit codes:
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVar(&configPath, "config", "", "config file (default ./tokenaudit.yaml if present)")
+	f.StringVar(&configPath, "config", "", "config file (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml if present)")
 	f.String("gitlab-url", "", "GitLab URL, such as https://gitlab.example.com (env GITLAB_URL, CI_SERVER_URL)")
 	f.StringArray("group", nil, "top-level group to audit in groups mode, by full path (repeatable)")
 	f.String("mode", def.Mode, "what to audit: auto, instance (administrator), groups (Owner of --group) or self")

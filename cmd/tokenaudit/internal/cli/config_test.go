@@ -183,12 +183,27 @@ func TestConfigFlagPicksFile(t *testing.T) {
 	t.Setenv("GITLAB_TOKEN", "glpat-unused")
 	writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), "fail_on: low\n", 0o644)
 	writeFile(t, filepath.Join(dir, "other.yaml"), "fail_on: medium\n", 0o644)
-	got, res := parse(t, "--config", "other.yaml")
-	if res.code != ExitOK {
-		t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
-	}
-	if got.cfg.FailOn != "medium" || got.configFile != filepath.Join(dir, "other.yaml") {
-		t.Errorf("fail_on %q from %q, want medium from other.yaml", got.cfg.FailOn, got.configFile)
+	writeFile(t, filepath.Join(dir, "third.yaml"), "fail_on: critical\n", 0o644)
+	for _, tt := range []struct {
+		env, flag, want, wantFile string
+	}{
+		{want: "low", wantFile: "tokenaudit.yaml"},
+		{flag: "other.yaml", want: "medium", wantFile: "other.yaml"},
+		{env: "third.yaml", want: "critical", wantFile: "third.yaml"},
+		{env: "third.yaml", flag: "other.yaml", want: "medium", wantFile: "other.yaml"},
+	} {
+		t.Setenv("TOKENAUDIT_CONFIG", tt.env)
+		var args []string
+		if tt.flag != "" {
+			args = []string{"--config", tt.flag}
+		}
+		got, res := parse(t, args...)
+		if res.code != ExitOK {
+			t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
+		}
+		if got.cfg.FailOn != tt.want || got.configFile != filepath.Join(dir, tt.wantFile) {
+			t.Errorf("env %q flag %q: fail_on %q from %q, want %s from %s", tt.env, tt.flag, got.cfg.FailOn, got.configFile, tt.want, tt.wantFile)
+		}
 	}
 }
 
