@@ -115,7 +115,11 @@ func callerSecret(r *http.Request) string {
 //   - a token without a scope the route accepts: 403 insufficient_scope;
 //   - a blocked or deactivated owner: 403.
 func (ix *index) authenticate(r *http.Request, need scopeNeed) (*caller, *apiError) {
-	secret := callerSecret(r)
+	return ix.authenticateSecret(callerSecret(r), need)
+}
+
+// authenticateSecret is authenticate for a token value, shared with Visible.
+func (ix *index) authenticateSecret(secret string, need scopeNeed) (*caller, *apiError) {
 	if secret == "" {
 		return nil, errUnauthorized
 	}
