@@ -43,3 +43,25 @@ func BenchmarkServe(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
+
+// BenchmarkVisible measures the in-process ground truth of what a caller
+// can list, on a large World, for the administrator and the group owner.
+func BenchmarkVisible(b *testing.B) {
+	w, err := Generate("large", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewServer(w, Options{})
+	defer s.Close()
+	owner, _ := w.GroupOwnerToken()
+	for _, c := range []struct{ name, token string }{{"admin", w.AdminToken()}, {"group-owner", owner}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Visible(c.token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
