@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/tokenaudit/tokenaudit/audit"
 )
@@ -35,6 +38,9 @@ func TestDemo(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
 		t.Fatalf("demo --format json printed no JSON report: %v", err)
+	}
+	if err := validateReport(res.stdout); err != nil {
+		t.Errorf("the demo's JSON report does not validate against docs/report.schema.json: %v", err)
 	}
 	if rep.GitLab.Mode != "instance" || !rep.GitLab.Admin {
 		t.Errorf("demo audited in mode %q, admin %v; want instance as an administrator", rep.GitLab.Mode, rep.GitLab.Admin)
@@ -203,4 +209,34 @@ func TestSimBadInput(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2; stderr %q", args, res.code, res.stderr)
 		}
 	}
+}
+
+// validateReport checks a JSON report against docs/report.schema.json.
+func validateReport(doc string) error {
+	// Tests move into temporary directories; find the schema from this file.
+	_, self, _, _ := runtime.Caller(0)
+	f, err := os.Open(filepath.Join(filepath.Dir(self), "../../../../docs/report.schema.json"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	schemaDoc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return err
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	const url = "https://tokenaudit.example/report.schema.json"
+	if err := c.AddResource(url, schemaDoc); err != nil {
+		return err
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		return err
+	}
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(v)
 }
