@@ -16,7 +16,8 @@ import "time"
 //
 // A World comes from Generate (a preset and a seed) or from a scenario file
 // (LoadScenario, ParseScenario). Ground-truth helpers read it: TokenCounts,
-// PlantCounts, TokenKind, GroupProjectCount, and the well-known callers
+// PlantCounts, TokenKind, GroupProjectCount, Visible (what one caller can
+// list, by the server's own rules; also Server.Visible), and the well-known callers
 // AdminToken and GroupOwnerToken, whose tokens are tokens of the World like
 // any other.
 type World struct {
