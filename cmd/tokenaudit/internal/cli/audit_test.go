@@ -277,6 +277,9 @@ func TestOutputDirectoryMissing(t *testing.T) {
 	if res.code != ExitCannotRun || !strings.Contains(res.stderr, "no/such/dir") {
 		t.Errorf("exit %d, stderr %q; want 2 naming the path", res.code, res.stderr)
 	}
+	if n := srv.TotalRequests(); n != 0 {
+		t.Errorf("%d requests made before refusing the output path, want none", n)
+	}
 }
 
 // TestInterrupted cancels a run the way SIGINT does (Main's NotifyContext

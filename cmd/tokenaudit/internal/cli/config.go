@@ -139,8 +139,6 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 			return Config{}, "", fmt.Errorf("bind %s: %w", l.key, err)
 		}
 	}
-	// Lists and maps of the policy have no flag or variable; their defaults
-	// come from DefaultConfig through the decoder's zero values.
 	for key, name := range flagKeys {
 		if f := flags.Lookup(name); f != nil {
 			if err := v.BindPFlag(key, f); err != nil {
@@ -153,6 +151,8 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 	if err != nil {
 		return Config{}, "", err
 	}
+	// Decoding onto the defaults keeps them for what viper does not know:
+	// policy.rules and policy.exceptions, which only the file sets.
 	cfg := def
 	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),

@@ -41,6 +41,15 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	if err != nil {
 		return nil, exitCode(ExitCannotRun, err)
 	}
+	for i, o := range outputs {
+		if !filepath.IsAbs(o.path) {
+			outputs[i].path = filepath.Join(j.dir, o.path)
+		}
+		// Say so now, not after a collection that may take an hour.
+		if info, err := os.Stat(filepath.Dir(outputs[i].path)); err != nil || !info.IsDir() {
+			return nil, exitCode(ExitCannotRun, fmt.Errorf("output %s=%s: directory %s does not exist", o.format, o.path, filepath.Dir(outputs[i].path)))
+		}
+	}
 	var pr *progressPrinter
 	if s.ErrTTY || j.progress {
 		pr = newProgressPrinter(s.ErrOut, s.ErrTTY)
@@ -74,11 +83,7 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report to stdout: %w", j.format, err))
 	}
 	for _, o := range outputs {
-		path := o.path
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(j.dir, path)
-		}
-		err := writeFileAtomic(ctx, path, func(f *os.File) error {
+		err := writeFileAtomic(ctx, o.path, func(f *os.File) error {
 			return report.Write(f, o.format, result, report.Options{})
 		})
 		if ctx.Err() != nil {
