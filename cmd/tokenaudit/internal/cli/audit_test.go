@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,72 @@ func TestSecretsNeverWritten(t *testing.T) {
 	}
 	if leaks > 0 {
 		t.Errorf("%d token values appear in tokenaudit's output (values not shown)", leaks)
+	}
+}
+
+// TestColor: ANSI colour in the table only on a terminal, never with NO_COLOR.
+func TestColor(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		tty     bool
+		noColor string
+		want    bool
+	}{
+		{"terminal", true, "", true},
+		{"terminal with NO_COLOR", true, "1", false},
+		{"pipe", false, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cleanEnv(t)
+			srv := serve(t, riskyWorld(), gitlabsim.Options{})
+			t.Setenv("GITLAB_TOKEN", adminValue)
+			t.Setenv("NO_COLOR", tt.noColor)
+			var out, errOut syncBuffer
+			code := Run(context.Background(), []string{"audit", "--gitlab-url", srv.URL(), "--fail-on", "none"},
+				&Streams{Out: &out, ErrOut: &errOut, OutTTY: tt.tty, Width: 120})
+			if code != ExitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+			}
+			if got := strings.Contains(out.String(), "\x1b["); got != tt.want {
+				t.Errorf("colour in the table: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestProgress: progress on stderr on a terminal or with --progress, quiet
+// otherwise; counts only.
+func TestProgress(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tty  bool
+		args []string
+		want bool
+	}{
+		{"terminal", true, nil, true},
+		{"pipe", false, nil, false},
+		{"pipe with --progress", false, []string{"--progress"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cleanEnv(t)
+			srv := serve(t, riskyWorld(), gitlabsim.Options{})
+			t.Setenv("GITLAB_TOKEN", adminValue)
+			var out, errOut syncBuffer
+			args := append([]string{"audit", "--gitlab-url", srv.URL(), "--fail-on", "none"}, tt.args...)
+			if code := Run(context.Background(), args, &Streams{Out: &out, ErrOut: &errOut, ErrTTY: tt.tty}); code != ExitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+			}
+			re := regexp.MustCompile(`collecting: (\d+)/(\d+) resources done, \d+ tokens found, \d+ requests`)
+			m := re.FindAllStringSubmatch(errOut.String(), -1)
+			if got := len(m) > 0; got != tt.want {
+				t.Fatalf("progress shown: %v, want %v; stderr:\n%q", got, tt.want, errOut.String())
+			}
+			if tt.want {
+				last := m[len(m)-1]
+				if last[1] != last[2] {
+					t.Errorf("last progress line %q: not all planned resources done", last[0])
+				}
+			}
+		})
 	}
 }
