@@ -133,8 +133,10 @@ func (c *collector) instance(ctx context.Context) error {
 				botGroups[res.ID] = true
 			}
 		default:
-			// GitLab issues impersonation tokens for people only.
-			if o == nil || o.Type == OwnerHuman {
+			// GitLab issues impersonation tokens for people only. An owner
+			// missing from /users is not asked: its 404 ("404 User Not
+			// Found") would read like a GitLab without the route.
+			if o != nil && o.Type == OwnerHuman {
 				holders[p.UserID] = true
 			}
 		}
