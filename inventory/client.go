@@ -11,6 +11,7 @@ import (
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/time/rate"
 )
 
 // ClientOptions configure NewClient. The zero value works: GitLab-friendly
@@ -25,8 +26,9 @@ type ClientOptions struct {
 	// RetryWaitMin and RetryWaitMax bound the exponential backoff between
 	// retries of a 5xx or a 429 without rate-limit headers; zero: 500 ms and 30 s.
 	RetryWaitMin, RetryWaitMax time.Duration
-	// RetryAfterMax caps how long a 429's Retry-After (or RateLimit-Reset)
-	// may make a request wait; zero: 5 minutes.
+	// RetryAfterMax caps how long a 429's Retry-After (or RateLimit-Reset),
+	// or the pacing from RateLimit-* headers, may make a request wait; zero:
+	// 5 minutes.
 	RetryAfterMax time.Duration
 	// Timeout bounds one HTTP attempt, body included; zero: 60 s.
 	Timeout time.Duration
@@ -57,9 +59,9 @@ func (c *RequestCounter) Count() int {
 }
 
 // NewClient builds the one client-go client a collection uses: base URL,
-// token, retries that honour Retry-After, and a transport that counts
-// requests. The command and the tests build their clients here so both
-// behave the same. The token is only handed to client-go; it is never logged.
+// token, retries that honour Retry-After, and a transport that paces
+// requests from GitLab's RateLimit-* headers and counts them. The command
+// and the tests build their clients here so both behave the same. The token is only handed to client-go; it is never logged.
 func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *RequestCounter, error) {
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
@@ -68,8 +70,15 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	}
 	next := hc.Transport
 	if next == nil {
-		next = http.DefaultTransport.(*http.Transport).Clone()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection per request in flight: the default of 2 idle
+		// connections per host makes every request above 2 in flight open
+		// a new connection (and TLS handshake) to GitLab.
+		t.MaxIdleConnsPerHost = 128
+		next = t
 	}
+	// Every attempt is paced from the RateLimit-* headers (pacer.go) and
+	// counted.
 	counter := &RequestCounter{next: next}
 	hc.Transport = counter
 	if opts.Timeout == 0 {
@@ -93,12 +102,16 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	if opts.RetryAfterMax == 0 {
 		opts.RetryAfterMax = 5 * time.Minute
 	}
+	counter.next = &pacedTransport{p: newPacer(opts.RetryAfterMax), next: next}
 	client, err := gitlab.NewClient(token,
 		gitlab.WithBaseURL(baseURL),
 		gitlab.WithHTTPClient(hc),
 		gitlab.WithCustomRetryMax(opts.RetryMax),
 		gitlab.WithCustomRetryWaitMinMax(opts.RetryWaitMin, opts.RetryWaitMax),
 		gitlab.WithCustomBackoff(backoff(opts.RetryAfterMax)),
+		// The transport paces; an unlimited limiter keeps client-go's own,
+		// which would allow only two thirds of the rate (pacer.go).
+		gitlab.WithCustomLimiter(rate.NewLimiter(rate.Inf, 0)),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create gitlab client for %s: %w", baseURL, err)

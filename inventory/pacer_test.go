@@ -1,0 +1,194 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+)
+
+// fakeClock is a clock that moves only when the pacer sleeps.
+type fakeClock struct {
+	t     time.Time
+	slept []time.Duration
+}
+
+func newFakePacer(maxWait time.Duration) (*pacer, *fakeClock) {
+	c := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	p := newPacer(maxWait)
+	p.now = func() time.Time { return c.t }
+	p.sleep = func(ctx context.Context, d time.Duration) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.slept = append(c.slept, d)
+		c.t = c.t.Add(d)
+		return nil
+	}
+	return p, c
+}
+
+func rateHeaders(remaining int, reset time.Time) http.Header {
+	h := http.Header{}
+	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	return h
+}
+
+func TestPacerWithoutHeadersNeverWaits(t *testing.T) {
+	p, c := newFakePacer(time.Minute)
+	start := c.t
+	for range 1000 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p.Done(http.Header{"Content-Type": {"application/json"}})
+	}
+	if c.t != start {
+		t.Errorf("paced without RateLimit headers: clock moved %s", c.t.Sub(start))
+	}
+}
+
+func TestPacerSpreadsRemainingOverWindow(t *testing.T) {
+	p, c := newFakePacer(time.Minute)
+	reset := c.t.Add(10 * time.Second)
+	// A first answer says 10 requests are left for 10 s.
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Done(rateHeaders(10, reset))
+	var sent []time.Time
+	for range 10 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, c.t)
+		p.Done(nil)
+	}
+	for i, at := range sent {
+		if !at.Before(reset) {
+			t.Fatalf("request %d of the window's 10 sent at reset+%s", i, at.Sub(reset))
+		}
+		if i > 0 && at.Sub(sent[i-1]) != time.Second {
+			t.Errorf("request %d sent %s after the one before, want 1s (10 s / 10 left)", i, at.Sub(sent[i-1]))
+		}
+	}
+	// The quota is spent: the next request waits for the window's end.
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.t.Before(reset) {
+		t.Errorf("an 11th request of a 10-request window went at reset-%s", reset.Sub(c.t))
+	}
+}
+
+func TestPacerRequestsInFlightSpendTheQuota(t *testing.T) {
+	p, c := newFakePacer(time.Minute)
+	reset := c.t.Add(4 * time.Second)
+	for range 3 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One answer says 3 left, while two other requests are still out:
+	// only one more may go in this window.
+	p.Done(rateHeaders(3, reset))
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.t.After(reset.Add(-time.Second)) {
+		t.Fatalf("first request after the answer waited until reset-%s", reset.Sub(c.t))
+	}
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.t.Before(reset) {
+		t.Errorf("a request beyond the quota minus those in flight went at reset-%s", reset.Sub(c.t))
+	}
+}
+
+func TestPacerHonoursSmallerRemainingAndIgnoresOldWindows(t *testing.T) {
+	p, c := newFakePacer(time.Minute)
+	reset := c.t.Add(10 * time.Second)
+	for range 3 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Done(rateHeaders(100, reset))
+	// Another client of the same user spent the quota: 0 left.
+	p.Done(rateHeaders(0, reset))
+	// A late answer from a window already over changes nothing.
+	p.Done(rateHeaders(500, c.t.Add(-time.Second)))
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.t.Before(reset) {
+		t.Errorf("sent at reset-%s with 0 left in the window", reset.Sub(c.t))
+	}
+}
+
+func TestPacerWaitIsCappedAndCancellable(t *testing.T) {
+	p, c := newFakePacer(2 * time.Second)
+	start := c.t
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Done(rateHeaders(0, start.Add(time.Minute))) // a 429 for the next minute
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.t.Sub(start); got != 2*time.Second {
+		t.Errorf("waited %s for a window a minute away, want the 2s cap", got)
+	}
+	p.Done(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with a cancelled context: %v, want context.Canceled", err)
+	}
+	if p.inflight != 0 {
+		t.Errorf("%d requests in flight after all were answered or cancelled", p.inflight)
+	}
+}
+
+// TestPacedCollectionAgainstThrottle collects a small instance through a
+// throttle of 200 requests per 2 s that sends RateLimit-* headers on every
+// response, as GitLab.com does: the pacer keeps the 429s to a few and the
+// inventory is complete.
+func TestPacedCollectionAgainstThrottle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a few throttle windows")
+	}
+	w := generate(t, "small", 1)
+	srv := gitlabsim.NewServer(w, gitlabsim.Options{
+		RateLimit: gitlabsim.RateLimit{Requests: 200, Period: 2 * time.Second, HeadersOnAll: true},
+	})
+	defer srv.Close()
+	// Real retry waits: a 429 waits for its window like in production.
+	client, counter, err := NewClient(srv.URL()+"/api/v4", w.AdminToken(), ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Collect(context.Background(), client, Options{Concurrency: 16, Now: func() time.Time { return w.Now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := hasImpersonationRoute(t, srv, w.AdminToken())
+	want, _ := newTruth(w).instanceTruth(imp, true, true)
+	checkTokens(t, want, inv.Tokens)
+	if len(inv.Gaps) != len(instanceGaps(imp)) {
+		t.Errorf("gaps %v, want only %v", inv.Gaps, instanceGaps(imp))
+	}
+	throttled := srv.ThrottleStats().RateLimited
+	t.Logf("%d requests, %d answered 429", counter.Count(), throttled)
+	// At most one window's worth of concurrency may start unpaced at a
+	// window's start; a handful, not a storm.
+	if throttled > 5 {
+		t.Errorf("%d requests answered 429 by the throttle, want a handful (≤ 5)", throttled)
+	}
+}
