@@ -1,0 +1,190 @@
+// Package bench holds what tokenaudit's performance benchmarks share: the
+// fewest requests an audit of a simulated instance needs, computed from the
+// simulator's ground truth, and the benchmark driver (cmd/bench) that
+// writes docs/performance.md.
+package bench
+
+import (
+	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+)
+
+// PerPage is GitLab's largest page size (https://docs.gitlab.com/api/rest/#pagination).
+const PerPage = 100
+
+// Pages is the number of requests that read a list of n items: at least one.
+func Pages(n int) int { return max(1, (n+PerPage-1)/PerPage) }
+
+type index struct {
+	users    map[int64]*gitlabsim.User
+	groups   map[int64]*gitlabsim.Group
+	projects map[int64]*gitlabsim.Project
+	// Tokens of project bots per project and per group, and of service
+	// accounts per account.
+	projectBotTokens, groupBotTokens, accountTokens map[int64]int
+	triggers                                        map[int64]int
+	projectDeploy, groupDeploy                      map[int64]int
+	humanHolders                                    map[int64]bool
+}
+
+func newIndex(w *gitlabsim.World) *index {
+	ix := &index{
+		users: map[int64]*gitlabsim.User{}, groups: map[int64]*gitlabsim.Group{}, projects: map[int64]*gitlabsim.Project{},
+		projectBotTokens: map[int64]int{}, groupBotTokens: map[int64]int{}, accountTokens: map[int64]int{},
+		triggers: map[int64]int{}, projectDeploy: map[int64]int{}, groupDeploy: map[int64]int{},
+		humanHolders: map[int64]bool{},
+	}
+	for _, u := range w.Users {
+		ix.users[u.ID] = u
+	}
+	for _, g := range w.Groups {
+		ix.groups[g.ID] = g
+	}
+	for _, p := range w.Projects {
+		ix.projects[p.ID] = p
+	}
+	for _, t := range w.Tokens {
+		u := ix.users[t.UserID]
+		switch {
+		case u == nil:
+		case u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "project" && ix.projects[u.BotSourceID] != nil:
+			ix.projectBotTokens[u.BotSourceID]++
+		case u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "group" && ix.groups[u.BotSourceID] != nil:
+			ix.groupBotTokens[u.BotSourceID]++
+		case u.UserType == gitlabsim.UserTypeServiceAccount:
+			ix.accountTokens[u.ID]++
+		case u.UserType == gitlabsim.UserTypeHuman:
+			ix.humanHolders[u.ID] = true
+		}
+	}
+	for _, t := range w.Triggers {
+		ix.triggers[t.ProjectID]++
+	}
+	for _, d := range w.DeployTokens {
+		if d.ProjectID != 0 {
+			ix.projectDeploy[d.ProjectID]++
+		} else {
+			ix.groupDeploy[d.GroupID]++
+		}
+	}
+	return ix
+}
+
+// perProject is what only a request per project tells: its pipeline
+// triggers, its job token scope, and where the inbound allowlist is
+// enforced, the sizes of its two allowlists (X-Total of a one-item page).
+func (ix *index) perProject(p *gitlabsim.Project) int {
+	n := Pages(ix.triggers[p.ID]) + 1
+	if p.JobTokenScope.InboundEnabled {
+		n += 2
+	}
+	return n
+}
+
+// InstanceMinimum is the fewest requests that read, as an administrator,
+// everything the instance-mode inventory holds: /user and /version, one
+// pass over each instance-wide list (personal access tokens, users, deploy
+// tokens, projects, groups) and the application settings, plus only what no
+// list offers: the access levels of bot tokens per project and group that
+// has them, the impersonation tokens per human holding tokens (when the
+// instance serves that route), and per project its triggers and job token
+// scope. Archived state comes with the full project entity, so a separate
+// archived=true list is not counted.
+func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
+	ix := newIndex(w)
+	n := 2 // /user and /version
+	n += Pages(len(w.Tokens)) + Pages(len(w.Users)) + Pages(len(w.DeployTokens))
+	n++ // application settings
+	n += Pages(len(w.Projects)) + Pages(len(w.Groups))
+	for _, c := range ix.projectBotTokens {
+		n += Pages(c)
+	}
+	for _, c := range ix.groupBotTokens {
+		n += Pages(c)
+	}
+	if impersonationRoute {
+		n += len(ix.humanHolders)
+	}
+	for _, p := range w.Projects {
+		n += ix.perProject(p)
+	}
+	return n
+}
+
+// GroupsMinimum is the fewest requests that read, as an Owner of the
+// top-level group at topPath, every token groups mode reports for its tree:
+// /user and /version, the group itself, its descendants and its projects
+// (one list each, archived state included), the caller's own tokens, the
+// group's service accounts and each one's tokens, and per group and per
+// project of the tree the lists only it offers: access tokens and deploy
+// tokens, and for projects triggers and the job token scope. The
+// credentials-inventory probe is not counted: it serves only on GitLab.com.
+// It returns 0 when no top-level group has that path.
+func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
+	ix := newIndex(w)
+	var top *gitlabsim.Group
+	for _, g := range w.Groups {
+		if g.ParentID == 0 && g.Path == topPath {
+			top = g
+		}
+	}
+	if top == nil {
+		return 0
+	}
+	inTree := func(id int64) bool {
+		for n := 0; id != 0 && n <= len(ix.groups); n++ {
+			if id == top.ID {
+				return true
+			}
+			g := ix.groups[id]
+			if g == nil {
+				return false
+			}
+			id = g.ParentID
+		}
+		return false
+	}
+	n := 3 // /user, /version, the group
+	var descendants, projects, own int
+	for _, g := range w.Groups {
+		if !inTree(g.ID) {
+			continue
+		}
+		if g.ID != top.ID {
+			descendants++
+		}
+		n += Pages(ix.groupBotTokens[g.ID]) + Pages(ix.groupDeploy[g.ID])
+	}
+	for _, p := range w.Projects {
+		if p.GroupID == 0 || !inTree(p.GroupID) {
+			continue
+		}
+		projects++
+		n += Pages(ix.projectBotTokens[p.ID]) + Pages(ix.projectDeploy[p.ID]) + ix.perProject(p)
+	}
+	n += Pages(descendants) + Pages(projects)
+	for _, t := range w.Tokens {
+		if t.UserID == callerID && !t.Impersonation {
+			own++
+		}
+	}
+	n += Pages(own)
+	var accounts int
+	for _, u := range w.Users {
+		if u.UserType == gitlabsim.UserTypeServiceAccount && u.ServiceAccountGroupID == top.ID {
+			accounts++
+			n += Pages(ix.accountTokens[u.ID])
+		}
+	}
+	n += Pages(accounts)
+	return n
+}
+
+// TokenHolder is the ID of the user holding the token with value v, or 0.
+func TokenHolder(w *gitlabsim.World, v string) int64 {
+	for _, t := range w.Tokens {
+		if t.Value == v {
+			return t.UserID
+		}
+	}
+	return 0
+}
