@@ -20,7 +20,8 @@ type progressPrinter struct {
 	mu      sync.Mutex
 	last    inventory.Progress
 	printed time.Time
-	dirty   bool
+	dirty   bool // an update not printed yet
+	shown   bool // a line was printed
 }
 
 func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
@@ -50,6 +51,7 @@ func (p *progressPrinter) update(pr inventory.Progress) {
 
 func (p *progressPrinter) print() {
 	p.dirty = false
+	p.shown = true
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", progressLine(p.last))
 		return
@@ -57,14 +59,15 @@ func (p *progressPrinter) print() {
 	fmt.Fprintln(p.w, progressLine(p.last))
 }
 
-// finish prints the last state and ends the line.
+// finish prints the last state, if it has not been, and ends the line.
+// A collection that never reported progress prints nothing.
 func (p *progressPrinter) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.dirty || p.printed.IsZero() {
+	if p.dirty {
 		p.print()
 	}
-	if p.tty {
+	if p.tty && p.shown {
 		fmt.Fprintln(p.w)
 	}
 }
