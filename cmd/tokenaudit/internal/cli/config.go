@@ -176,6 +176,11 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 			fieldAt(reflect.ValueOf(&cfg).Elem(), key).Set(reflect.ValueOf(vals))
 		}
 	}
+	// Names are matched without regard to case or stray spaces: HIGH is high.
+	for _, p := range []*string{&cfg.Mode, &cfg.Format, &cfg.FailOn, &cfg.LogLevel} {
+		*p = strings.ToLower(strings.TrimSpace(*p))
+	}
+	cfg.GitLabURL = strings.TrimSpace(cfg.GitLabURL)
 	// viper lower-cases map keys; rule IDs read back in their own form.
 	if len(cfg.Policy.Rules) > 0 {
 		rules := make(map[string]audit.RuleSetting, len(cfg.Policy.Rules))

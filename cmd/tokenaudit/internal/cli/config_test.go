@@ -106,6 +106,16 @@ func TestSettingsPrecedence(t *testing.T) {
 			},
 		},
 		{
+			name: "names in any case",
+			env:  map[string]string{"TOKENAUDIT_FAIL_ON": "HIGH", "TOKENAUDIT_FORMAT": " JSON"},
+			args: []string{"--mode", "Instance"},
+			check: func(t *testing.T, c Config) {
+				if c.FailOn != "high" || c.Format != "json" || c.Mode != "instance" {
+					t.Errorf("fail_on %q format %q mode %q, want high json instance", c.FailOn, c.Format, c.Mode)
+				}
+			},
+		},
+		{
 			name: "gitlab url: CI_SERVER_URL below GITLAB_URL below the flag",
 			file: "gitlab_url: https://file.example.com\n",
 			env:  map[string]string{"CI_SERVER_URL": "https://ci.example.com"},
