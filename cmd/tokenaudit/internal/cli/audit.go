@@ -100,6 +100,9 @@ Exit codes:
 			if err := cfg.validate(); err != nil {
 				return exitCode(ExitCannotRun, configError(used, err))
 			}
+			if w := configFileWarning(used); w != "" {
+				fmt.Fprintf(s.ErrOut, "tokenaudit: %s\n", w)
+			}
 			token, err := readToken(cfg.TokenFile, dir)
 			if err != nil {
 				return exitCode(ExitCannotRun, err)

@@ -211,12 +211,6 @@ func readConfigFile(v *viper.Viper, path, dir string) (string, error) {
 	case err != nil:
 		return "", fmt.Errorf("read config file: %w", err)
 	}
-	// The file decides where the token is sent (gitlab_url) and which
-	// findings are suppressed: one that others may change is refused.
-	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o022 != 0 {
-		return path, fmt.Errorf("config file %s can be changed by other users (mode %04o), who could send your token elsewhere; run: chmod 600 %s",
-			path, info.Mode().Perm(), path)
-	}
 	if err := checkYAML(data, reflect.TypeFor[Config]()); err != nil {
 		return path, fmt.Errorf("config file %s: %w", path, err)
 	}
@@ -413,6 +407,24 @@ func checkURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.Path = strings.TrimSuffix(u.Path, "/api/v4")
 	return u, nil
+}
+
+// configFileWarning warns about a config file that other users may change:
+// it decides where the token is sent (gitlab_url) and which findings are
+// suppressed. It is a warning, not a refusal, because GitLab Runner's
+// Docker executor checks files out world-writable (umask 0000) in a
+// container where no other user exists; token files, which hold the
+// secret itself, are refused (readToken).
+func configFileWarning(path string) string {
+	if path == "" {
+		return ""
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm()&0o022 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: config file %s can be changed by other users (mode %04o), who could send your token elsewhere; run: chmod 600 %s",
+		path, info.Mode().Perm(), path)
 }
 
 // redactURL hides the password of a URL for an error message.

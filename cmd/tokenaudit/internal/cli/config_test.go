@@ -224,13 +224,11 @@ func TestBadSettings(t *testing.T) {
 	tests := []struct {
 		name string
 		file string
-		perm os.FileMode // of the file; 0: 0644
 		env  map[string]string
 		args []string
 		want []string // substrings of the one error line
 	}{
-		{name: "config file others may change", file: "fail_on: high\n", perm: 0o666,
-			want: []string{"can be changed by other users", "chmod 600 "}},
+
 		{name: "unknown key", file: "fail_on: high\nconcurency: 4\n",
 			want: []string{"line 2", `unknown key "concurency"`, `did you mean "concurrency"`}},
 		{name: "unknown nested key", file: "policy:\n  stale_dayz: 4\n",
@@ -286,11 +284,7 @@ func TestBadSettings(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			if tt.file != "" {
-				perm := tt.perm
-				if perm == 0 {
-					perm = 0o644
-				}
-				writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), tt.file, perm)
+				writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), tt.file, 0o644)
 			}
 			res := run(t, append([]string{"audit", "--gitlab-url", "http://127.0.0.1:1"}, tt.args...)...)
 			if res.code != ExitCannotRun {
@@ -356,6 +350,29 @@ func TestTokenSources(t *testing.T) {
 				t.Errorf("token not read from the expected source") // values stay out of the log
 			}
 		})
+	}
+}
+
+// TestConfigFileOthersMayChange: a config file other users may change is
+// read, with a warning that says how to fix it.
+func TestConfigFileOthersMayChange(t *testing.T) {
+	for _, tt := range []struct {
+		perm os.FileMode
+		warn bool
+	}{{0o600, false}, {0o644, false}, {0o664, true}, {0o666, true}} {
+		dir := cleanEnv(t)
+		t.Setenv("GITLAB_TOKEN", "glpat-unused")
+		path := filepath.Join(dir, "tokenaudit.yaml")
+		writeFile(t, path, "fail_on: low\n", tt.perm)
+		got, res := parse(t)
+		if res.code != ExitOK || got.cfg.FailOn != "low" {
+			t.Fatalf("mode %04o: exit %d, stderr:\n%s", tt.perm, res.code, res.stderr)
+		}
+		warned := strings.Contains(res.stderr, "warning: config file "+path+" can be changed by other users") &&
+			strings.Contains(res.stderr, "chmod 600 "+path)
+		if warned != tt.warn {
+			t.Errorf("mode %04o: warned %v, want %v; stderr:\n%s", tt.perm, warned, tt.warn, res.stderr)
+		}
 	}
 }
 
