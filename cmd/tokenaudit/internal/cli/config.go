@@ -384,25 +384,34 @@ func checkURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("no GitLab URL: set --gitlab-url, GITLAB_URL or gitlab_url in the config file (CI_SERVER_URL is used in GitLab CI)")
 	}
+	// Error messages show the URL without its query, fragment and password:
+	// someone may have pasted ?private_token=... into it.
+	shown := raw
+	if i := strings.IndexAny(shown, "?#"); i >= 0 {
+		shown = shown[:i] + "?…"
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("gitlab url %q is not a URL: %v", raw, errors.Unwrap(err))
+		if i := strings.Index(shown, "@"); i >= 0 {
+			shown = "…" + shown[i:]
+		}
+		return nil, fmt.Errorf("gitlab url %q is not a URL", shown)
 	}
 	switch {
 	case u.Scheme == "" || (u.Host == "" && u.Opaque != ""):
 		// "gitlab.example.com" parses as a path, "gitlab.example.com:8443" as scheme+opaque.
-		return nil, fmt.Errorf("gitlab url %q has no scheme (want https://host, for example https://%s)", raw, strings.TrimPrefix(raw, "//"))
+		return nil, fmt.Errorf("gitlab url %q has no scheme (want https://host, for example https://%s)", shown, strings.TrimPrefix(shown, "//"))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("gitlab url %q: scheme %q is not allowed (want https, or http)", raw, u.Scheme)
+		return nil, fmt.Errorf("gitlab url %q: scheme %q is not allowed (want https, or http)", redactURL(u), u.Scheme)
 	case u.Host == "" || u.Hostname() == "":
-		return nil, fmt.Errorf("gitlab url %q has no host (want https://host)", raw)
+		return nil, fmt.Errorf("gitlab url %q has no host (want https://host)", redactURL(u))
 	case u.User != nil:
 		return nil, fmt.Errorf("gitlab url %q holds credentials; remove them and use GITLAB_TOKEN", redactURL(u))
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("gitlab url %q has a query or fragment (want https://host, or https://host/path for GitLab under a relative URL)", raw)
+		return nil, fmt.Errorf("gitlab url %q has a query or fragment (want https://host, or https://host/path for GitLab under a relative URL)", redactURL(u))
 	}
 	if u.Scheme == "http" && !allowInsecureHTTP && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("gitlab url %q uses plain http to %s, which would send the token unencrypted (use https, or set --allow-insecure-http)", raw, u.Hostname())
+		return nil, fmt.Errorf("gitlab url %q uses plain http to %s, which would send the token unencrypted (use https, or set --allow-insecure-http)", redactURL(u), u.Hostname())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.Path = strings.TrimSuffix(u.Path, "/api/v4")
@@ -427,9 +436,11 @@ func configFileWarning(path string) string {
 		path, info.Mode().Perm(), path)
 }
 
-// redactURL hides the password of a URL for an error message.
+// redactURL shows a URL in an error message without its credentials,
+// query and fragment.
 func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
+	c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = "", false, "", ""
 	return c.String()
 }

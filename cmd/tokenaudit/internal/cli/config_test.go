@@ -450,6 +450,11 @@ func TestCheckURL(t *testing.T) {
 		{raw: "https://", wantErr: "has no host"},
 		{raw: "http://gitlab.internal", wantErr: "plain http to gitlab.internal"},
 		{raw: "https://user:secret@gitlab.example.com", wantErr: "holds credentials"},
+		{raw: "https://gitlab.example.com/?private_token=secret", wantErr: "has a query"},
+		{raw: "gitlab.example.com/?private_token=secret", wantErr: "has no scheme"},
+		{raw: "ftp://u:secret@gitlab.example.com", wantErr: `scheme "ftp"`},
+		{raw: "http://gitlab.internal/#secret", wantErr: "has a query"},
+		{raw: "https://u:secret@gitlab.example.com:port", wantErr: "is not a URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
