@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,18 +270,22 @@ func timeToDateHook(f, t reflect.Type, data any) (any, error) {
 
 // checkScalar says whether raw, from an environment variable, fits typ.
 func checkScalar(typ reflect.Type, raw string) error {
+	shown := strconv.Quote(raw)
+	if looksLikeToken(raw) {
+		shown = "a value that looks like a token (not shown)"
+	}
 	switch {
 	case typ == durationType:
 		if _, err := time.ParseDuration(raw); err != nil {
-			return fmt.Errorf("want a duration such as 30s or 2m, got %q", raw)
+			return fmt.Errorf("want a duration such as 30s or 2m, got %s", shown)
 		}
 	case typ.Kind() == reflect.Bool:
 		if _, err := strconv.ParseBool(raw); err != nil {
-			return fmt.Errorf("want true or false, got %q", raw)
+			return fmt.Errorf("want true or false, got %s", shown)
 		}
 	case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Int64:
 		if _, err := strconv.ParseInt(raw, 10, 64); err != nil {
-			return fmt.Errorf("want a whole number, got %q", raw)
+			return fmt.Errorf("want a whole number, got %s", shown)
 		}
 	}
 	return nil
@@ -384,6 +389,9 @@ func checkURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("no GitLab URL: set --gitlab-url, GITLAB_URL or gitlab_url in the config file (CI_SERVER_URL is used in GitLab CI)")
 	}
+	if looksLikeToken(raw) {
+		return nil, errors.New("gitlab url looks like a token, not a URL (put the token in GITLAB_TOKEN or token_file, the URL in --gitlab-url)")
+	}
 	// Error messages show the URL without its query, fragment and password:
 	// someone may have pasted ?private_token=... into it.
 	shown := raw
@@ -435,6 +443,15 @@ func configFileWarning(path string) string {
 	return fmt.Sprintf("warning: config file %s can be changed by other users (mode %04o), who could send your token elsewhere; run: chmod 600 %s",
 		path, info.Mode().Perm(), path)
 }
+
+// tokenPrefix matches the prefixes GitLab gives its tokens: glpat-, gldt-,
+// glptt-, glrt-, gloas-, glsoat- and the like
+// (https://docs.gitlab.com/security/tokens/#token-prefixes).
+var tokenPrefix = regexp.MustCompile(`^gl[a-z]{1,8}-`)
+
+// looksLikeToken reports whether s may be a pasted token, which must not be
+// echoed in an error message.
+func looksLikeToken(s string) bool { return tokenPrefix.MatchString(strings.TrimSpace(s)) }
 
 // redactURL shows a URL in an error message without its credentials,
 // query and fragment.

@@ -263,6 +263,10 @@ func TestBadSettings(t *testing.T) {
 			want: []string{"output", `"pdf"`, "csv, json, table"}},
 		{name: "env wrong type", env: map[string]string{"TOKENAUDIT_CONCURRENCY": "many"},
 			want: []string{"TOKENAUDIT_CONCURRENCY", "whole number", `"many"`}},
+		{name: "token pasted as a number", file: "concurrency: glpat-abcdefabcdef\n",
+			want: []string{"line 1", "concurrency", "looks like a token (not shown)"}},
+		{name: "token pasted as the URL", args: []string{"--gitlab-url", "glpat-abcdefabcdef"},
+			want: []string{"looks like a token, not a URL"}},
 		{name: "env wrong bool", env: map[string]string{"TOKENAUDIT_PROGRESS": "sometimes"},
 			want: []string{"TOKENAUDIT_PROGRESS", "true or false"}},
 		{name: "flag wrong type", args: []string{"--concurrency", "x"},
@@ -289,6 +293,9 @@ func TestBadSettings(t *testing.T) {
 			res := run(t, append([]string{"audit", "--gitlab-url", "http://127.0.0.1:1"}, tt.args...)...)
 			if res.code != ExitCannotRun {
 				t.Fatalf("exit %d, want 2; stderr:\n%s", res.code, res.stderr)
+			}
+			if strings.Contains(res.stderr, "abcdefabcdef") {
+				t.Errorf("the error repeats a token-like value: %s", res.stderr)
 			}
 			line := strings.TrimSpace(res.stderr)
 			if strings.Count(line, "\n") != 0 {

@@ -180,6 +180,9 @@ func describeNode(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
+		if looksLikeToken(n.Value) {
+			return "a value that looks like a token (not shown)"
+		}
 		v := n.Value
 		if len(v) > 40 {
 			v = v[:40] + "…"
