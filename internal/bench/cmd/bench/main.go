@@ -1,0 +1,709 @@
+// Command bench measures tokenaudit against the GitLab simulator and writes
+// docs/performance.md (run it through scripts/bench from the repository
+// root).
+//
+// For every run it starts the simulator in a child process of its own (this
+// binary with -serve), runs the tokenaudit binary as another child process
+// with the simulator's administrator (or group Owner) token in
+// GITLAB_TOKEN, and reads back from the simulator the requests it served
+// and the 429s it answered. The minimum number of requests comes from the
+// simulator's ground truth (bench.InstanceMinimum, bench.GroupsMinimum),
+// computed in this process from the same preset and seed.
+//
+// Tokens are simulator tokens, made up by the generator; they are handed
+// to tokenaudit through its environment and never printed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/internal/bench"
+	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+)
+
+// GitLab.com's authenticated API limit: 2,000 requests a minute per user
+// (https://docs.gitlab.com/user/gitlab_com/#rate-limits-on-gitlabcom).
+const (
+	comRequests = 2000
+	comPeriod   = time.Minute
+)
+
+// run is one benchmark run.
+type run struct {
+	Preset      string
+	Mode        string // instance or groups
+	Latency     time.Duration
+	Rate        bool
+	Concurrency int
+	Note        string // why the run is in the matrix (sweeps)
+
+	// Results.
+	Requests, Minimum, Throttled int
+	Bound, Wall                  time.Duration
+	PeakRSS                      int64 // bytes
+	Exit                         int
+	Err                          string
+}
+
+// skipped is a run left out of the default matrix, with the bound it would
+// have.
+type skipped struct {
+	Preset  string
+	Latency time.Duration
+	Rate    bool
+	Minimum int
+	Bound   time.Duration
+	Why     string
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-serve" {
+		if err := serve(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := mainErr(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	presets, groupPresets []string
+	latencies             []time.Duration
+	rates                 []bool
+	concurrency           int
+	sweep                 bool
+	eval                  bool
+	quick                 bool
+	out                   string
+	seed                  int64
+}
+
+func mainErr() error {
+	var (
+		c                                          config
+		presets, groupPresets, latencies, rateFlag string
+	)
+	flag.StringVar(&presets, "presets", "", "comma-separated presets (default: the default matrix; see docs/performance.md)")
+	flag.StringVar(&groupPresets, "groups", "", "presets to audit in groups mode as well (default: medium)")
+	flag.StringVar(&latencies, "latency", "", "comma-separated added latencies, such as 0,20ms,100ms")
+	flag.StringVar(&rateFlag, "rate", "", "GitLab.com's rate limit (2,000/min): on, off or both")
+	flag.IntVar(&c.concurrency, "concurrency", 16, "tokenaudit --concurrency of the matrix runs")
+	flag.BoolVar(&c.sweep, "sweep", true, "also run the concurrency sweep that chooses the default concurrency")
+	flag.BoolVar(&c.eval, "eval", true, "also run BenchmarkEvaluateAndReport (evaluation and reports of 100,000 tokens)")
+	flag.BoolVar(&c.quick, "quick", false, "a one-minute subset: small and medium, 0 and 20 ms, rate limit on small only; no sweep, no evaluation benchmark")
+	flag.StringVar(&c.out, "out", "docs/performance.md", "the results file to write; - for stdout")
+	flag.Int64Var(&c.seed, "seed", 1, "simulator seed")
+	flag.Parse()
+
+	custom := presets != "" || latencies != "" || rateFlag != "" || groupPresets != ""
+	c.presets = split(presets)
+	c.groupPresets = split(groupPresets)
+	for _, l := range split(latencies) {
+		if l == "0" {
+			l = "0s"
+		}
+		d, err := time.ParseDuration(l)
+		if err != nil {
+			return fmt.Errorf("latency %q: %w", l, err)
+		}
+		c.latencies = append(c.latencies, d)
+	}
+	switch rateFlag {
+	case "":
+	case "on":
+		c.rates = []bool{true}
+	case "off":
+		c.rates = []bool{false}
+	case "both":
+		c.rates = []bool{false, true}
+	default:
+		return fmt.Errorf("rate %q: want on, off or both", rateFlag)
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.quick || custom {
+		// Subsets run only what was asked for.
+		c.sweep = c.sweep && set["sweep"]
+		c.eval = c.eval && set["eval"]
+	}
+
+	var runs []*run
+	var skips []skipped
+	switch {
+	case custom:
+		runs = customMatrix(c)
+	case c.quick:
+		runs = quickMatrix(c)
+	default:
+		runs, skips = defaultMatrix(c)
+	}
+	if c.sweep {
+		for _, n := range []int{4, 8, 16, 32, 64} {
+			runs = append(runs, &run{Preset: "medium", Mode: "instance", Latency: 20 * time.Millisecond, Concurrency: n, Note: "sweep"})
+		}
+	}
+
+	tmp, err := os.MkdirTemp("", "tokenaudit-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "tokenaudit")
+	fmt.Fprintln(os.Stderr, "building tokenaudit")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tokenaudit").CombinedOutput(); err != nil {
+		return fmt.Errorf("build tokenaudit (run from the repository root): %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	worlds := map[string]*gitlabsim.World{}
+	world := func(preset string) (*gitlabsim.World, error) {
+		if w, ok := worlds[preset]; ok {
+			return w, nil
+		}
+		w, err := gitlabsim.Generate(preset, c.seed)
+		if err != nil {
+			return nil, err
+		}
+		// One world at a time: xl is large.
+		clear(worlds)
+		worlds[preset] = w
+		return w, nil
+	}
+	start := time.Now()
+	for i, r := range runs {
+		w, err := world(r.Preset)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "[%d/%d] %s %s latency %s rate %v concurrency %d ... ", i+1, len(runs), r.Preset, r.Mode, r.Latency, r.Rate, r.Concurrency)
+		if err := execute(r, w, self, bin, tmp, c.seed); err != nil {
+			r.Err = err.Error()
+		}
+		fmt.Fprintf(os.Stderr, "%s, %d requests (minimum %d), %d 429s, %.0f MiB %s\n",
+			r.Wall.Round(time.Millisecond), r.Requests, r.Minimum, r.Throttled, mib(r.PeakRSS), r.Err)
+	}
+	var evalNs []float64
+	if c.eval {
+		fmt.Fprintln(os.Stderr, "running BenchmarkEvaluateAndReport")
+		evalNs, err = evalBench()
+		if err != nil {
+			return err
+		}
+	}
+	doc := render(c, runs, skips, evalNs, time.Since(start))
+	if c.out == "-" {
+		_, err = os.Stdout.WriteString(doc)
+		return err
+	}
+	return os.WriteFile(c.out, []byte(doc), 0o644)
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+var (
+	ms0   = time.Duration(0)
+	ms20  = 20 * time.Millisecond
+	ms100 = 100 * time.Millisecond
+)
+
+// defaultMatrix is what fits in about 15 minutes on a 2-core machine. The
+// rest of the full matrix is listed, with its bound, as skipped.
+func defaultMatrix(c config) ([]*run, []skipped) {
+	type cell struct {
+		preset  string
+		latency time.Duration
+		rate    bool
+	}
+	keep := map[cell]bool{}
+	for _, p := range []string{"small", "medium", "large", "xl"} {
+		keep[cell{p, ms0, false}] = true
+		keep[cell{p, ms20, false}] = true
+	}
+	keep[cell{"small", ms100, false}] = true
+	keep[cell{"medium", ms100, false}] = true
+	keep[cell{"small", ms0, true}] = true
+	keep[cell{"small", ms20, true}] = true
+	keep[cell{"medium", ms20, true}] = true
+
+	var runs []*run
+	var skips []skipped
+	for _, rate := range []bool{false, true} {
+		for _, p := range []string{"small", "medium", "large", "xl"} {
+			for _, l := range []time.Duration{ms0, ms20, ms100} {
+				if keep[cell{p, l, rate}] {
+					runs = append(runs, &run{Preset: p, Mode: "instance", Latency: l, Rate: rate, Concurrency: c.concurrency})
+					continue
+				}
+				w, err := gitlabsim.Generate(p, c.seed)
+				if err != nil {
+					continue
+				}
+				m := bench.InstanceMinimum(w, true)
+				why := "latency-bound: too long for the default matrix"
+				if rate {
+					why = "rate-bound: too long for the default matrix"
+				}
+				skips = append(skips, skipped{Preset: p, Latency: l, Rate: rate, Minimum: m,
+					Bound: bound(m, c.concurrency, l, rate), Why: why})
+			}
+		}
+	}
+	for _, p := range []string{"medium", "large"} {
+		runs = append(runs, &run{Preset: p, Mode: "groups", Latency: ms0, Concurrency: c.concurrency})
+	}
+	runs = append(runs, &run{Preset: "medium", Mode: "groups", Latency: ms20, Concurrency: c.concurrency})
+	return runs, skips
+}
+
+func quickMatrix(c config) []*run {
+	var runs []*run
+	for _, p := range []string{"small", "medium"} {
+		for _, l := range []time.Duration{ms0, ms20} {
+			runs = append(runs, &run{Preset: p, Mode: "instance", Latency: l, Concurrency: c.concurrency})
+		}
+	}
+	runs = append(runs, &run{Preset: "small", Mode: "instance", Latency: ms0, Rate: true, Concurrency: c.concurrency})
+	runs = append(runs, &run{Preset: "medium", Mode: "groups", Latency: ms0, Concurrency: c.concurrency})
+	return runs
+}
+
+func customMatrix(c config) []*run {
+	presets := c.presets
+	if len(presets) == 0 && len(c.groupPresets) == 0 {
+		presets = []string{"small"}
+	}
+	lat := c.latencies
+	if len(lat) == 0 {
+		lat = []time.Duration{0}
+	}
+	rates := c.rates
+	if len(rates) == 0 {
+		rates = []bool{false}
+	}
+	var runs []*run
+	for _, mode := range []string{"instance", "groups"} {
+		ps := presets
+		if mode == "groups" {
+			ps = c.groupPresets
+		}
+		for _, rate := range rates {
+			for _, p := range ps {
+				for _, l := range lat {
+					runs = append(runs, &run{Preset: p, Mode: mode, Latency: l, Rate: rate, Concurrency: c.concurrency})
+				}
+			}
+		}
+	}
+	return runs
+}
+
+// bound is the lower bound of a run's wall time: with n requests at most
+// concurrency in flight, each taking at least latency, and with the rate
+// limit at most comRequests per comPeriod.
+func bound(n, concurrency int, latency time.Duration, rate bool) time.Duration {
+	b := time.Duration((n+concurrency-1)/concurrency) * latency
+	if rate {
+		b = max(b, time.Duration(float64(n)/comRequests*float64(comPeriod)))
+	}
+	return b
+}
+
+// simReady is the simulator child's first line on stdout.
+type simReady struct {
+	URL                string `json:"url"`
+	ImpersonationRoute bool   `json:"impersonation_route"`
+}
+
+// simStats is its answer to "stats".
+type simStats struct {
+	Requests  int `json:"requests"`
+	Throttled int `json:"throttled"`
+}
+
+// execute runs one benchmark: simulator child, tokenaudit child, stats.
+func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) error {
+	args := []string{"-serve", "-preset", r.Preset, "-seed", strconv.FormatInt(seed, 10), "-latency", r.Latency.String()}
+	if r.Rate {
+		args = append(args, "-rate")
+	}
+	sim := exec.Command(self, args...)
+	sim.Stderr = os.Stderr
+	in, err := sim.StdinPipe()
+	if err != nil {
+		return err
+	}
+	outPipe, err := sim.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := sim.Start(); err != nil {
+		return fmt.Errorf("start simulator: %w", err)
+	}
+	defer func() {
+		in.Close()
+		_ = sim.Wait()
+	}()
+	out := bufio.NewReader(outPipe)
+	var ready simReady
+	if err := readJSONLine(out, &ready); err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+
+	token, group := w.AdminToken(), ""
+	if r.Mode == "groups" {
+		token, group = w.GroupOwnerToken()
+		r.Minimum = bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
+	} else {
+		r.Minimum = bench.InstanceMinimum(w, ready.ImpersonationRoute)
+	}
+	r.Bound = bound(r.Minimum, r.Concurrency, r.Latency, r.Rate)
+
+	if r.Rate {
+		// Start at the beginning of a rate-limit window (Rack::Attack's
+		// windows are aligned to the epoch): a run started late in a window
+		// gets that window's whole quota early, which would flatter the
+		// ratio to the bound.
+		now := time.Now()
+		time.Sleep(now.Truncate(comPeriod).Add(comPeriod).Sub(now))
+	}
+	report := filepath.Join(tmp, "report.json")
+	cmdArgs := []string{"audit", "--gitlab-url", ready.URL, "--format", "json", "--output", "json=" + report,
+		"--fail-on", "none", "--concurrency", strconv.Itoa(r.Concurrency)}
+	if r.Mode == "groups" {
+		cmdArgs = append(cmdArgs, "--mode", "groups", "--group", group)
+	} else {
+		cmdArgs = append(cmdArgs, "--mode", "instance")
+	}
+	ta := exec.Command(bin, cmdArgs...)
+	ta.Env = append(os.Environ(), "GITLAB_TOKEN="+token)
+	ta.Dir = tmp // no ./tokenaudit.yaml of the repository
+	ta.Stdout = io.Discard
+	var stderr bytes.Buffer
+	ta.Stderr = &stderr
+	start := time.Now()
+	runErr := ta.Run()
+	r.Wall = time.Since(start)
+	if ta.ProcessState != nil {
+		r.Exit = ta.ProcessState.ExitCode()
+		if ru, ok := ta.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.PeakRSS = ru.Maxrss * 1024 // kilobytes on Linux
+		}
+	}
+
+	if _, err := io.WriteString(in, "stats\n"); err != nil {
+		return fmt.Errorf("simulator stats: %w", err)
+	}
+	var st simStats
+	if err := readJSONLine(out, &st); err != nil {
+		return fmt.Errorf("simulator stats: %w", err)
+	}
+	r.Requests, r.Throttled = st.Requests, st.Throttled
+	if runErr != nil {
+		var ee *exec.ExitError
+		if !errors.As(runErr, &ee) {
+			return fmt.Errorf("tokenaudit: %w", runErr)
+		}
+	}
+	if r.Exit != 0 {
+		// Stderr holds no token: tokenaudit never prints one.
+		return fmt.Errorf("tokenaudit exited %d: %s", r.Exit, lastLine(stderr.String()))
+	}
+	if _, err := os.Stat(report); err != nil {
+		return fmt.Errorf("tokenaudit wrote no report: %w", err)
+	}
+	return nil
+}
+
+func readJSONLine(r *bufio.Reader, v any) error {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// serve is the simulator child: it serves a preset until stdin closes,
+// prints its URL, and its counts whenever it reads "stats".
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	preset := fs.String("preset", "small", "")
+	seed := fs.Int64("seed", 1, "")
+	latency := fs.Duration("latency", 0, "")
+	rate := fs.Bool("rate", false, "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	w, err := gitlabsim.Generate(*preset, *seed)
+	if err != nil {
+		return err
+	}
+	opts := gitlabsim.Options{Faults: gitlabsim.Faults{Latency: *latency}}
+	if *rate {
+		opts.RateLimit = gitlabsim.RateLimit{Requests: comRequests, Period: comPeriod, HeadersOnAll: true}
+	}
+	imp, err := impersonationRoute(w)
+	if err != nil {
+		return err
+	}
+	srv := gitlabsim.NewServer(w, opts)
+	defer srv.Close()
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(simReady{URL: srv.URL(), ImpersonationRoute: imp}); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "stats" {
+			if err := enc.Encode(simStats{Requests: srv.TotalRequests(), Throttled: int(srv.ThrottleStats().RateLimited)}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// impersonationRoute asks a separate, unlimited server of the same world
+// whether it lists impersonation tokens per user: the instance minimum
+// counts those requests only then.
+func impersonationRoute(w *gitlabsim.World) (bool, error) {
+	clean := gitlabsim.NewServer(w, gitlabsim.Options{})
+	defer clean.Close()
+	req, err := http.NewRequest(http.MethodGet, clean.URL()+"/api/v4/users/1/impersonation_tokens", nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("PRIVATE-TOKEN", w.AdminToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode != http.StatusNotFound, nil
+}
+
+// evalBench runs BenchmarkEvaluateAndReport five times and returns ns/op.
+func evalBench() ([]float64, error) {
+	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkEvaluateAndReport$", "-count", "5", "./internal/bench").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("BenchmarkEvaluateAndReport: %v\n%s", err, out)
+	}
+	re := regexp.MustCompile(`BenchmarkEvaluateAndReport\S*\s+\d+\s+([0-9.]+) ns/op`)
+	var ns []float64
+	for _, m := range re.FindAllSubmatch(out, -1) {
+		v, err := strconv.ParseFloat(string(m[1]), 64)
+		if err == nil {
+			ns = append(ns, v)
+		}
+	}
+	if len(ns) == 0 {
+		return nil, fmt.Errorf("BenchmarkEvaluateAndReport: no ns/op in\n%s", out)
+	}
+	return ns, nil
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func secs(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+func onOff(b bool) string {
+	if b {
+		return "2,000/min"
+	}
+	return "off"
+}
+
+// machine describes where the figures come from.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := "unknown memory"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					mem = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+				}
+			}
+		}
+	}
+	goVersion := runtime.Version()
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		goVersion = strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s memory, %s, %s/%s", runtime.NumCPU(), cpu, mem, goVersion, runtime.GOOS, runtime.GOARCH)
+}
+
+func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.Duration) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("# Performance\n\n")
+	p("Generated by `scripts/bench` on %s in %s. Machine: %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), took.Round(time.Second), machine())
+	p("%s\n", intro)
+	table := func(title string, keep func(*run) bool) {
+		var rows []*run
+		for _, r := range runs {
+			if keep(r) {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) == 0 {
+			return
+		}
+		p("## %s\n\n", title)
+		p("| preset | mode | latency | rate limit | concurrency | requests | minimum | requests / minimum | bound | wall | wall / bound | 429s | peak RSS |\n")
+		p("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, r := range rows {
+			ratio := "—"
+			if r.Bound > 0 {
+				ratio = fmt.Sprintf("%.2f", r.Wall.Seconds()/r.Bound.Seconds())
+			}
+			reqRatio := "—"
+			if r.Minimum > 0 {
+				reqRatio = fmt.Sprintf("%.3f", float64(r.Requests)/float64(r.Minimum))
+			}
+			p("| %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %.0f MiB |", r.Preset, r.Mode, ms(r.Latency), onOff(r.Rate),
+				r.Concurrency, r.Requests, r.Minimum, reqRatio, secs(r.Bound), secs(r.Wall), ratio, r.Throttled, mib(r.PeakRSS))
+			if r.Err != "" {
+				p(" **failed: %s**", r.Err)
+			}
+			p("\n")
+		}
+		p("\n")
+	}
+	table("Instance mode, no rate limit", func(r *run) bool { return r.Mode == "instance" && !r.Rate && r.Note == "" })
+	table("Instance mode, GitLab.com's rate limit (2,000 requests a minute, RateLimit-* headers on every response)", func(r *run) bool { return r.Mode == "instance" && r.Rate && r.Note == "" })
+	table("Groups mode (the largest top-level group's Owner)", func(r *run) bool { return r.Mode == "groups" })
+	table("Concurrency sweep (medium, 20 ms, no rate limit)", func(r *run) bool { return r.Note == "sweep" })
+	if len(skips) > 0 {
+		p("## Left out of the default matrix\n\n")
+		p("The full matrix (4 presets × 3 latencies × rate limit on/off) takes hours, mostly in the rate-limited runs: at 2,000 requests a minute `xl` alone needs about an hour. These runs are left out; the bound is the least wall time any client could reach at concurrency %d. Run one with, for example, `scripts/bench -presets large -latency 100ms -rate off`.\n\n", c.concurrency)
+		p("| preset | latency | rate limit | minimum | bound | why left out |\n|---|---:|---|---:|---:|---|\n")
+		for _, s := range skips {
+			p("| %s | %s | %s | %d | %s | %s |\n", s.Preset, ms(s.Latency), onOff(s.Rate), s.Minimum, secs(s.Bound), s.Why)
+		}
+		p("\n")
+	}
+	if len(evalNs) > 0 {
+		var parts []string
+		for _, v := range evalNs {
+			parts = append(parts, fmt.Sprintf("%.0f ms", v/1e6))
+		}
+		p("## Evaluation and reports\n\n")
+		p("`go test -bench BenchmarkEvaluateAndReport ./internal/bench`: the default policy over the collected `xl` inventory (100,000 tokens), then the JSON, CSV and table reports, in one process. Median of %d: **%.0f ms** (%s).\n\n",
+			len(evalNs), median(evalNs)/1e6, strings.Join(parts, ", "))
+	}
+	p("%s", notes)
+	return b.String()
+}
+
+const intro = `Each run starts the GitLab simulator (` + "`internal/gitlabsim`" + `) in a process of its own and runs
+the tokenaudit binary against it as a child process: ` + "`tokenaudit audit --format json --mode instance`" + `
+(or ` + "`--mode groups --group <largest group>`" + ` with that group's Owner token), ` + "`--fail-on none`" + `.
+
+- **requests**: requests the simulator served during the run, 429s included.
+- **minimum**: the fewest requests that read everything the report holds, from the simulator's ground truth
+  (` + "`bench.InstanceMinimum`, `bench.GroupsMinimum`" + ` in ` + "`internal/bench/minimum.go`" + `).
+- **bound**: the least wall time any client could reach: ceil(minimum / concurrency) × latency, and with the
+  rate limit at least minimum / rate (2,000 a minute). At 0 ms latency without a rate limit there is no bound.
+- **wall**: tokenaudit's process from start to exit: collection, evaluation, JSON report.
+- **429s**: requests the simulator's throttle answered 429.
+- **peak RSS**: the tokenaudit process's maximum resident set size (getrusage).
+
+Rate-limited runs start at the beginning of a one-minute window (GitLab's windows are aligned to the epoch), so
+the first window gives no head start.
+`
+
+const notes = `## What limits each figure
+
+- **Requests**: the collector reads each instance-wide list once and asks per project or group only what no list
+  offers; the few requests above the minimum are the archived-projects list and, in groups mode, the
+  credentials-inventory probe (one request per top-level group, refused off GitLab.com). 429s are extra requests.
+- **0 ms latency**: CPU. The simulator and tokenaudit share this machine's cores (and, while these figures were
+  taken, other work on it): the simulator's JSON encoding and tokenaudit's decoding are the whole cost.
+- **20 ms and 100 ms**: the latency bound, plus the CPU time per request of both processes, which adds to every
+  request's latency when both processes compete for two cores.
+- **Rate limit**: the rate bound. tokenaudit reads RateLimit-Remaining and RateLimit-Reset from every response and
+  spreads the remaining quota over the time to the reset (` + "`inventory/pacer.go`" + `), so it neither waits
+  early nor bounces off the limit. The last window of a run ends when its last request is answered, which is
+  why a run can finish just under the bound; a 429 can only come from requests sent at a window's start, before
+  the first answer of the window tells its quota.
+- **Peak RSS**: the inventory, the evaluation result and the report held at once, plus decoding buffers.
+
+## Default concurrency
+
+` + "`inventory.DefaultConcurrency`" + ` is 16: in the sweep, wall time falls about in proportion to concurrency up to
+16 and gains little beyond it on this machine, where the two processes then compete for CPU; against a real
+GitLab each request in flight holds a Puma worker, and 16 is a load a GitLab instance carries without notice. On
+GitLab.com the rate limit, not concurrency, bounds the run, so a larger value would not help there.
+`
