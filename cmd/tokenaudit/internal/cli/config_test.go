@@ -265,6 +265,8 @@ func TestBadSettings(t *testing.T) {
 			want: []string{"TOKENAUDIT_CONCURRENCY", "whole number", `"many"`}},
 		{name: "token pasted as a number", file: "concurrency: glpat-abcdefabcdef\n",
 			want: []string{"line 1", "concurrency", "looks like a token (not shown)"}},
+		{name: "token pasted as a key", file: "policy:\n  glpat-abcdefabcdef: 1\n",
+			want: []string{"line 2", "looks like a token (not shown)"}},
 		{name: "token pasted as the URL", args: []string{"--gitlab-url", "glpat-abcdefabcdef"},
 			want: []string{"looks like a token, not a URL"}},
 		{name: "env wrong bool", env: map[string]string{"TOKENAUDIT_PROGRESS": "sometimes"},

@@ -118,6 +118,9 @@ func checkMapping(n *yaml.Node, typ reflect.Type, prefix string) error {
 		}
 		ft, ok := fields[name]
 		if !ok {
+			if looksLikeToken(name) {
+				return fmt.Errorf("line %d: a key that looks like a token (not shown); the token goes in GITLAB_TOKEN or token_file", kn.Line)
+			}
 			if prefix == "" && isTokenKey(name) {
 				return fmt.Errorf("line %d: %s: a token value is never read from the config file (set GITLAB_TOKEN, or token_file to a file only you can read)", kn.Line, key)
 			}
