@@ -19,7 +19,7 @@ import (
 type auditRun struct {
 	cfg        Config
 	configFile string // "" when no file was read
-	token      string // never printed; see tokenSource for what to say about it
+	token      string // never printed, logged or written
 	dir        string // working directory, for relative paths
 }
 
