@@ -195,7 +195,19 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	if err != nil {
 		return err
 	}
+	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) {
+		// A green run over one's own tokens must not pass for an audit of
+		// the instance.
+		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", orUnknown(gl.Caller))
+	}
 	return verdict(result, cfg)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "the caller"
+	}
+	return s
 }
 
 // retryMax turns the retries setting into ClientOptions.RetryMax, where 0

@@ -454,3 +454,20 @@ func TestProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestSelfModeNote: a non-administrator without --group audits only their
+// own tokens, and is told so, so that a green run is not mistaken for an
+// audit of the instance.
+func TestSelfModeNote(t *testing.T) {
+	cleanEnv(t)
+	srv := serve(t, maintainerWorld(), gitlabsim.Options{})
+	t.Setenv("GITLAB_TOKEN", maintainerValue)
+	res := run(t, "audit", "--gitlab-url", srv.URL())
+	if res.code != ExitOK || !strings.Contains(res.stderr, "note: bob is no administrator and no group was named") {
+		t.Errorf("exit %d, stderr %q; want 0 and a note about self mode", res.code, res.stderr)
+	}
+	res = run(t, "audit", "--gitlab-url", srv.URL(), "--mode", "self")
+	if strings.Contains(res.stderr, "note:") {
+		t.Errorf("a note although self mode was asked for: %q", res.stderr)
+	}
+}
