@@ -197,6 +197,26 @@ func TestSim(t *testing.T) {
 	}
 }
 
+// TestSimScenario serves a scenario file instead of a preset.
+func TestSimScenario(t *testing.T) {
+	_, self, _, _ := runtime.Caller(0)
+	scenario := filepath.Join(filepath.Dir(self), "../../../../internal/gitlabsim/testdata/scenarios/basic.yaml")
+	cleanEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"sim", "--scenario", scenario}, &Streams{Out: &out, ErrOut: &errOut})
+	}()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(out.String(), "Ctrl-C"); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != ExitOK || !strings.Contains(out.String(), "(scenario "+scenario+") serving on http://127.0.0.1:") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}
+
 func TestSimBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"sim", "--rate-limit", "lots"},
