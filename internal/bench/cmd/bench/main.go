@@ -75,6 +75,13 @@ type skipped struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-measure" {
+		if err := measure(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench measure:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "-serve" {
 		if err := serve(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench serve:", err)
@@ -407,21 +414,24 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	} else {
 		cmdArgs = append(cmdArgs, "--mode", "instance")
 	}
-	ta := exec.Command(bin, cmdArgs...)
-	ta.Env = append(os.Environ(), "GITLAB_TOKEN="+token)
-	ta.Dir = tmp // no ./tokenaudit.yaml of the repository
-	ta.Stdout = io.Discard
-	var stderr bytes.Buffer
-	ta.Stderr = &stderr
-	start := time.Now()
-	runErr := ta.Run()
-	r.Wall = time.Since(start)
-	if ta.ProcessState != nil {
-		r.Exit = ta.ProcessState.ExitCode()
-		if ru, ok := ta.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.PeakRSS = ru.Maxrss * 1024 // kilobytes on Linux
-		}
+	// tokenaudit runs under a small runner process (this binary with
+	// -measure): Linux starts a child in its parent's memory until exec
+	// (vfork) and counts that memory into the child's peak RSS, so
+	// tokenaudit started from this process, which holds the generated
+	// world, would report this process's size.
+	runner := exec.Command(self, append([]string{"-measure", bin}, cmdArgs...)...)
+	runner.Env = append(os.Environ(), "GITLAB_TOKEN="+token)
+	runner.Dir = tmp // no ./tokenaudit.yaml of the repository
+	runner.Stderr = os.Stderr
+	mOut, err := runner.Output()
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
 	}
+	var m measured
+	if err := json.Unmarshal(mOut, &m); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	r.Wall, r.Exit, r.PeakRSS = m.Wall, m.Exit, m.PeakRSS
 
 	if _, err := io.WriteString(in, "stats\n"); err != nil {
 		return fmt.Errorf("simulator stats: %w", err)
@@ -431,20 +441,51 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 		return fmt.Errorf("simulator stats: %w", err)
 	}
 	r.Requests, r.Throttled = st.Requests, st.Throttled
-	if runErr != nil {
-		var ee *exec.ExitError
-		if !errors.As(runErr, &ee) {
-			return fmt.Errorf("tokenaudit: %w", runErr)
-		}
-	}
-	if r.Exit != 0 {
-		// Stderr holds no token: tokenaudit never prints one.
-		return fmt.Errorf("tokenaudit exited %d: %s", r.Exit, lastLine(stderr.String()))
+	if m.Err != "" {
+		return errors.New(m.Err)
 	}
 	if _, err := os.Stat(report); err != nil {
 		return fmt.Errorf("tokenaudit wrote no report: %w", err)
 	}
 	return nil
+}
+
+// measured is the runner's report on one tokenaudit run.
+type measured struct {
+	Wall    time.Duration `json:"wall"`
+	Exit    int           `json:"exit"`
+	PeakRSS int64         `json:"peak_rss"`
+	Err     string        `json:"err,omitempty"`
+}
+
+// measure is the runner: it runs args as a child process and prints its
+// wall time, exit code and peak RSS as JSON.
+func measure(args []string) error {
+	if len(args) == 0 {
+		return errors.New("no command")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout = io.Discard
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	m := measured{Wall: time.Since(start)}
+	if cmd.ProcessState != nil {
+		m.Exit = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.PeakRSS = ru.Maxrss * 1024 // kilobytes on Linux
+		}
+	}
+	var ee *exec.ExitError
+	switch {
+	case err != nil && !errors.As(err, &ee):
+		m.Err = "tokenaudit: " + err.Error()
+	case m.Exit != 0:
+		// Stderr holds no token: tokenaudit never prints one.
+		m.Err = fmt.Sprintf("tokenaudit exited %d: %s", m.Exit, lastLine(stderr.String()))
+	}
+	return json.NewEncoder(os.Stdout).Encode(m)
 }
 
 func readJSONLine(r *bufio.Reader, v any) error {
