@@ -3,8 +3,10 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,20 +135,16 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 		p.line(plural(without, "token", "tokens") + " without findings not shown.")
 	}
 
-	// Findings of no single token, unsuppressed ones only, like the tokens.
+	// Findings of no single token, unsuppressed ones only, like the tokens;
+	// a rule that many projects trip takes one row.
+	frows, open := resourceRows(r.Findings)
 	rows, sevs = rows[:0], sevs[:0]
-	open := 0
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		if f.Suppressed {
-			continue
-		}
-		open++
+	for _, fr := range frows {
 		if maxRows > 0 && len(rows) >= maxRows {
-			continue
+			break
 		}
-		rows = append(rows, []string{f.Severity.String(), f.Rule, f.Resource, f.Title})
-		sevs = append(sevs, f.Severity)
+		rows = append(rows, fr.cells)
+		sevs = append(sevs, fr.severity)
 	}
 	if len(rows) > 0 {
 		p.blank()
@@ -157,8 +155,12 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 			{header: "resource", flex: true, left: true, max: 30},
 			{header: "title", flex: true, wrap: true, min: 30},
 		}, rows, sevs)
-		if len(rows) < open {
+		switch {
+		case len(rows) == len(frows):
+		case len(frows) == open:
 			p.para(fmt.Sprintf("Showing the first %d of %d findings not tied to a token; the JSON report lists them all.", len(rows), open))
+		default:
+			p.para(fmt.Sprintf("Showing the first %d of %d rows of findings not tied to a token (%d findings); the JSON report lists them all.", len(rows), len(frows), open))
 		}
 	}
 
@@ -231,6 +233,116 @@ func tokenRow(tr *audit.TokenResult) []string {
 		tr.Severity.String(), strconv.Itoa(tr.RiskScore), kind, t.Name, owner,
 		resource, expires, strings.Join(ids, ","),
 	}
+}
+
+// groupOver is how many findings of one rule on projects (or groups) the
+// table lists one by one; past it, one row stands for all of them, so that
+// a rule most projects trip (a job token allowlist left off) does not
+// drown the instance's own findings. The CSV and JSON list every one.
+const groupOver = 3
+
+// groupPaths is how many resources a grouped row names at most, and
+// groupPathsWidth the width past which it names fewer (at least one):
+// the title column wraps to at most maxWrapLines lines.
+const (
+	groupPaths      = 3
+	groupPathsWidth = 90
+)
+
+// findingRow is a table row of findings not tied to a token.
+type findingRow struct {
+	severity audit.Severity
+	cells    []string
+}
+
+// resourceRows returns the rows for the unsuppressed resource findings,
+// worst first, and how many findings they stand for. A rule with more than
+// groupOver findings on projects or groups takes one row where the
+// resource is a count ("154 projects") and the title names the first few;
+// instance findings keep a row each.
+func resourceRows(findings []audit.ResourceFinding) ([]findingRow, int) {
+	type key struct {
+		rule string
+		sev  audit.Severity
+	}
+	count := map[key]int{}
+	open := 0
+	for i := range findings {
+		f := &findings[i]
+		if f.Suppressed {
+			continue
+		}
+		open++
+		if f.Resource != "instance" {
+			count[key{f.Rule, f.Severity}]++
+		}
+	}
+	var rows []findingRow
+	groups := map[key]int{} // the row of each grouped rule
+	var members [][]string  // the resources of each grouped row, by row
+	for i := range findings {
+		f := &findings[i]
+		if f.Suppressed {
+			continue
+		}
+		k := key{f.Rule, f.Severity}
+		if f.Resource == "instance" || count[k] <= groupOver {
+			rows = append(rows, findingRow{f.Severity, []string{f.Severity.String(), f.Rule, f.Resource, f.Title}})
+			members = append(members, nil)
+			continue
+		}
+		j, ok := groups[k]
+		if !ok {
+			j = len(rows)
+			groups[k] = j
+			rows = append(rows, findingRow{f.Severity, []string{f.Severity.String(), f.Rule, "", f.Title}})
+			members = append(members, nil)
+		}
+		members[j] = append(members[j], f.Resource)
+	}
+	for _, j := range groups {
+		count, names := groupNames(members[j])
+		rows[j].cells[2] = count
+		rows[j].cells[3] += ": " + names
+	}
+	// Worst first even if the result were not: the audit sorts its
+	// findings by severity, and a stable sort keeps its order within one.
+	slices.SortStableFunc(rows, func(a, b findingRow) int { return cmp.Compare(b.severity, a.severity) })
+	return rows, open
+}
+
+// groupNames returns the count of a group's resources ("154 projects") and
+// the first few by path: "acme/api, acme/web and 152 more". The resource
+// names are "project acme/api"; the type word goes into the count when
+// every resource shares it.
+func groupNames(resources []string) (count, names string) {
+	typ, _, _ := strings.Cut(resources[0], " ")
+	for _, r := range resources {
+		if t, path, ok := strings.Cut(r, " "); !ok || t != typ || path == "" {
+			typ = ""
+			break
+		}
+	}
+	paths := resources
+	switch typ {
+	case "project", "group":
+		count = plural(len(resources), typ, typ+"s")
+		paths = make([]string, 0, groupPaths)
+		for _, r := range resources[:min(groupPaths, len(resources))] {
+			paths = append(paths, strings.TrimPrefix(r, typ+" "))
+		}
+	default:
+		count = plural(len(resources), "resource", "resources")
+	}
+	shown := min(groupPaths, len(paths))
+	for shown > 1 && displayWidth(strings.Join(paths[:shown], ", ")) > groupPathsWidth {
+		shown--
+	}
+	names = strings.Join(paths[:shown], ", ")
+	if rest := len(resources) - shown; rest > 0 {
+		names += " and " + strconv.Itoa(rest) + " more"
+	}
+	return count, names
 }
 
 // printer writes lines no wider than width and remembers the first error.

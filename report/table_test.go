@@ -1,9 +1,15 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/inventory"
@@ -191,4 +197,136 @@ func TestTableManyTokens(t *testing.T) {
 		t.Errorf("table of 100,000 tokens has %d lines", n)
 	}
 	_ = inventory.Kinds
+}
+
+// groupedResult is richResult with many findings of a few resource rules,
+// out of order: 20 projects (and one suppressed) without a job token
+// allowlist, a rule on exactly groupOver projects, one on 4 groups and one
+// on projects and groups mixed.
+func groupedResult() *audit.Result {
+	r := richResult()
+	add := func(resource, rule string, sev audit.Severity, title string, suppressed bool) {
+		r.Findings = append(r.Findings, audit.ResourceFinding{Resource: resource, Finding: audit.Finding{
+			Rule: rule, Severity: sev, Title: title, Detail: "detail", Remediation: "fix it", Suppressed: suppressed,
+		}})
+	}
+	add("project acme/mixed", "TA-075", audit.SeverityInfo, "Mixed resources", false)
+	add("group acme/mixed-group", "TA-075", audit.SeverityInfo, "Mixed resources", false)
+	for i := range 20 {
+		add(fmt.Sprintf("project acme/team-%02d/service-with-a-long-name", i), "TA-072", audit.SeverityMedium, "Project's CI/CD job token allowlist is off", false)
+	}
+	add("project acme/excused", "TA-072", audit.SeverityMedium, "Project's CI/CD job token allowlist is off", true)
+	for i := range groupOver {
+		add(fmt.Sprintf("project acme/three-%d", i), "TA-073", audit.SeverityLow, "Three of a kind", false)
+	}
+	for i := range 4 {
+		add(fmt.Sprintf("group acme/g%d", i), "TA-074", audit.SeverityHigh, "Group rule", false)
+	}
+	add("project acme/mixed-2", "TA-075", audit.SeverityInfo, "Mixed resources", false)
+	add("group acme/mixed-group-2", "TA-075", audit.SeverityInfo, "Mixed resources", false)
+	return r
+}
+
+// findingSection returns the lines of the table of findings not tied to a
+// token, without its title and header.
+func findingSection(out string) []string {
+	ls := lines(out)
+	start := slices.Index(ls, "Findings not tied to a token")
+	if start < 0 {
+		return nil
+	}
+	var section []string
+	for _, l := range ls[start+3:] {
+		if l == "" {
+			break
+		}
+		section = append(section, l)
+	}
+	return section
+}
+
+// TestTableGroupsResourceFindings: a rule with more than groupOver
+// findings on projects takes one row that counts them and names the first
+// few; instance findings and smaller rules keep a row each; worst first.
+func TestTableGroupsResourceFindings(t *testing.T) {
+	r := groupedResult()
+	out := string(render(t, "table", r, Options{Width: 200}))
+	var rules []string
+	for _, l := range findingSection(out) {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "TA-") {
+			rules = append(rules, f[0]+" "+f[1])
+		}
+	}
+	want := []string{
+		"high TA-030", "high TA-074", "medium TA-031", "medium TA-072",
+		"low TA-073", "low TA-073", "low TA-073", "info TA-075",
+	}
+	if !slices.Equal(rules, want) {
+		t.Errorf("finding rows = %q, want %q\n%s", rules, want, out)
+	}
+	// The names stop at groupPathsWidth: two of these long paths, not three.
+	joined := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"TA-072 20 projects Project's CI/CD job token allowlist is off: acme/team-00/service-with-a-long-name, acme/team-01/service-with-a-long-name and 18 more",
+		"TA-074 4 groups Group rule: acme/g0, acme/g1, acme/g2 and 1 more",
+		"TA-075 4 resources Mixed resources: project acme/mixed, group acme/mixed-group, project acme/mixed-2 and 1 more",
+		"TA-073 project acme/three-2 Three of a kind",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "acme/excused") || strings.Contains(out, "acme/team-03") {
+		t.Errorf("table names a suppressed finding or more than the first few:\n%s", out)
+	}
+
+	// At 80 columns the row wraps and keeps its count.
+	out = string(render(t, "table", r, Options{}))
+	if joined := strings.Join(strings.Fields(out), " "); !strings.Contains(joined, "TA-072 20 projects Project's CI/CD job token allowlist is off:") ||
+		!strings.Contains(joined, "name and 18 more") {
+		t.Errorf("80-column table lacks the grouped TA-072 row:\n%s", out)
+	}
+
+	// The cap counts rows, and says how many findings they stand for.
+	out = strings.Join(strings.Fields(string(render(t, "table", r, Options{MaxRows: 2}))), " ")
+	if note := "Showing the first 2 of 8 rows of findings not tied to a token (33 findings); the JSON report lists them all."; !strings.Contains(out, note) {
+		t.Errorf("MaxRows 2: no note %q\n%s", note, out)
+	}
+
+	// The JSON still lists every finding, suppressed ones included (the
+	// CSV has a row per token and none for resource findings).
+	doc := string(render(t, "json", r, Options{}))
+	for _, f := range r.Findings {
+		if !strings.Contains(doc, `"resource": "`+f.Resource+`"`) {
+			t.Errorf("JSON report lacks the finding on %s", f.Resource)
+		}
+	}
+}
+
+// TestTableGroupedGolden pins the layout of grouped findings at 80 columns
+// and checks that no line is wider than the terminal.
+func TestTableGroupedGolden(t *testing.T) {
+	got := render(t, "table", groupedResult(), Options{})
+	path := filepath.Join("testdata", "grouped.table.golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test ./report -update): %v", err)
+	}
+	want = bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n"))
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+	for _, width := range []int{80, 100, 132} {
+		out := string(render(t, "table", groupedResult(), Options{Width: width}))
+		for i, l := range lines(out) {
+			if w := displayWidth(l); w > width {
+				t.Errorf("width %d: line %d is %d wide:\n%s", width, i+1, w, l)
+			}
+		}
+	}
 }
