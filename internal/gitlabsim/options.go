@@ -21,7 +21,17 @@ type Options struct {
 	// Clock is the wall clock for rate-limit windows; nil: time.Now.
 	// (World.Now, not Clock, decides token expiry.)
 	Clock func() time.Time
+	// Addr is the host:port to listen on; "" means DefaultAddr, a free
+	// port on 127.0.0.1. The server's own URLs (URL, web_url) name it.
+	// It must be a loopback address unless AllowRemote is set: the
+	// simulator answers anyone who presents the tokens it hands out.
+	Addr string
+	// AllowRemote lets Addr be any address, such as ":8080".
+	AllowRemote bool
 }
+
+// DefaultAddr is where a server listens when Options.Addr is empty.
+const DefaultAddr = "127.0.0.1:0"
 
 // RateLimit is a fixed-window throttle per authenticated token, like
 // GitLab's throttle_authenticated_api.

@@ -3,14 +3,18 @@ package gitlabsim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
-// Server serves a World as GitLab's REST API under /api/v4 on 127.0.0.1.
+// Server serves a World as GitLab's REST API under /api/v4, on 127.0.0.1
+// unless Options.Addr says otherwise.
 // It is safe for concurrent use.
 type Server struct {
 	opts    Options
@@ -29,13 +33,60 @@ type Server struct {
 	mw *mwState // throttles and fault injector, for their stats and SetFaults (faults.go)
 }
 
-// NewServer starts a server for w on 127.0.0.1 with a random port.
+// NewServer starts a server for w on Options.Addr, by default 127.0.0.1
+// with a random port. Like httptest.NewServer it panics if it cannot
+// listen; Listen returns the error instead.
 func NewServer(w *World, opts Options) *Server {
+	s, err := Listen(w, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Listen starts a server for w on Options.Addr, by default 127.0.0.1 with
+// a random port. It refuses an address that is not loopback unless
+// Options.AllowRemote is set.
+func Listen(w *World, opts Options) (*Server, error) {
+	addr := opts.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	if err := checkAddr(addr, opts.AllowRemote); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
 	s := &Server{opts: opts, w: w, ix: buildIndex(w), counts: map[string]int{}}
 	s.handler = s.buildHandler()
-	s.ts = httptest.NewServer(s.handler)
+	s.ts = &httptest.Server{
+		Listener: ln,
+		Config:   &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second},
+	}
+	s.ts.Start()
 	s.base = s.ts.URL
-	return s
+	return s, nil
+}
+
+// checkAddr refuses a listen address that other machines could reach,
+// unless remote is set: the simulator's tokens are printed and made up,
+// and a server that hands them out must not face a network by accident.
+// "localhost" counts as loopback; an empty host (":8080") is every
+// interface.
+func checkAddr(addr string, remote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("start simulator: listen address %q: %w", addr, err)
+	}
+	if remote {
+		return nil
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("start simulator: listen address %q is not loopback (127.0.0.1, ::1 or localhost); set AllowRemote to serve other machines", addr)
 }
 
 // URL is the instance's base URL, without /api/v4.

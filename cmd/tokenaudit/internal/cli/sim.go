@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -113,26 +112,19 @@ func runSim(ctx context.Context, s *Streams, st simSettings) error {
 		return exitCode(ExitCannotRun, err)
 	}
 	world.GitLabCom = world.GitLabCom || st.gitlabCom
-	srv := gitlabsim.NewServer(world, gitlabsim.Options{
+	// The simulator's own URLs (web_url, http_url_to_repo) name the address
+	// it listens on, so it listens on the port asked for and no other.
+	srv, err := gitlabsim.Listen(world, gitlabsim.Options{
 		RateLimit: rl,
 		Faults:    gitlabsim.Faults{ErrorRate: st.errorRate, Latency: st.latency},
 		Seed:      st.seed,
+		Addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(st.port)),
 	})
-	defer srv.Close()
-
-	url := srv.URL()
-	if st.port != 0 {
-		// The simulator listens on a random port; serve the same handler on
-		// the one asked for as well.
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(st.port)))
-		if err != nil {
-			return exitCode(ExitCannotRun, fmt.Errorf("port %d: %w", st.port, err))
-		}
-		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = hs.Serve(ln) }()
-		defer hs.Close()
-		url = "http://" + ln.Addr().String()
+	if err != nil {
+		return exitCode(ExitCannotRun, fmt.Errorf("port %d: %w", st.port, err))
 	}
+	defer srv.Close()
+	url := srv.URL()
 
 	admin := world.AdminToken()
 	owner, group := world.GroupOwnerToken()

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSimPort: with --port the simulator listens on that port, and the
+// URLs it builds itself (pagination Link headers, web_url) name it.
+func TestSimPort(t *testing.T) {
+	_, self, _, _ := runtime.Caller(0)
+	scenario := filepath.Join(filepath.Dir(self), "../../../../internal/gitlabsim/testdata/scenarios/basic.yaml")
+	cleanEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ln.Addr().String()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"sim", "--scenario", scenario, "--port", port}, &Streams{Out: &out, ErrOut: &errOut})
+	}()
+	tokenRe := regexp.MustCompile(`administrator:\s+(\S+)`)
+	var token string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := tokenRe.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Ctrl-C") {
+			token = m[1]
+			break
+		}
+	}
+	if token == "" {
+		t.Fatalf("sim printed no token:\n%s\n%s", out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "serving on http://"+host+"\n") {
+		t.Errorf("sim does not say it serves on %s:\n%s", host, out.String())
+	}
+
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/api/v4"+path, nil)
+		req.Header.Set("PRIVATE-TOKEN", token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s on port %s: %v", path, port, err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d", path, res.StatusCode)
+		}
+		return res
+	}
+	res := get("/projects?per_page=1")
+	if link := res.Header.Get("Link"); !strings.Contains(link, "<http://"+host+"/api/v4/projects?") {
+		t.Errorf("Link %q does not name %s", link, host)
+	}
+	var projects []struct {
+		WebURL string `json:"web_url"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&projects); err != nil || len(projects) != 1 {
+		t.Fatalf("GET /projects: %d projects, %v", len(projects), err)
+	}
+	if u, err := url.Parse(projects[0].WebURL); err != nil || u.Host != host {
+		t.Errorf("web_url %q, want host %s", projects[0].WebURL, host)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("sim exit %d after Ctrl-C; stderr:\n%s", code, errOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("sim did not stop when its context was cancelled")
+	}
+}
+
+// TestSimPortBusy: a port already taken is an error, not a server
+// somewhere else.
+func TestSimPortBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	res := run(t, "sim", "--preset", "small", "--port", port)
+	if res.code != ExitCannotRun || !strings.Contains(res.stderr, "port "+port) {
+		t.Errorf("sim on a busy port: exit %d, stderr %q; want 2 and the port named", res.code, res.stderr)
+	}
+}
