@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -424,5 +425,57 @@ func TestCollectLogsNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "level=DEBUG") {
 		t.Error("no debug log written")
+	}
+}
+
+// TestCollectRepeatsTimedOutRequest: one answer slower than the client's
+// timeout is asked for again, so a single latency spike costs no data and
+// leaves the inventory complete.
+func TestCollectRepeatsTimedOutRequest(t *testing.T) {
+	w := generate(t, "small", 3)
+	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
+	t.Cleanup(srv.Close)
+	var mu sync.Mutex
+	stalled := 0
+	slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		first := r.URL.Path == "/api/v4/deploy_tokens" && stalled == 0
+		if first {
+			stalled++
+		}
+		mu.Unlock()
+		if first {
+			// Past the client's timeout; ends when the client gives up.
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		srv.Handler().ServeHTTP(rw, r)
+	}))
+	t.Cleanup(slow.Close)
+
+	opts := testClientOptions
+	opts.Timeout = 300 * time.Millisecond
+	client, _, err := NewClient(slow.URL+"/api/v4", w.AdminToken(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	inv, err := Collect(ctx, client, Options{Now: func() time.Time { return w.Now }})
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if stalled != 1 {
+		t.Fatalf("the deploy token list was stalled %d times, want 1", stalled)
+	}
+	want, projects := newTruth(w).instanceTruth(true, true, true)
+	checkTokens(t, want, inv.Tokens)
+	checkProjects(t, projects, inv.Projects)
+	checkGaps(t, instanceGaps(true), inv.Gaps)
+	if !inv.Complete() {
+		t.Errorf("one timed-out answer left the inventory incomplete: %+v", inv.Gaps)
 	}
 }

@@ -17,8 +17,10 @@ import (
 const perPage = 100
 
 // decodeRetries is how often a GET is repeated after an answer client-go
-// does not retry itself: a body cut short (malformed JSON) or a connection
-// closed without an answer. Both are transient and a GET is safe to repeat.
+// does not retry itself: a body cut short (malformed JSON), a connection
+// closed without an answer, or an attempt that outlived the client's
+// timeout. All are transient and a GET is safe to repeat; a scheduled audit
+// should not turn red over one slow answer.
 const decodeRetries = 2
 
 // get performs one GET of path (relative to /api/v4, path segments already
@@ -52,18 +54,12 @@ func (c *collector) get(ctx context.Context, path string, query url.Values, v an
 	return nil, lastErr
 }
 
-// transient reports whether err is a broken answer worth repeating: not an
-// HTTP status (client-go already retried 5xx and 429), not a timeout.
+// transient reports whether err is a broken answer worth repeating: any
+// failure but an HTTP status (client-go already retried 5xx and 429). The
+// caller has ruled out a cancelled or expired context.
 func transient(err error) bool {
 	var er *gitlab.ErrorResponse
-	if errors.As(err, &er) {
-		return false
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Timeout() {
-		return false
-	}
-	return true
+	return !errors.As(err, &er)
 }
 
 // errListChanged is returned (wrapped) when a list changed while it was
