@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -133,6 +134,9 @@ Try it without a GitLab:  tokenaudit demo`,
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if tokenFlag(err) {
+			return exitCode(ExitCannotRun, fmt.Errorf("%w: a token is never taken on the command line, where ps and the shell history would show it; set GITLAB_TOKEN or token_file", err))
+		}
 		return exitCode(ExitCannotRun, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	root.CompletionOptions.DisableDefaultCmd = true
@@ -144,4 +148,17 @@ Try it without a GitLab:  tokenaudit demo`,
 		newVersionCmd(s),
 	)
 	return root
+}
+
+// tokenFlag reports whether a flag error is about a flag that would carry a
+// token (--token, --private-token, --gitlab-token, ...), so the message can
+// say where the token goes instead.
+func tokenFlag(err error) bool {
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
+		return false
+	}
+	name, _, _ = strings.Cut(name, "=")
+	return strings.Contains(strings.ToLower(name), "token") && !strings.Contains(name, "file")
 }
