@@ -157,20 +157,56 @@ func compareInt64(a, b int64) int {
 	return 0
 }
 
+// filteredTokenList builds the handler of a token list route: the route's guard
+// and source (of, shared with Visible), then the token filters, then a page
+// of entities.
+func filteredTokenList(of func(*reqCtx) ([]*PersonalAccessToken, *apiError), entity func(*index, *PersonalAccessToken) tokenEntity) handlerFunc {
+	return func(s *Server, rc *reqCtx) (any, *apiError) {
+		list, err := of(rc)
+		if err != nil {
+			return nil, err
+		}
+		f, err := parseTokenFilter(rc)
+		if err != nil {
+			return nil, err
+		}
+		return paged(s, rc, f.apply(rc.ix, list), func(t *PersonalAccessToken) tokenEntity { return entity(rc.ix, t) })
+	}
+}
+
+// listedItem builds the handler of GET <list route>/:<param>: the list's
+// guard and source (of), then the ID in the second path parameter
+// (400 "<param> is invalid"), then the list's item with that ID, or
+// notFound when the list does not hold it.
+func listedItem[T, E any](of func(*reqCtx) ([]T, *apiError), param string, id func(T) int64, entity func(*Server, *reqCtx, T) E, notFound *apiError) handlerFunc {
+	return func(s *Server, rc *reqCtx) (any, *apiError) {
+		list, err := of(rc)
+		if err != nil {
+			return nil, err
+		}
+		want, ok := parseID(rc.params[1])
+		if !ok {
+			return nil, errValidation(param + " is invalid")
+		}
+		for _, item := range list {
+			if id(item) == want {
+				return entity(s, rc, item), nil
+			}
+		}
+		return nil, notFound
+	}
+}
+
+func tokenID(t *PersonalAccessToken) int64 { return t.ID }
+
+func resourceTokenOf(_ *Server, rc *reqCtx, t *PersonalAccessToken) tokenEntity {
+	return rc.ix.resourceTokenEntity(t)
+}
+
 // listPATs is GET /personal_access_tokens (README §2.1): an administrator
 // sees every token of the instance, impersonation and bot tokens included;
 // anyone else only their own, impersonation tokens excluded.
-func listPATs(s *Server, rc *reqCtx) (any, *apiError) {
-	src, err := patsOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, src), rc.ix.patEntity)
-}
+var listPATs = filteredTokenList(patsOf, (*index).patEntity)
 
 // patsOf is the guard and source of GET /personal_access_tokens, shared
 // with Visible: the tokens the list holds before filters.
@@ -272,17 +308,7 @@ func (rc *reqCtx) groupLevel(g *Group) int {
 // Maintainer or Owner, else 401 (not 403); a project the caller cannot see
 // is 404. Active and inactive tokens are both listed (GitLab 17.9+ keeps
 // the bots of inactive tokens).
-func listProjectAccessTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := projectAccessTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, list), rc.ix.resourceTokenEntity)
-}
+var listProjectAccessTokens = filteredTokenList(projectAccessTokensOf, (*index).resourceTokenEntity)
 
 // projectAccessTokensOf is the guard and source of the project access token
 // routes, shared with Visible.
@@ -297,36 +323,12 @@ func projectAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	return rc.ix.projectBotTokens[p.ID], nil
 }
 
-func getProjectAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := projectAccessTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := parseID(rc.params[1])
-	if !ok {
-		return nil, errValidation("token_id is invalid")
-	}
-	for _, t := range list {
-		if t.ID == id {
-			return rc.ix.resourceTokenEntity(t), nil
-		}
-	}
-	return nil, errMessage(http.StatusNotFound, "404 project Access Token Not Found")
-}
+var getProjectAccessToken = listedItem(projectAccessTokensOf, "token_id", tokenID, resourceTokenOf,
+	errMessage(http.StatusNotFound, "404 project Access Token Not Found"))
 
 // listGroupAccessTokens is GET /groups/:id/access_tokens (README §4): Owner,
 // else 401.
-func listGroupAccessTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := groupAccessTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, list), rc.ix.resourceTokenEntity)
-}
+var listGroupAccessTokens = filteredTokenList(groupAccessTokensOf, (*index).resourceTokenEntity)
 
 // groupAccessTokensOf is the guard and source of the group access token
 // routes, shared with Visible.
@@ -341,22 +343,8 @@ func groupAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	return rc.ix.groupBotTokens[g.ID], nil
 }
 
-func getGroupAccessToken(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := groupAccessTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := parseID(rc.params[1])
-	if !ok {
-		return nil, errValidation("token_id is invalid")
-	}
-	for _, t := range list {
-		if t.ID == id {
-			return rc.ix.resourceTokenEntity(t), nil
-		}
-	}
-	return nil, errMessage(http.StatusNotFound, "404 group Access Token Not Found")
-}
+var getGroupAccessToken = listedItem(groupAccessTokensOf, "token_id", tokenID, resourceTokenOf,
+	errMessage(http.StatusNotFound, "404 group Access Token Not Found"))
 
 // deployActiveFilter applies the deploy-token lists' active parameter:
 // true keeps tokens neither revoked nor expired.
@@ -378,19 +366,32 @@ func deployActiveFilter(rc *reqCtx, in []*DeployToken) ([]*DeployToken, *apiErro
 	return out, nil
 }
 
+// deployTokenList builds the handler of a deploy token list route: the
+// route's guard and source (of, shared with Visible), then the active
+// filter, then a page of entities.
+func deployTokenList(of func(*reqCtx) ([]*DeployToken, *apiError)) handlerFunc {
+	return func(s *Server, rc *reqCtx) (any, *apiError) {
+		all, err := of(rc)
+		if err != nil {
+			return nil, err
+		}
+		list, err := deployActiveFilter(rc, all)
+		if err != nil {
+			return nil, err
+		}
+		return paged(s, rc, list, rc.ix.deployTokenEntity)
+	}
+}
+
+func deployTokenID(d *DeployToken) int64 { return d.ID }
+
+func deployTokenOf(_ *Server, rc *reqCtx, d *DeployToken) deployTokenEntity {
+	return rc.ix.deployTokenEntity(d)
+}
+
 // listAllDeployTokens is GET /deploy_tokens: administrators only, and not
 // on GitLab.com (README §9).
-func listAllDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	all, err := allDeployTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	list, err := deployActiveFilter(rc, all)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, list, rc.ix.deployTokenEntity)
-}
+var listAllDeployTokens = deployTokenList(allDeployTokensOf)
 
 // allDeployTokensOf is the guard and source of GET /deploy_tokens, shared
 // with Visible.
@@ -403,17 +404,7 @@ func allDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 
 // Deploy token lists need Maintainer+; GitLab answers the refusal with
 // authorize! (403).
-func listProjectDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	all, err := projectDeployTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	list, err := deployActiveFilter(rc, all)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, list, rc.ix.deployTokenEntity)
-}
+var listProjectDeployTokens = deployTokenList(projectDeployTokensOf)
 
 // projectDeployTokensOf is the guard and source of the project deploy token
 // routes, shared with Visible.
@@ -428,34 +419,9 @@ func projectDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 	return rc.ix.projectDeployTokens[p.ID], nil
 }
 
-func getProjectDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := projectDeployTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := parseID(rc.params[1])
-	if !ok {
-		return nil, errValidation("token_id is invalid")
-	}
-	for _, d := range list {
-		if d.ID == id {
-			return rc.ix.deployTokenEntity(d), nil
-		}
-	}
-	return nil, errNotFound
-}
+var getProjectDeployToken = listedItem(projectDeployTokensOf, "token_id", deployTokenID, deployTokenOf, errNotFound)
 
-func listGroupDeployTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	all, err := groupDeployTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	list, err := deployActiveFilter(rc, all)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, list, rc.ix.deployTokenEntity)
-}
+var listGroupDeployTokens = deployTokenList(groupDeployTokensOf)
 
 // groupDeployTokensOf is the guard and source of the group deploy token
 // routes, shared with Visible.
@@ -470,22 +436,7 @@ func groupDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 	return rc.ix.groupDeployTokens[g.ID], nil
 }
 
-func getGroupDeployToken(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := groupDeployTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := parseID(rc.params[1])
-	if !ok {
-		return nil, errValidation("token_id is invalid")
-	}
-	for _, d := range list {
-		if d.ID == id {
-			return rc.ix.deployTokenEntity(d), nil
-		}
-	}
-	return nil, errNotFound
-}
+var getGroupDeployToken = listedItem(groupDeployTokensOf, "token_id", deployTokenID, deployTokenOf, errNotFound)
 
 // listTriggers is GET /projects/:id/triggers: authorize! :admin_build,
 // Maintainer+, else 403 (README §10).
@@ -510,22 +461,8 @@ func triggersOf(rc *reqCtx) ([]*Trigger, *apiError) {
 	return rc.ix.triggers[p.ID], nil
 }
 
-func getTrigger(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := triggersOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := parseID(rc.params[1])
-	if !ok {
-		return nil, errValidation("trigger_id is invalid")
-	}
-	for _, tr := range list {
-		if tr.ID == id {
-			return s.triggerEntity(rc.ix, tr, rc.c), nil
-		}
-	}
-	return nil, errNotFound
-}
+var getTrigger = listedItem(triggersOf, "trigger_id", func(tr *Trigger) int64 { return tr.ID },
+	func(s *Server, rc *reqCtx, tr *Trigger) triggerEntity { return s.triggerEntity(rc.ix, tr, rc.c) }, errNotFound)
 
 // topLevelOwner resolves :id to a group and requires it to be top-level
 // with the caller its Owner (or an administrator off GitLab.com).
@@ -545,17 +482,7 @@ func topLevelOwner(rc *reqCtx, refusal *apiError) (*Group, *apiError) {
 // enterprise users. A World has no enterprise-user flag; the simulator
 // counts as enterprise users the human users with a direct membership
 // somewhere in the group's hierarchy.
-func listManagedPATs(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := managedPATsOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, list), rc.ix.baseTokenEntity)
-}
+var listManagedPATs = filteredTokenList(managedPATsOf, (*index).baseTokenEntity)
 
 // managedPATsOf is the guard and source of
 // GET /groups/:id/manage/personal_access_tokens, shared with Visible.
@@ -592,17 +519,7 @@ func managedPATsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 
 // listManagedResourceTokens is GET /groups/:id/manage/resource_access_tokens:
 // the project and group access tokens of the whole hierarchy.
-func listManagedResourceTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := managedResourceTokensOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, list), rc.ix.resourceTokenEntity)
-}
+var listManagedResourceTokens = filteredTokenList(managedResourceTokensOf, (*index).resourceTokenEntity)
 
 // managedResourceTokensOf is the guard and source of
 // GET /groups/:id/manage/resource_access_tokens, shared with Visible.
@@ -626,17 +543,7 @@ func managedResourceTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 // /groups/:id/service_accounts/:user_id/personal_access_tokens (README §7):
 // Owner of the top-level group, else 401 as the docs list; a user that is
 // not a service account of the group is 404.
-func listGroupServiceAccountPATs(s *Server, rc *reqCtx) (any, *apiError) {
-	list, err := serviceAccountPATsOf(rc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := parseTokenFilter(rc)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, f.apply(rc.ix, list), rc.ix.baseTokenEntity)
-}
+var listGroupServiceAccountPATs = filteredTokenList(serviceAccountPATsOf, (*index).baseTokenEntity)
 
 // serviceAccountPATsOf is the guard and source of
 // GET /groups/:id/service_accounts/:user_id/personal_access_tokens, shared

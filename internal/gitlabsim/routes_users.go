@@ -127,16 +127,9 @@ func getUser(s *Server, rc *reqCtx) (any, *apiError) {
 // is an integer as in GitLab's entity and client-go (the docs' string is
 // taken for a typo, README §5).
 func listUserMemberships(s *Server, rc *reqCtx) (any, *apiError) {
-	if !rc.c.admin {
-		return nil, errForbidden
-	}
-	id, ok := parseID(rc.params[0])
-	if !ok {
-		return nil, errValidation("id is invalid")
-	}
-	u := rc.ix.users[id]
-	if u == nil {
-		return nil, errUser404
+	u, err := adminOnlyUser(rc, "id")
+	if err != nil {
+		return nil, err
 	}
 	typ, err := valuesParam(rc, "type", "Project", "Namespace")
 	if err != nil {
@@ -157,6 +150,34 @@ func listUserMemberships(s *Server, rc *reqCtx) (any, *apiError) {
 	})
 }
 
+// adminOnlyUserID is the guard of the administrator-only /users/:id routes:
+// Grape's before { authenticated_as_admin! } refuses anyone else with 403
+// before the :id parameter, which the route calls param, is validated.
+func adminOnlyUserID(rc *reqCtx, param string) (int64, *apiError) {
+	if !rc.c.admin {
+		return 0, errForbidden
+	}
+	id, ok := parseID(rc.params[0])
+	if !ok {
+		return 0, errValidation(param + " is invalid")
+	}
+	return id, nil
+}
+
+// adminOnlyUser is adminOnlyUserID and the user it names, or
+// 404 User Not Found.
+func adminOnlyUser(rc *reqCtx, param string) (*User, *apiError) {
+	id, err := adminOnlyUserID(rc, param)
+	if err != nil {
+		return nil, err
+	}
+	u := rc.ix.users[id]
+	if u == nil {
+		return nil, errUser404
+	}
+	return u, nil
+}
+
 // impersonationTokensOf is the guard and source of GET
 // /users/:user_id/impersonation_tokens[/:id], shared with Visible: Grape's
 // before { authenticated_as_admin! } refuses anyone but an administrator
@@ -165,16 +186,9 @@ func listUserMemberships(s *Server, rc *reqCtx) (any, *apiError) {
 // is an administrator, so the routes answer 403 there, as the other
 // admin-only routes of this server do.
 func impersonationTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
-	if !rc.c.admin {
-		return nil, errForbidden
-	}
-	id, ok := parseID(rc.params[0])
-	if !ok {
-		return nil, errValidation("user_id is invalid")
-	}
-	u := rc.ix.users[id]
-	if u == nil {
-		return nil, errUser404
+	u, err := adminOnlyUser(rc, "user_id")
+	if err != nil {
+		return nil, err
 	}
 	var out []*PersonalAccessToken
 	for _, t := range rc.ix.tokensByUser[u.ID] {
@@ -189,11 +203,8 @@ func impersonationTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 // state=all|active|inactive (default all), offset pagination, ID order
 // (https://docs.gitlab.com/api/user_tokens/#list-all-impersonation-tokens-for-a-user).
 func listImpersonationTokens(s *Server, rc *reqCtx) (any, *apiError) {
-	if !rc.c.admin {
-		return nil, errForbidden
-	}
-	if _, ok := parseID(rc.params[0]); !ok {
-		return nil, errValidation("user_id is invalid")
+	if _, err := adminOnlyUserID(rc, "user_id"); err != nil {
+		return nil, err
 	}
 	state, err := valuesParam(rc, "state", "all", "active", "inactive")
 	if err != nil {
@@ -215,11 +226,8 @@ func listImpersonationTokens(s *Server, rc *reqCtx) (any, *apiError) {
 // 404 Impersonation Token Not Found
 // (https://docs.gitlab.com/api/user_tokens/#get-an-impersonation-token-for-a-user).
 func getImpersonationToken(s *Server, rc *reqCtx) (any, *apiError) {
-	if !rc.c.admin {
-		return nil, errForbidden
-	}
-	if _, ok := parseID(rc.params[0]); !ok {
-		return nil, errValidation("user_id is invalid")
+	if _, err := adminOnlyUserID(rc, "user_id"); err != nil {
+		return nil, err
 	}
 	id, ok := parseID(rc.params[1])
 	if !ok {
