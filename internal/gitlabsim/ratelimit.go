@@ -39,23 +39,6 @@ const (
 // (fixtures/errors/429_application_rate_limiter.json).
 const endpointLimitBody = `{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`
 
-// requestToken returns the token a request authenticates with, as GitLab's
-// auth finders read it: the PRIVATE-TOKEN header, an Authorization: Bearer
-// header, or the private_token / access_token query parameters.
-func requestToken(r *http.Request) string {
-	if t := r.Header.Get("PRIVATE-TOKEN"); t != "" {
-		return t
-	}
-	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		return strings.TrimSpace(a[7:])
-	}
-	q := r.URL.Query()
-	if t := q.Get("private_token"); t != "" {
-		return t
-	}
-	return q.Get("access_token")
-}
-
 // clientKey identifies who a request counts against: a SHA-256 of the token
 // (the token itself is never kept), or the remote IP for a request without
 // one. GitLab keys authenticated throttles by user ID; without the World the
@@ -63,7 +46,7 @@ func requestToken(r *http.Request) string {
 // buckets here, and an invalid token counts as its own "user" rather than as
 // its IP.
 func clientKey(r *http.Request) (key string, authenticated bool) {
-	if t := requestToken(r); t != "" {
+	if t := callerSecret(r); t != "" {
 		sum := sha256.Sum256([]byte(t))
 		return "t:" + string(sum[:]), true
 	}
