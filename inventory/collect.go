@@ -15,6 +15,7 @@ import (
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // ErrUnauthorized is returned (wrapped, with GitLab's reason) when GitLab
@@ -177,6 +178,18 @@ func (c *collector) plan(n int) {
 	c.planned += n
 	c.mu.Unlock()
 	c.progress()
+}
+
+// starter returns a function that runs fn on g, with g's context gctx, as
+// one planned resource read: planned when queued, finished when it returns.
+func (c *collector) starter(g *errgroup.Group, gctx context.Context) func(fn func(ctx context.Context) error) {
+	return func(fn func(ctx context.Context) error) {
+		c.plan(1)
+		g.Go(func() error {
+			defer c.finished()
+			return fn(gctx)
+		})
+	}
 }
 
 // finished marks one planned resource read.

@@ -41,13 +41,7 @@ func (c *collector) groups(ctx context.Context) error {
 	data := make([]*topData, len(tops))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
-	step := func(fn func(ctx context.Context) error) {
-		c.plan(1)
-		g.Go(func() error {
-			defer c.finished()
-			return fn(gctx)
-		})
-	}
+	step := c.starter(g, gctx)
 	step(c.ownTokens)
 	for i, top := range tops {
 		d := &topData{top: top, treeOK: true}
@@ -166,13 +160,7 @@ func (c *collector) groups(ctx context.Context) error {
 
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
-	task := func(fn func(ctx context.Context) error) {
-		c.plan(1)
-		g.Go(func() error {
-			defer c.finished()
-			return fn(gctx)
-		})
-	}
+	task := c.starter(g, gctx)
 	for _, gid := range sortedKeys(t.groups) {
 		res := t.group(gid)
 		task(func(ctx context.Context) error {

@@ -44,13 +44,12 @@ func (c *collector) instance(ctx context.Context) error {
 	)
 	const inst = "instance"
 	g, gctx := errgroup.WithContext(ctx)
+	start := c.starter(g, gctx)
 	read := func(what string, ok *bool, fetch func() error) {
-		c.plan(1)
-		g.Go(func() error {
-			defer c.finished()
+		start(func(ctx context.Context) error {
 			if err := fetch(); err != nil {
-				if !c.gap(gctx, inst, what, err) {
-					return gctx.Err()
+				if !c.gap(ctx, inst, what, err) {
+					return ctx.Err()
 				}
 				return nil
 			}
@@ -154,13 +153,7 @@ func (c *collector) instance(ctx context.Context) error {
 
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
-	task := func(fn func(ctx context.Context) error) {
-		c.plan(1)
-		g.Go(func() error {
-			defer c.finished()
-			return fn(gctx)
-		})
-	}
+	task := c.starter(g, gctx)
 
 	// The admin PAT list does not flag impersonation tokens
 	// (gitlab-api/README.md §2.5): ask each user that holds tokens, unless
