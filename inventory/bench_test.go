@@ -5,26 +5,22 @@ import (
 	"testing"
 	"time"
 
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
 	"github.com/tokenaudit/tokenaudit/internal/bench"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 )
 
-// BenchmarkCollectInstance measures instance mode on the large preset:
-// requests per collection against the minimum the ground truth allows.
-func BenchmarkCollectInstance(b *testing.B) {
-	w := generate(b, "large", 1)
-	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
-	defer srv.Close()
-	client, counter, err := NewClient(srv.URL()+"/api/v4", w.AdminToken(), ClientOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	minimum := bench.InstanceMinimum(w, hasImpersonationRoute(b, srv, w.AdminToken()))
+// benchCollect runs the benchmark loop of one collection mode and reports
+// requests per collection against minimum, the fewest the ground truth
+// allows; more than 1.1 × minimum fails the benchmark.
+func benchCollect(b *testing.B, client *gitlab.Client, counter *RequestCounter, minimum int, opts Options) {
+	b.Helper()
 	start := counter.Count()
 	var tokens int
 	b.ResetTimer()
 	for b.Loop() {
-		inv, err := Collect(context.Background(), client, Options{Now: func() time.Time { return w.Now }})
+		inv, err := Collect(context.Background(), client, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,6 +37,20 @@ func BenchmarkCollectInstance(b *testing.B) {
 	}
 }
 
+// BenchmarkCollectInstance measures instance mode on the large preset:
+// requests per collection against the minimum the ground truth allows.
+func BenchmarkCollectInstance(b *testing.B) {
+	w := generate(b, "large", 1)
+	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
+	defer srv.Close()
+	client, counter, err := NewClient(srv.URL()+"/api/v4", w.AdminToken(), ClientOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	minimum := bench.InstanceMinimum(w, hasImpersonationRoute(b, srv, w.AdminToken()))
+	benchCollect(b, client, counter, minimum, Options{Now: func() time.Time { return w.Now }})
+}
+
 // BenchmarkCollectGroups measures groups mode on the large preset as the
 // largest group's Owner: requests per collection against the minimum.
 func BenchmarkCollectGroups(b *testing.B) {
@@ -53,23 +63,5 @@ func BenchmarkCollectGroups(b *testing.B) {
 		b.Fatal(err)
 	}
 	minimum := bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
-	start := counter.Count()
-	var tokens int
-	b.ResetTimer()
-	for b.Loop() {
-		inv, err := Collect(context.Background(), client, Options{Groups: []string{group}, Now: func() time.Time { return w.Now }})
-		if err != nil {
-			b.Fatal(err)
-		}
-		tokens = len(inv.Tokens)
-	}
-	b.StopTimer()
-	reqs := float64(counter.Count()-start) / float64(b.N)
-	b.ReportMetric(reqs, "requests/op")
-	b.ReportMetric(float64(minimum), "min-requests")
-	b.ReportMetric(reqs/float64(minimum), "ratio")
-	b.ReportMetric(float64(tokens), "tokens")
-	if reqs > 1.1*float64(minimum) {
-		b.Errorf("%.0f requests per collection, more than 1.1 × the minimum %d", reqs, minimum)
-	}
+	benchCollect(b, client, counter, minimum, Options{Groups: []string{group}, Now: func() time.Time { return w.Now }})
 }
