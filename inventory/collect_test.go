@@ -12,6 +12,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/tokenaudit/tokenaudit/internal/bench"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 )
 
@@ -196,17 +197,7 @@ func TestCollectGroupsMatchesWorld(t *testing.T) {
 			t.Fatalf("Collect: %v", err)
 		}
 		tr := newTruth(w)
-		var top, me int64
-		for _, g := range w.Groups {
-			if g.ParentID == 0 && g.Path == path {
-				top = g.ID
-			}
-		}
-		for _, tok := range w.Tokens {
-			if tok.Value == token {
-				me = tok.UserID
-			}
-		}
+		top, me := groupAndHolder(t, w, path, token)
 		if run.inv.GitLab.Mode != ModeGroups || run.inv.GitLab.Admin {
 			t.Errorf("gitlab = %+v, want groups mode, no admin", run.inv.GitLab)
 		}
@@ -215,6 +206,17 @@ func TestCollectGroupsMatchesWorld(t *testing.T) {
 		checkProjects(t, projects, run.inv.Projects)
 		checkGaps(t, nil, run.inv.Gaps)
 	}
+}
+
+// groupAndHolder is the ID of w's top-level group at path and of the user
+// holding token; either missing fails the test.
+func groupAndHolder(t *testing.T, w *gitlabsim.World, path, token string) (top, holder int64) {
+	t.Helper()
+	g, holder := bench.TopGroup(w, path), bench.TokenHolder(w, token)
+	if g == nil || holder == 0 {
+		t.Fatalf("world has no top-level group %q or no holder of the group owner's token", path)
+	}
+	return g.ID, holder
 }
 
 func TestCollectUnauthorized(t *testing.T) {
@@ -246,17 +248,7 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 		t.Fatalf("Collect: %v", err)
 	}
 	tr := newTruth(w)
-	var top, me int64
-	for _, g := range w.Groups {
-		if g.ParentID == 0 && g.Path == path {
-			top = g.ID
-		}
-	}
-	for _, tok := range w.Tokens {
-		if tok.Value == token {
-			me = tok.UserID
-		}
-	}
+	top, me := groupAndHolder(t, w, path, token)
 	want, _ := tr.groupsTruth(top, me, true)
 	// The simulator counts as enterprise users the humans with a direct
 	// membership in the group's hierarchy.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenaudit/tokenaudit/internal/bench"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 )
 
@@ -65,19 +66,7 @@ func (tr *truth) projectPath(id int64) string {
 }
 
 // inTree reports whether group id is top or below it.
-func (tr *truth) inTree(id, top int64) bool {
-	for n := 0; id != 0 && n <= len(tr.groups); n++ {
-		if id == top {
-			return true
-		}
-		g := tr.groups[id]
-		if g == nil {
-			return false
-		}
-		id = g.ParentID
-	}
-	return false
-}
+func (tr *truth) inTree(id, top int64) bool { return bench.InTree(tr.groups, id, top) }
 
 func (tr *truth) projectRes(id int64) Resource {
 	r := Resource{Type: ResourceProject, ID: id, Path: tr.projectPath(id)}

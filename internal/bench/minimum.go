@@ -121,28 +121,11 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
 // It returns 0 when no top-level group has that path.
 func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 	ix := newIndex(w)
-	var top *gitlabsim.Group
-	for _, g := range w.Groups {
-		if g.ParentID == 0 && g.Path == topPath {
-			top = g
-		}
-	}
+	top := TopGroup(w, topPath)
 	if top == nil {
 		return 0
 	}
-	inTree := func(id int64) bool {
-		for n := 0; id != 0 && n <= len(ix.groups); n++ {
-			if id == top.ID {
-				return true
-			}
-			g := ix.groups[id]
-			if g == nil {
-				return false
-			}
-			id = g.ParentID
-		}
-		return false
-	}
+	inTree := func(id int64) bool { return InTree(ix.groups, id, top.ID) }
 	n := 3 // /user, /version, the group
 	var descendants, projects, own int
 	for _, g := range w.Groups {
@@ -177,6 +160,34 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 	}
 	n += Pages(accounts)
 	return n
+}
+
+// TopGroup is the top-level group of w at path, or nil.
+func TopGroup(w *gitlabsim.World, path string) *gitlabsim.Group {
+	var top *gitlabsim.Group
+	for _, g := range w.Groups {
+		if g.ParentID == 0 && g.Path == path {
+			top = g
+		}
+	}
+	return top
+}
+
+// InTree reports whether the group id is top or one of its descendants,
+// walking up through groups (by ID); a missing parent or a cycle ends the
+// walk with false.
+func InTree(groups map[int64]*gitlabsim.Group, id, top int64) bool {
+	for n := 0; id != 0 && n <= len(groups); n++ {
+		if id == top {
+			return true
+		}
+		g := groups[id]
+		if g == nil {
+			return false
+		}
+		id = g.ParentID
+	}
+	return false
 }
 
 // TokenHolder is the ID of the user holding the token with value v, or 0.
