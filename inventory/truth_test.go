@@ -210,6 +210,16 @@ func (tr *truth) scope(p *gitlabsim.Project) *JobTokenScope {
 	return s
 }
 
+// project is p's record; its job token scope only when scopes (the
+// per-project reads) are on.
+func (tr *truth) project(p *gitlabsim.Project, scopes bool) Project {
+	pr := Project{Resource: tr.projectRes(p.ID)}
+	if scopes {
+		pr.JobTokenScope = tr.scope(p)
+	}
+	return pr
+}
+
 // instanceTruth is what an administrator sees in instance mode.
 // impersonationRoute says whether the server lists impersonation tokens per
 // user; without it they can only be reported as personal tokens.
@@ -255,11 +265,7 @@ func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]Tok
 	}
 	var projects []Project
 	for _, p := range tr.w.Projects {
-		pr := Project{Resource: tr.projectRes(p.ID)}
-		if scopes {
-			pr.JobTokenScope = tr.scope(p)
-		}
-		projects = append(projects, pr)
+		projects = append(projects, tr.project(p, scopes))
 	}
 	sortTokens(toks)
 	return toks, projects
@@ -317,11 +323,7 @@ func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]Token, []Proje
 	var projects []Project
 	for _, p := range tr.w.Projects {
 		if inProject(p.ID) {
-			pr := Project{Resource: tr.projectRes(p.ID)}
-			if perProject {
-				pr.JobTokenScope = tr.scope(p)
-			}
-			projects = append(projects, pr)
+			projects = append(projects, tr.project(p, perProject))
 		}
 	}
 	sortTokens(toks)
