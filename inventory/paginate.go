@@ -73,7 +73,7 @@ const relistTries = 2
 // listAll reads every page of a list. It asks for per_page=100; when
 // GitLab sends X-Total-Pages the remaining pages are fetched concurrently,
 // otherwise (more than 10,000 results, https://docs.gitlab.com/api/rest/#pagination-response-headers)
-// it follows X-Next-Page one page at a time through gitlab.Scan2.
+// it follows X-Next-Page one page at a time through gitlab.ScanAndCollect.
 //
 // Offset pagination has no snapshot: an item deleted from a page already
 // read shifts every later item back one place, and the first item of the
@@ -110,9 +110,8 @@ func listOnce[T any](ctx context.Context, c *collector, path string, query url.V
 	case resp.TotalPages > 1:
 		return listPages(ctx, c, path, q, first, int(resp.TotalPages), resp.Header.Get("X-Total"))
 	}
-	items := first
 	next := resp.NextPage
-	pages := gitlab.Scan2(func(_ gitlab.PaginationOptionFunc) ([]T, *gitlab.Response, error) {
+	rest, err := gitlab.ScanAndCollect(func(_ gitlab.PaginationOptionFunc) ([]T, *gitlab.Response, error) {
 		pq := cloneQuery(q)
 		pq.Set("page", strconv.FormatInt(next, 10))
 		var page []T
@@ -125,22 +124,18 @@ func listOnce[T any](ctx context.Context, c *collector, path string, query url.V
 		}
 		return page, r, err
 	})
-	for item, err := range pages {
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, item)
+	if err != nil {
+		return nil, err
 	}
-	return items, nil
+	return append(first, rest...), nil
 }
 
 // listKeyset reads a list with keyset pagination, following the Link
-// header's rel="next" through gitlab.Scan2. Keyset pages are stable under
-// concurrent changes, and GitLab's /projects needs them past offset 50,000
-// (https://docs.gitlab.com/api/rest/#keyset-based-pagination).
+// header's rel="next" through gitlab.ScanAndCollect. Keyset pages are
+// stable under concurrent changes, and GitLab's /projects needs them past
+// offset 50,000 (https://docs.gitlab.com/api/rest/#keyset-based-pagination).
 func listKeyset[T any](ctx context.Context, c *collector, path string, q url.Values) ([]T, error) {
-	var items []T
-	pages := gitlab.Scan2(func(next gitlab.PaginationOptionFunc) ([]T, *gitlab.Response, error) {
+	return gitlab.ScanAndCollect(func(next gitlab.PaginationOptionFunc) ([]T, *gitlab.Response, error) {
 		var page []T
 		r, err := c.get(ctx, path, q, &page, next)
 		if err == nil && r.NextLink == "" {
@@ -148,13 +143,6 @@ func listKeyset[T any](ctx context.Context, c *collector, path string, q url.Val
 		}
 		return page, r, err
 	})
-	for item, err := range pages {
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, item)
-	}
-	return items, nil
 }
 
 // listPages fetches pages 2..total concurrently and joins them in order.
