@@ -31,6 +31,26 @@ var goldenCases = []struct {
 	{"empty", emptyResult},
 }
 
+// checkGolden compares got with testdata/name, which -update rewrites.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test ./report -update): %v", err)
+	}
+	// Tolerate a checkout that turned LF into CRLF.
+	want = bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n"))
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
 func render(t testing.TB, format string, r *audit.Result, opts Options) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -44,22 +64,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		for _, format := range Formats() {
 			t.Run(tc.name+"/"+format, func(t *testing.T) {
-				got := render(t, format, tc.result(), Options{})
-				path := filepath.Join("testdata", tc.name+"."+format+".golden")
-				if *update {
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("read golden file (run go test ./report -update): %v", err)
-				}
-				// Tolerate a checkout that turned LF into CRLF.
-				want = bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n"))
-				if diff := cmp.Diff(string(want), string(got)); diff != "" {
-					t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-				}
+				checkGolden(t, tc.name+"."+format+".golden", render(t, format, tc.result(), Options{}))
 			})
 		}
 	}

@@ -1,15 +1,10 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/inventory"
@@ -306,21 +301,7 @@ func TestTableGroupsResourceFindings(t *testing.T) {
 // TestTableGroupedGolden pins the layout of grouped findings at 80 columns
 // and checks that no line is wider than the terminal.
 func TestTableGroupedGolden(t *testing.T) {
-	got := render(t, "table", groupedResult(), Options{})
-	path := filepath.Join("testdata", "grouped.table.golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test ./report -update): %v", err)
-	}
-	want = bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n"))
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	checkGolden(t, "grouped.table.golden", render(t, "table", groupedResult(), Options{}))
 	for _, width := range []int{80, 100, 132} {
 		out := string(render(t, "table", groupedResult(), Options{Width: width}))
 		for i, l := range lines(out) {
