@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
@@ -157,13 +156,8 @@ func TestHelp(t *testing.T) {
 // prints, and stops it the way Ctrl-C does.
 func TestSim(t *testing.T) {
 	cleanEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"sim", "--preset", "small", "--rate-limit", "1000/1m"}, &Streams{Out: &out, ErrOut: &errOut})
-	}()
+	sim := startSim(t, "sim", "--preset", "small", "--rate-limit", "1000/1m")
+	out, errOut := &sim.out, &sim.errOut
 	urlRe := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	tokenRe := regexp.MustCompile(`administrator:\s+(\S+)`)
 	var url, token string
@@ -186,34 +180,20 @@ func TestSim(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("RateLimit-Limit") != "1000" {
 		t.Errorf("GET /user with the printed token: %d, RateLimit-Limit %q; want 200 and 1000", resp.StatusCode, resp.Header.Get("RateLimit-Limit"))
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("sim exit %d after Ctrl-C; stderr:\n%s", code, errOut.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("sim did not stop when its context was cancelled")
-	}
+	sim.stop(t)
 }
 
 // TestSimScenario serves a scenario file instead of a preset.
 func TestSimScenario(t *testing.T) {
-	_, self, _, _ := runtime.Caller(0)
-	scenario := filepath.Join(filepath.Dir(self), "../../../../internal/gitlabsim/testdata/scenarios/basic.yaml")
+	scenario := basicScenario()
 	cleanEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"sim", "--scenario", scenario}, &Streams{Out: &out, ErrOut: &errOut})
-	}()
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(out.String(), "Ctrl-C"); {
+	sim := startSim(t, "sim", "--scenario", scenario)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(sim.out.String(), "Ctrl-C"); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	if code := <-done; code != ExitOK || !strings.Contains(out.String(), "(scenario "+scenario+") serving on http://127.0.0.1:") {
-		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	sim.cancel()
+	if code := <-sim.done; code != ExitOK || !strings.Contains(sim.out.String(), "(scenario "+scenario+") serving on http://127.0.0.1:") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, sim.out.String(), sim.errOut.String())
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +30,49 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// backgroundSim is one in-process run of `tokenaudit sim`, serving until
+// it is stopped.
+type backgroundSim struct {
+	cancel      context.CancelFunc
+	done        chan int // the exit code
+	out, errOut syncBuffer
+}
+
+// startSim runs the tool with args (starting with "sim") in the
+// background; the end of the test stops it if the test does not.
+func startSim(t *testing.T, args ...string) *backgroundSim {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s := &backgroundSim{cancel: cancel, done: make(chan int, 1)}
+	go func() {
+		s.done <- Run(ctx, args, &Streams{Out: &s.out, ErrOut: &s.errOut})
+	}()
+	return s
+}
+
+// stop cancels the run the way Ctrl-C does and requires it to end within
+// a minute with ExitOK.
+func (s *backgroundSim) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.done:
+		if code != ExitOK {
+			t.Errorf("sim exit %d after Ctrl-C; stderr:\n%s", code, s.errOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("sim did not stop when its context was cancelled")
+	}
+}
+
+// basicScenario is the path of the simulator's basic test scenario; tests
+// move into temporary directories, so it is found from this file.
+func basicScenario() string {
+	_, self, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(self), "../../../../internal/gitlabsim/testdata/scenarios/basic.yaml")
 }
 
 // result is one in-process run of the whole tool.

@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,8 +15,7 @@ import (
 // TestSimPort: with --port the simulator listens on that port, and the
 // URLs it builds itself (pagination Link headers, web_url) name it.
 func TestSimPort(t *testing.T) {
-	_, self, _, _ := runtime.Caller(0)
-	scenario := filepath.Join(filepath.Dir(self), "../../../../internal/gitlabsim/testdata/scenarios/basic.yaml")
+	scenario := basicScenario()
 	cleanEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,13 +25,8 @@ func TestSimPort(t *testing.T) {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"sim", "--scenario", scenario, "--port", port}, &Streams{Out: &out, ErrOut: &errOut})
-	}()
+	sim := startSim(t, "sim", "--scenario", scenario, "--port", port)
+	out, errOut := &sim.out, &sim.errOut
 	tokenRe := regexp.MustCompile(`administrator:\s+(\S+)`)
 	var token string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -79,15 +70,7 @@ func TestSimPort(t *testing.T) {
 		t.Errorf("web_url %q, want host %s", projects[0].WebURL, host)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("sim exit %d after Ctrl-C; stderr:\n%s", code, errOut.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("sim did not stop when its context was cancelled")
-	}
+	sim.stop(t)
 }
 
 // TestSimPortBusy: a port already taken is an error, not a server
