@@ -47,6 +47,20 @@ func parse(t *testing.T, args ...string) (*auditRun, result) {
 	return got, result{code, out.String(), errOut.String()}
 }
 
+// configEnv prepares a config test: a clean environment with a token, the
+// variables of env, and file (unless empty) as ./tokenaudit.yaml.
+func configEnv(t *testing.T, env map[string]string, file string) {
+	t.Helper()
+	dir := cleanEnv(t)
+	t.Setenv("GITLAB_TOKEN", "glpat-unused")
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	if file != "" {
+		writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), file, 0o644)
+	}
+}
+
 func TestSettingsPrecedence(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -171,14 +185,7 @@ func TestSettingsPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := cleanEnv(t)
-			t.Setenv("GITLAB_TOKEN", "glpat-unused")
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			if tt.file != "" {
-				writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), tt.file, 0o644)
-			}
+			configEnv(t, tt.env, tt.file)
 			got, res := parse(t, tt.args...)
 			if res.code != ExitOK || got == nil {
 				t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
@@ -288,14 +295,7 @@ func TestBadSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := cleanEnv(t)
-			t.Setenv("GITLAB_TOKEN", "glpat-unused")
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			if tt.file != "" {
-				writeFile(t, filepath.Join(dir, "tokenaudit.yaml"), tt.file, 0o644)
-			}
+			configEnv(t, tt.env, tt.file)
 			res := run(t, append([]string{"audit", "--gitlab-url", "http://127.0.0.1:1"}, tt.args...)...)
 			if res.code != ExitCannotRun {
 				t.Fatalf("exit %d, want 2; stderr:\n%s", res.code, res.stderr)
