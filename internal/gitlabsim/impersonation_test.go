@@ -60,12 +60,7 @@ func TestImpersonationTokenList(t *testing.T) {
 // client-go decodes both routes and follows the list to the end; over all
 // users the lists hold exactly the World's impersonation tokens.
 func TestClientGoImpersonationTokens(t *testing.T) {
-	w, err := Generate("small", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(w, Options{})
-	defer s.Close()
+	w, s := serveGenerated(t, "small", 7)
 	c := newGitLabClient(t, s, w.AdminToken())
 
 	want := map[int64][]int64{}

@@ -11,12 +11,7 @@ import (
 // of the administrator's PAT list on a large World, faults off, over real
 // HTTP on 127.0.0.1.
 func BenchmarkServe(b *testing.B) {
-	w, err := Generate("large", 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := NewServer(w, Options{})
-	defer s.Close()
+	w, s := serveGenerated(b, "large", 1)
 	token := w.AdminToken()
 	pages := (len(w.Tokens) + 99) / 100
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
@@ -47,12 +42,7 @@ func BenchmarkServe(b *testing.B) {
 // BenchmarkVisible measures the in-process ground truth of what a caller
 // can list, on a large World, for the administrator and the group owner.
 func BenchmarkVisible(b *testing.B) {
-	w, err := Generate("large", 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := NewServer(w, Options{})
-	defer s.Close()
+	w, s := serveGenerated(b, "large", 1)
 	owner, _ := w.GroupOwnerToken()
 	for _, c := range []struct{ name, token string }{{"admin", w.AdminToken()}, {"group-owner", owner}} {
 		b.Run(c.name, func(b *testing.B) {

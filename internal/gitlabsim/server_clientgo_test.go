@@ -17,6 +17,19 @@ func newGitLabClient(t *testing.T, s *Server, token string) *gitlab.Client {
 	return c
 }
 
+// serveGenerated serves the preset's World for seed with default options
+// until the end of the test or benchmark.
+func serveGenerated(tb testing.TB, preset string, seed int64) (*World, *Server) {
+	tb.Helper()
+	w, err := Generate(preset, seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := NewServer(w, Options{})
+	tb.Cleanup(s.Close)
+	return w, s
+}
+
 // Ground truth, computed from the World alone (not from the server's index).
 
 func gtGroupAccess(w *World, uid, gid int64) int {
@@ -121,12 +134,7 @@ func head(ids []int64) []int64 {
 func lo(n int64) gitlab.ListOptions { return gitlab.ListOptions{PerPage: n} }
 
 func TestClientGoAdminView(t *testing.T) {
-	w, err := Generate("small", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(w, Options{})
-	defer s.Close()
+	w, s := serveGenerated(t, "small", 7)
 	c := newGitLabClient(t, s, w.AdminToken())
 
 	if v, _, err := c.Version.GetVersion(); err != nil || v.Version != w.Version {
@@ -260,12 +268,7 @@ func TestClientGoAdminView(t *testing.T) {
 }
 
 func TestClientGoGroupOwnerView(t *testing.T) {
-	w, err := Generate("small", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(w, Options{})
-	defer s.Close()
+	w, s := serveGenerated(t, "small", 7)
 	token, groupPath := w.GroupOwnerToken()
 	if token == "" {
 		t.Fatal("no group owner token")

@@ -158,12 +158,7 @@ func developerToken(t *testing.T, w *World) (string, *User) {
 // administrator, a group owner and a developer; and for each the lists hold
 // what GitLab's rules give that role.
 func TestVisibleMatchesServer(t *testing.T) {
-	w, err := Generate("small", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(w, Options{})
-	defer s.Close()
+	w, s := serveGenerated(t, "small", 7)
 	ownerToken, _ := w.GroupOwnerToken()
 	devToken, dev := developerToken(t, w)
 
