@@ -684,15 +684,8 @@ func patConditions(w *World, x *PersonalAccessToken, owner *User, level int, gro
 		if now.Sub(x.CreatedAt) > 30*day {
 			c = append(c, PlantNeverUsedOld)
 		}
-	} else {
-		switch ago := now.Sub(*x.LastUsedAt); {
-		case ago > 400*day:
-			c = append(c, "!last used over 400 days ago")
-		case ago > 90*day:
-			c = append(c, PlantStale)
-		case ago > 30*day:
-			c = append(c, "!last used 31-90 days ago")
-		}
+	} else if u := usedAgo(now.Sub(*x.LastUsedAt), PlantStale); u != "" {
+		c = append(c, u)
 	}
 	if owner.State != "active" {
 		c = append(c, PlantBlockedOwner)
@@ -734,6 +727,21 @@ func deployConditions(w *World, d *DeployToken) []string {
 	return c
 }
 
+// usedAgo is the condition of a token last used ago: stale (its kind's
+// plant label) past 90 days; a "!" condition no label plants past 400 days
+// or past 30 up to 90; "" within 30 days.
+func usedAgo(ago time.Duration, stale string) string {
+	switch {
+	case ago > 400*day:
+		return "!last used over 400 days ago"
+	case ago > 90*day:
+		return stale
+	case ago > 30*day:
+		return "!last used 31-90 days ago"
+	}
+	return ""
+}
+
 func triggerConditions(w *World, tr *Trigger, users map[int64]*User) []string {
 	var c []string
 	if tr.OwnerID == 0 {
@@ -743,15 +751,8 @@ func triggerConditions(w *World, tr *Trigger, users map[int64]*User) []string {
 	}
 	if tr.LastUsed == nil {
 		c = append(c, "!never used")
-	} else {
-		switch ago := w.Now.Sub(*tr.LastUsed); {
-		case ago > 400*day:
-			c = append(c, "!last used over 400 days ago")
-		case ago > 90*day:
-			c = append(c, PlantTriggerStale)
-		case ago > 30*day:
-			c = append(c, "!last used 31-90 days ago")
-		}
+	} else if u := usedAgo(w.Now.Sub(*tr.LastUsed), PlantTriggerStale); u != "" {
+		c = append(c, u)
 	}
 	if tr.ExpiresAt != nil && !tr.ExpiresAt.After(w.Now) {
 		c = append(c, "!expired")
