@@ -17,20 +17,23 @@ import (
 type apiTime time.Time
 
 func (t apiTime) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 26)
-	b = append(b, '"')
-	b = time.Time(t).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
-	return append(b, '"'), nil
+	return quotedUTC(time.Time(t), "2006-01-02T15:04:05.000Z"), nil
 }
 
 // apiDate is a date as GitLab writes token expiry: "2021-01-31".
 type apiDate time.Time
 
 func (d apiDate) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 12)
+	return quotedUTC(time.Time(d), "2006-01-02"), nil
+}
+
+// quotedUTC is t in UTC as a JSON string in layout, whose formatted length
+// is its own (fixed-width layouts only), in one allocation.
+func quotedUTC(t time.Time, layout string) []byte {
+	b := make([]byte, 0, len(layout)+2)
 	b = append(b, '"')
-	b = time.Time(d).UTC().AppendFormat(b, "2006-01-02")
-	return append(b, '"'), nil
+	b = t.UTC().AppendFormat(b, layout)
+	return append(b, '"')
 }
 
 func timePtr(t *time.Time) *apiTime {
