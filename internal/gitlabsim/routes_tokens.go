@@ -197,8 +197,6 @@ func listedItem[T, E any](of func(*reqCtx) ([]T, *apiError), param string, id fu
 	}
 }
 
-func tokenID(t *PersonalAccessToken) int64 { return t.ID }
-
 func resourceTokenOf(_ *Server, rc *reqCtx, t *PersonalAccessToken) tokenEntity {
 	return rc.ix.resourceTokenEntity(t)
 }
@@ -323,7 +321,7 @@ func projectAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	return rc.ix.projectBotTokens[p.ID], nil
 }
 
-var getProjectAccessToken = listedItem(projectAccessTokensOf, "token_id", tokenID, resourceTokenOf,
+var getProjectAccessToken = listedItem(projectAccessTokensOf, "token_id", patID, resourceTokenOf,
 	errMessage(http.StatusNotFound, "404 project Access Token Not Found"))
 
 // listGroupAccessTokens is GET /groups/:id/access_tokens (README §4): Owner,
@@ -343,7 +341,7 @@ func groupAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	return rc.ix.groupBotTokens[g.ID], nil
 }
 
-var getGroupAccessToken = listedItem(groupAccessTokensOf, "token_id", tokenID, resourceTokenOf,
+var getGroupAccessToken = listedItem(groupAccessTokensOf, "token_id", patID, resourceTokenOf,
 	errMessage(http.StatusNotFound, "404 group Access Token Not Found"))
 
 // deployActiveFilter applies the deploy-token lists' active parameter:
@@ -383,8 +381,6 @@ func deployTokenList(of func(*reqCtx) ([]*DeployToken, *apiError)) handlerFunc {
 	}
 }
 
-func deployTokenID(d *DeployToken) int64 { return d.ID }
-
 func deployTokenOf(_ *Server, rc *reqCtx, d *DeployToken) deployTokenEntity {
 	return rc.ix.deployTokenEntity(d)
 }
@@ -419,7 +415,7 @@ func projectDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 	return rc.ix.projectDeployTokens[p.ID], nil
 }
 
-var getProjectDeployToken = listedItem(projectDeployTokensOf, "token_id", deployTokenID, deployTokenOf, errNotFound)
+var getProjectDeployToken = listedItem(projectDeployTokensOf, "token_id", deployID, deployTokenOf, errNotFound)
 
 var listGroupDeployTokens = deployTokenList(groupDeployTokensOf)
 
@@ -436,7 +432,7 @@ func groupDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 	return rc.ix.groupDeployTokens[g.ID], nil
 }
 
-var getGroupDeployToken = listedItem(groupDeployTokensOf, "token_id", deployTokenID, deployTokenOf, errNotFound)
+var getGroupDeployToken = listedItem(groupDeployTokensOf, "token_id", deployID, deployTokenOf, errNotFound)
 
 // listTriggers is GET /projects/:id/triggers: authorize! :admin_build,
 // Maintainer+, else 403 (README §10).
@@ -461,7 +457,7 @@ func triggersOf(rc *reqCtx) ([]*Trigger, *apiError) {
 	return rc.ix.triggers[p.ID], nil
 }
 
-var getTrigger = listedItem(triggersOf, "trigger_id", func(tr *Trigger) int64 { return tr.ID },
+var getTrigger = listedItem(triggersOf, "trigger_id", triggerID,
 	func(s *Server, rc *reqCtx, tr *Trigger) triggerEntity { return s.triggerEntity(rc.ix, tr, rc.c) }, errNotFound)
 
 // topLevelOwner resolves :id to a group and requires it to be top-level

@@ -87,28 +87,25 @@ func triggerID(t *Trigger) int64         { return t.ID }
 
 func noParams(*index) [][]string { return [][]string{nil} }
 
-func eachProject(ix *index) [][]string {
-	out := make([][]string, len(ix.w.Projects))
-	for i, p := range ix.w.Projects {
-		out[i] = []string{strconv.FormatInt(p.ID, 10)}
+// eachID is the :id parameter of every item.
+func eachID[T any](items []T, id func(T) int64) [][]string {
+	out := make([][]string, len(items))
+	for i, x := range items {
+		out[i] = []string{strconv.FormatInt(id(x), 10)}
 	}
 	return out
+}
+
+func eachProject(ix *index) [][]string {
+	return eachID(ix.w.Projects, func(p *Project) int64 { return p.ID })
 }
 
 func eachGroup(ix *index) [][]string {
-	out := make([][]string, len(ix.w.Groups))
-	for i, g := range ix.w.Groups {
-		out[i] = []string{strconv.FormatInt(g.ID, 10)}
-	}
-	return out
+	return eachID(ix.w.Groups, func(g *Group) int64 { return g.ID })
 }
 
 func eachUser(ix *index) [][]string {
-	out := make([][]string, len(ix.w.Users))
-	for i, u := range ix.w.Users {
-		out[i] = []string{strconv.FormatInt(u.ID, 10)}
-	}
-	return out
+	return eachID(ix.w.Users, func(u *User) int64 { return u.ID })
 }
 
 // eachGroupServiceAccount pairs every group service account with its group.
