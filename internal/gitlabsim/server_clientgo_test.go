@@ -152,10 +152,7 @@ func TestClientGoAdminView(t *testing.T) {
 		t.Fatalf("settings: %v", err)
 	}
 
-	var all []int64
-	for _, tk := range w.Tokens {
-		all = append(all, tk.ID)
-	}
+	all := idsOf(w.Tokens, patID)
 	sameIDs(t, "admin PAT list", collectIDs(t, "PATs", func(p gitlab.PaginationOptionFunc) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
 		return c.PersonalAccessTokens.ListPersonalAccessTokens(&gitlab.ListPersonalAccessTokensOptions{ListOptions: lo(100)}, p)
 	}, func(x *gitlab.PersonalAccessToken) int64 { return x.ID }), all)
@@ -172,19 +169,10 @@ func TestClientGoAdminView(t *testing.T) {
 		t.Errorf("PAT self: %v", err)
 	}
 
-	var users, projects, groups, deploy []int64
-	for _, u := range w.Users {
-		users = append(users, u.ID)
-	}
-	for _, p := range w.Projects {
-		projects = append(projects, p.ID)
-	}
-	for _, g := range w.Groups {
-		groups = append(groups, g.ID)
-	}
-	for _, d := range w.DeployTokens {
-		deploy = append(deploy, d.ID)
-	}
+	users := idsOf(w.Users, func(u *User) int64 { return u.ID })
+	projects := idsOf(w.Projects, func(p *Project) int64 { return p.ID })
+	groups := idsOf(w.Groups, func(g *Group) int64 { return g.ID })
+	deploy := idsOf(w.DeployTokens, deployID)
 	sameIDs(t, "admin users", collectIDs(t, "users", func(p gitlab.PaginationOptionFunc) ([]*gitlab.User, *gitlab.Response, error) {
 		return c.Users.ListUsers(&gitlab.ListUsersOptions{ListOptions: lo(100)}, p)
 	}, func(x *gitlab.User) int64 { return x.ID }), users)
@@ -286,7 +274,7 @@ func TestClientGoGroupOwnerView(t *testing.T) {
 		return c.PersonalAccessTokens.ListPersonalAccessTokens(&gitlab.ListPersonalAccessTokensOptions{ListOptions: lo(3)}, p)
 	}, func(x *gitlab.PersonalAccessToken) int64 { return x.ID }), own)
 
-	var visible, memberGroups, users []int64
+	var visible, memberGroups []int64
 	for _, p := range w.Projects {
 		if p.Visibility == "public" || p.Visibility == "internal" || gtProjectAccess(w, me.ID, p) > 0 {
 			visible = append(visible, p.ID)
@@ -297,9 +285,7 @@ func TestClientGoGroupOwnerView(t *testing.T) {
 			memberGroups = append(memberGroups, g.ID)
 		}
 	}
-	for _, u := range w.Users {
-		users = append(users, u.ID)
-	}
+	users := idsOf(w.Users, func(u *User) int64 { return u.ID })
 	sameIDs(t, "visible projects", collectIDs(t, "projects", func(p gitlab.PaginationOptionFunc) ([]*gitlab.Project, *gitlab.Response, error) {
 		return c.Projects.ListProjects(&gitlab.ListProjectsOptions{ListOptions: lo(100)}, p)
 	}, func(x *gitlab.Project) int64 { return x.ID }), visible)
