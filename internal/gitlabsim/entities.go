@@ -228,18 +228,25 @@ func (s *Server) userBasic(u *User) map[string]any {
 	}
 }
 
-// userEntity is Entities::User, GET /users/:id for a non-administrator
-// (fixtures/users_get.json).
-func (s *Server) userEntity(u *User) map[string]any {
+// userProfile is UserBasic and the profile keys Entities::User adds, which
+// UserWithAdmin (the admin list entity) inherits as well.
+func (s *Server) userProfile(u *User) map[string]any {
 	m := s.userBasic(u)
 	m["created_at"] = fmtTime(u.CreatedAt)
 	m["bio"] = ""
 	m["bot"] = u.Bot()
 	m["location"] = nil
-	m["public_email"] = nil
 	for _, k := range []string{"skype", "linkedin", "twitter", "discord", "website_url", "organization", "job_title"} {
 		m[k] = ""
 	}
+	return m
+}
+
+// userEntity is Entities::User, GET /users/:id for a non-administrator
+// (fixtures/users_get.json).
+func (s *Server) userEntity(u *User) map[string]any {
+	m := s.userProfile(u)
+	m["public_email"] = nil
 	m["pronouns"] = nil
 	m["work_information"] = nil
 	m["followers"] = 0
@@ -295,14 +302,7 @@ func (s *Server) adminUserFields(m map[string]any, u *User, admin bool) {
 // of fixtures/users_list_as_admin.json plus bot (UserWithAdmin inherits
 // Entities::User, which exposes bot).
 func (s *Server) userListAdmin(u *User) map[string]any {
-	m := s.userBasic(u)
-	m["created_at"] = fmtTime(u.CreatedAt)
-	m["bio"] = ""
-	m["bot"] = u.Bot()
-	m["location"] = nil
-	for _, k := range []string{"skype", "linkedin", "twitter", "discord", "website_url", "organization", "job_title"} {
-		m[k] = ""
-	}
+	m := s.userProfile(u)
 	s.adminUserFields(m, u, true)
 	// The list entity has neither (fixtures/users_list_as_admin.json).
 	delete(m, "commit_email")
