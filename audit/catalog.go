@@ -343,13 +343,10 @@ var Rules = []Rule{
 		Target:      TargetToken,
 		Kinds:       patKinds,
 		Token: func(t *inventory.Token, _ *Context) (Outcome, string) {
-			if t.Owner == nil || t.Owner.State == "" {
+			if t.Owner == nil {
 				return unknown("owner state not visible")
 			}
-			if t.Owner.State != "active" {
-				return fail("owner %s is %s", ownerName(t.Owner), t.Owner.State)
-			}
-			return pass()
+			return ownerActive(t.Owner)
 		},
 	},
 
@@ -422,13 +419,7 @@ var Rules = []Rule{
 				// trigger was deleted (https://docs.gitlab.com/api/pipeline_triggers/).
 				return fail("no owner: the account that owned it was deleted")
 			}
-			if t.Owner.State == "" {
-				return unknown("owner state not visible")
-			}
-			if t.Owner.State != "active" {
-				return fail("owner %s is %s", ownerName(t.Owner), t.Owner.State)
-			}
-			return pass()
+			return ownerActive(t.Owner)
 		},
 	},
 	{

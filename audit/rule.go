@@ -183,6 +183,19 @@ func ownerName(o *inventory.Owner) string {
 	return fmt.Sprintf("user %d", o.ID)
 }
 
+// ownerActive judges an owner's state: unknown when not visible (a
+// non-administrator does not see other users' states), a failure for any
+// state but active (blocked, deactivated, banned, ...).
+func ownerActive(o *inventory.Owner) (Outcome, string) {
+	switch o.State {
+	case "":
+		return unknown("owner state not visible")
+	case "active":
+		return pass()
+	}
+	return fail("owner %s is %s", ownerName(o), o.State)
+}
+
 // resourceName names a resource in a detail and in ResourceFinding.Resource.
 func resourceName(r inventory.Resource) string {
 	switch {
