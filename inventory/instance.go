@@ -29,6 +29,10 @@ import (
 //     asked per human who holds tokens, after a probe showed the route exists.
 //   - Job token allowlists are counted (per_page=1 and X-Total) only where
 //     the inbound allowlist is enforced; otherwise their size means nothing.
+//   - A person's project reach (Options.PersonReach, off by default) costs
+//     a memberships read per owner of an active personal, impersonation or
+//     service-account token; the projects below a group membership come
+//     from the group and project lists already read.
 //   - GET /deploy_tokens does not name a token's project or group, so
 //     deploy tokens carry the instance as their resource.
 func (c *collector) instance(ctx context.Context) error {
@@ -174,6 +178,10 @@ func (c *collector) instance(ctx context.Context) error {
 			}
 		}
 	}
+	setReach := func() {}
+	if c.opts.PersonReach {
+		setReach = c.startPersonReach(pats, owners, t, projectsOK && groupsOK, task)
+	}
 	c.log.Debug("per-resource reads planned", "impersonation_holders", len(holders),
 		"bot_projects", len(botProjects), "bot_groups", len(botGroups), "projects", len(t.projects))
 	// Access levels live only in the resource lists.
@@ -199,7 +207,11 @@ func (c *collector) instance(ctx context.Context) error {
 			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
 		}
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	setReach()
+	return nil
 }
 
 // classify decides a PAT-table token's kind and resource from its owner.

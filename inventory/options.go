@@ -21,6 +21,14 @@ type Options struct {
 	// project).
 	SkipTriggers      bool
 	SkipJobTokenScope bool
+	// PersonReach (instance mode only) reads GET /users/:id/memberships for
+	// each person and service account holding an active personal,
+	// impersonation or service-account token, and sets
+	// Owner.ProjectsReachable to the projects they reach: direct project
+	// memberships and every project below a group membership. Cost: about
+	// one request per such owner, more for owners with over 100 direct
+	// memberships. Off, ProjectsReachable stays -1 (unknown).
+	PersonReach bool
 	// BaseURL is reported in Inventory.GitLab.URL.
 	BaseURL string
 	// Progress, when set, receives progress events. It is called from the
