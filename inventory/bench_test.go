@@ -52,16 +52,27 @@ func BenchmarkCollectInstance(b *testing.B) {
 }
 
 // BenchmarkCollectGroups measures groups mode on the large preset as the
-// largest group's Owner: requests per collection against the minimum.
+// largest group's Owner, on a self-managed instance and on GitLab.com (where
+// the credentials inventory lists the tree's resource access tokens):
+// requests per collection against the minimum.
 func BenchmarkCollectGroups(b *testing.B) {
-	w := generate(b, "large", 1)
-	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
-	defer srv.Close()
-	token, group := w.GroupOwnerToken()
-	client, counter, err := NewClient(srv.URL()+"/api/v4", token, ClientOptions{})
-	if err != nil {
-		b.Fatal(err)
+	for _, com := range []bool{false, true} {
+		name := "self-managed"
+		if com {
+			name = "gitlab.com"
+		}
+		b.Run(name, func(b *testing.B) {
+			w := generate(b, "large", 1)
+			w.GitLabCom = com
+			srv := gitlabsim.NewServer(w, gitlabsim.Options{})
+			defer srv.Close()
+			token, group := w.GroupOwnerToken()
+			client, counter, err := NewClient(srv.URL()+"/api/v4", token, ClientOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			minimum := bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
+			benchCollect(b, client, counter, minimum, Options{Groups: []string{group}, Now: func() time.Time { return w.Now }})
+		})
 	}
-	minimum := bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
-	benchCollect(b, client, counter, minimum, Options{Groups: []string{group}, Now: func() time.Time { return w.Now }})
 }

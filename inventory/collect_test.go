@@ -237,8 +237,9 @@ func TestCollectUnknownGroup(t *testing.T) {
 }
 
 // TestCollectGroupsGitLabCom: on GitLab.com the credentials inventory adds
-// the enterprise users' PATs, and its resource-token list merges with the
-// per-resource lists into one record per token.
+// the enterprise users' PATs, and its resource-token list replaces the
+// per-group and per-project access token lists: the same records, without
+// a request per group and project.
 func TestCollectGroupsGitLabCom(t *testing.T) {
 	w := generate(t, "small", 4)
 	w.GitLabCom = true
@@ -247,6 +248,61 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}
+	checkTokens(t, gitLabComTruth(t, w, path, token, true), run.inv.Tokens)
+	checkGaps(t, nil, run.inv.Gaps)
+	counts := run.srv.Counts()
+	for _, route := range []string{"GET /projects/:id/access_tokens", "GET /groups/:id/access_tokens"} {
+		if n := counts[route]; n != 0 {
+			t.Errorf("%s called %d times, want 0: the credentials inventory lists those tokens", route, n)
+		}
+	}
+	if n := counts["GET /groups/:id/manage/resource_access_tokens"]; n == 0 {
+		t.Error("the credentials inventory's resource tokens were not read")
+	}
+}
+
+// TestCollectGroupsGitLabComResourceListFails: when the credentials
+// inventory answers for PATs but its resource-token list keeps failing, the
+// per-resource lists read the same tokens, and nothing is a gap.
+func TestCollectGroupsGitLabComResourceListFails(t *testing.T) {
+	w := generate(t, "small", 4)
+	w.GitLabCom = true
+	token, path := w.GroupOwnerToken()
+	run, err := collect(t, w, gitlabsim.Options{Faults: gitlabsim.Faults{
+		ErrorRate: 1, Routes: []string{"GET /groups/:id/manage/resource_access_tokens"},
+	}}, token, Options{Groups: []string{path}})
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	checkTokens(t, gitLabComTruth(t, w, path, token, false), run.inv.Tokens)
+	checkGaps(t, nil, run.inv.Gaps)
+	counts := run.srv.Counts()
+	groups, projects := 0, 0
+	top, _ := groupAndHolder(t, w, path, token)
+	tr := newTruth(w)
+	for _, g := range w.Groups {
+		if tr.inTree(g.ID, top) {
+			groups++
+		}
+	}
+	for _, p := range w.Projects {
+		if p.GroupID != 0 && tr.inTree(p.GroupID, top) {
+			projects++
+		}
+	}
+	if counts["GET /projects/:id/access_tokens"] != projects || counts["GET /groups/:id/access_tokens"] != groups {
+		t.Errorf("per-resource access token lists read %d project and %d group times, want %d and %d",
+			counts["GET /projects/:id/access_tokens"], counts["GET /groups/:id/access_tokens"], projects, groups)
+	}
+}
+
+// gitLabComTruth is what groups mode reports as the Owner (holding token)
+// of the top-level group at path of a GitLab.com world: the groups-mode
+// truth plus the enterprise users' PATs of the credentials inventory, with
+// the resource access tokens sourced from the inventory's list when
+// manageResource, else from the per-resource lists.
+func gitLabComTruth(t *testing.T, w *gitlabsim.World, path, token string, manageResource bool) []Token {
+	t.Helper()
 	tr := newTruth(w)
 	top, me := groupAndHolder(t, w, path, token)
 	want, _ := tr.groupsTruth(top, me, true)
@@ -272,9 +328,8 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 		if isPATKind(tok.Kind) {
 			byID[tok.ID] = i
 		}
-		if tok.Kind == KindProjectAccess || tok.Kind == KindGroupAccess {
-			want[i].Sources = append(want[i].Sources, srcManageResource)
-			slices.Sort(want[i].Sources)
+		if manageResource && (tok.Kind == KindProjectAccess || tok.Kind == KindGroupAccess) {
+			want[i].Sources = []string{srcManageResource}
 		}
 	}
 	for _, tok := range w.Tokens {
@@ -291,8 +346,7 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 			Resource{Type: ResourceInstance}, srcManagePATs))
 	}
 	sortTokens(want)
-	checkTokens(t, want, run.inv.Tokens)
-	checkGaps(t, nil, run.inv.Gaps)
+	return want
 }
 
 // TestCollectDeterministic: the inventory does not depend on concurrency

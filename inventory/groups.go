@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
@@ -20,7 +21,12 @@ type serviceAccountWire struct {
 // groups collects the configured group trees as their Owner or Maintainer
 // sees them: the tree itself, then per group and per project the token
 // lists, plus the top-level group's service accounts and, on GitLab.com, the
-// credentials inventory; and the caller's own PATs.
+// credentials inventory; and the caller's own PATs. Where the credentials
+// inventory listed a tree's resource access tokens, the per-group and
+// per-project access token lists of that tree are not read: one paged list
+// holds the same tokens with the same fields (access_level, resource_type,
+// resource_id added to the PAT entity;
+// https://docs.gitlab.com/api/groups/#credentials-inventory-management).
 func (c *collector) groups(ctx context.Context) error {
 	tops, err := c.resolveGroups(ctx)
 	if err != nil {
@@ -100,7 +106,15 @@ func (c *collector) groups(ctx context.Context) error {
 				d.manageOK = true
 				d.manageRes, err = listAll[resourceTokenWire](ctx, c, fmt.Sprintf("groups/%d/manage/resource_access_tokens", top.ID), nil)
 				if err != nil {
-					return c.gapOrStop(ctx, name, "credentials inventory resource tokens", err)
+					// No gap: the per-group and per-project access token
+					// lists, read instead, hold the same tokens.
+					d.manageRes = nil
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					c.log.Debug("credentials inventory resource tokens not read; reading them per resource",
+						"group", top.FullPath, "reason", errorReason(err))
+					return nil
 				}
 				d.manageResOK = true
 				return nil
@@ -137,6 +151,22 @@ func (c *collector) groups(ctx context.Context) error {
 		owners[id] = &Owner{ID: id, Username: a.Username, Type: OwnerServiceAccount, ProjectsReachable: -1}
 	}
 
+	// Groups and projects whose access tokens came with the credentials
+	// inventory of their top-level group.
+	managedGroups, managedProjects := map[int64]bool{}, map[int64]bool{}
+	for _, d := range data {
+		if !d.manageResOK {
+			continue
+		}
+		managedGroups[d.top.ID] = true
+		for _, g := range d.descendants {
+			managedGroups[g.ID] = true
+		}
+		for _, p := range slices.Concat(d.projects, d.archived) {
+			managedProjects[p.ID] = true
+		}
+	}
+
 	for _, d := range data {
 		for i := range d.managePATs {
 			p := &d.managePATs[i]
@@ -153,7 +183,11 @@ func (c *collector) groups(ctx context.Context) error {
 			if r.ResourceType == "group" {
 				kind, res, bt = KindGroupAccess, t.group(r.ResourceID), OwnerGroupBot
 			}
-			o := &Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
+			// The same owner as the per-resource lists give (resourceTokens).
+			o := owners[r.UserID]
+			if o == nil {
+				o = &Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
+			}
 			c.addToken(mapResourceToken(r, kind, o, res, srcManageResource))
 		}
 	}
@@ -163,9 +197,11 @@ func (c *collector) groups(ctx context.Context) error {
 	task := c.starter(g, gctx)
 	for _, gid := range sortedKeys(t.groups) {
 		res := t.group(gid)
-		task(func(ctx context.Context) error {
-			return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
-		})
+		if !managedGroups[gid] {
+			task(func(ctx context.Context) error {
+				return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
+			})
+		}
 		task(func(ctx context.Context) error {
 			return c.deployTokens(ctx, res, fmt.Sprintf("groups/%d/deploy_tokens", gid), srcGroupDeploy)
 		})
@@ -173,9 +209,11 @@ func (c *collector) groups(ctx context.Context) error {
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
-		task(func(ctx context.Context) error {
-			return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
-		})
+		if !managedProjects[pid] {
+			task(func(ctx context.Context) error {
+				return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
+			})
+		}
 		task(func(ctx context.Context) error {
 			return c.deployTokens(ctx, res, fmt.Sprintf("projects/%d/deploy_tokens", pid), srcProjectDeploy)
 		})

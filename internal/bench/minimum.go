@@ -116,8 +116,15 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
 // (one list each, archived state included), the caller's own tokens, the
 // group's service accounts and each one's tokens, and per group and per
 // project of the tree the lists only it offers: access tokens and deploy
-// tokens, and for projects triggers and the job token scope. The
-// credentials-inventory probe is not counted: it serves only on GitLab.com.
+// tokens, and for projects triggers and the job token scope.
+//
+// On GitLab.com (w.GitLabCom) the top-level group's Owner also reads the
+// credentials inventory: the enterprise users' PATs, and one list of the
+// whole tree's project and group access tokens, which replaces the access
+// token lists per group and per project. The simulator counts as enterprise
+// users the humans with a direct membership in the tree. Elsewhere the
+// credentials-inventory probe is not counted.
+//
 // It returns 0 when no top-level group has that path.
 func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 	ix := newIndex(w)
@@ -127,7 +134,15 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 	}
 	inTree := func(id int64) bool { return InTree(ix.groups, id, top.ID) }
 	n := 3 // /user, /version, the group
-	var descendants, projects, own int
+	var descendants, projects, own, resourceTokens int
+	members := map[int64]bool{}
+	accessTokens := func(c int) int {
+		resourceTokens += c
+		if w.GitLabCom {
+			return 0
+		}
+		return Pages(c)
+	}
 	for _, g := range w.Groups {
 		if !inTree(g.ID) {
 			continue
@@ -135,16 +150,31 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 		if g.ID != top.ID {
 			descendants++
 		}
-		n += Pages(ix.groupBotTokens[g.ID]) + Pages(ix.groupDeploy[g.ID])
+		for _, m := range g.Members {
+			members[m.UserID] = true
+		}
+		n += accessTokens(ix.groupBotTokens[g.ID]) + Pages(ix.groupDeploy[g.ID])
 	}
 	for _, p := range w.Projects {
 		if p.GroupID == 0 || !inTree(p.GroupID) {
 			continue
 		}
 		projects++
-		n += Pages(ix.projectBotTokens[p.ID]) + Pages(ix.projectDeploy[p.ID]) + ix.perProject(p)
+		for _, m := range p.Members {
+			members[m.UserID] = true
+		}
+		n += accessTokens(ix.projectBotTokens[p.ID]) + Pages(ix.projectDeploy[p.ID]) + ix.perProject(p)
 	}
 	n += Pages(descendants) + Pages(projects)
+	if w.GitLabCom {
+		var enterprisePATs int
+		for _, t := range w.Tokens {
+			if u := ix.users[t.UserID]; members[t.UserID] && u != nil && u.UserType == gitlabsim.UserTypeHuman && !t.Impersonation {
+				enterprisePATs++
+			}
+		}
+		n += Pages(enterprisePATs) + Pages(resourceTokens)
+	}
 	for _, t := range w.Tokens {
 		if t.UserID == callerID && !t.Impersonation {
 			own++
