@@ -41,6 +41,7 @@ var auditFlags = map[string]string{
 	"allow_insecure_http":  "allow-insecure-http",
 	"skip_triggers":        "skip-triggers",
 	"skip_job_token_scope": "skip-job-token-scope",
+	"person_reach":         "person-reach",
 }
 
 // newAuditCmd builds `tokenaudit audit`. runF, when set, replaces the audit
@@ -133,6 +134,7 @@ Exit codes:
 	f.Bool("allow-insecure-http", false, "allow plain http:// to a host other than localhost (sends the token unencrypted)")
 	f.Bool("skip-triggers", false, "do not list pipeline trigger tokens (saves a request per project)")
 	f.Bool("skip-job-token-scope", false, "do not read CI/CD job token scopes (saves requests per project)")
+	f.Bool("person-reach", false, "instance mode: count the projects each token owner reaches, for TA-024 (a request per owner)")
 	return cmd
 }
 
@@ -181,6 +183,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 			Concurrency:       cfg.Concurrency,
 			SkipTriggers:      cfg.SkipTriggers,
 			SkipJobTokenScope: cfg.SkipJobTokenScope,
+			PersonReach:       cfg.PersonReach,
 			BaseURL:           u.String(),
 			Logger:            logger,
 		},

@@ -46,6 +46,7 @@ type Config struct {
 	AllowInsecureHTTP  bool          `mapstructure:"allow_insecure_http"`
 	SkipTriggers       bool          `mapstructure:"skip_triggers"`
 	SkipJobTokenScope  bool          `mapstructure:"skip_job_token_scope"`
+	PersonReach        bool          `mapstructure:"person_reach"`
 	Policy             audit.Policy  `mapstructure:"policy"`
 }
 
