@@ -33,6 +33,9 @@ func TestDemo(t *testing.T) {
 		} `json:"gitlab"`
 		Tokens []struct {
 			Severity string `json:"severity"`
+			Findings []struct {
+				Rule string `json:"rule"`
+			} `json:"findings"`
 		} `json:"tokens"`
 	}
 	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
@@ -44,9 +47,17 @@ func TestDemo(t *testing.T) {
 	if rep.GitLab.Mode != "instance" || !rep.GitLab.Admin {
 		t.Errorf("demo audited in mode %q, admin %v; want instance as an administrator", rep.GitLab.Mode, rep.GitLab.Admin)
 	}
-	seen := map[string]int{}
+	seen, rules := map[string]int{}, map[string]int{}
 	for _, tk := range rep.Tokens {
 		seen[tk.Severity]++
+		for _, f := range tk.Findings {
+			rules[f.Rule]++
+		}
+	}
+	// The demo reads memberships (person_reach), and medium has people in
+	// more projects than the default threshold.
+	if rules["TA-024"] == 0 {
+		t.Error("demo report has no TA-024 finding (a person's token reaching many projects)")
 	}
 	for _, sev := range []string{"critical", "high", "medium", "low"} {
 		if seen[sev] == 0 {

@@ -120,6 +120,27 @@ func TestSettingsPrecedence(t *testing.T) {
 			},
 		},
 		{
+			name: "person_reach from the file, and the flag",
+			file: "person_reach: true\n",
+			check: func(t *testing.T, c Config) {
+				want := DefaultConfig()
+				want.PersonReach = true
+				if diff := cmp.Diff(want, c, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("config mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "person_reach flag over environment",
+			env:  map[string]string{"TOKENAUDIT_PERSON_REACH": "false"},
+			args: []string{"--person-reach"},
+			check: func(t *testing.T, c Config) {
+				if !c.PersonReach {
+					t.Error("--person-reach did not set person_reach")
+				}
+			},
+		},
+		{
 			name: "names in any case",
 			env:  map[string]string{"TOKENAUDIT_FAIL_ON": "HIGH", "TOKENAUDIT_FORMAT": " JSON"},
 			args: []string{"--mode", "Instance"},
