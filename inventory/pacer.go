@@ -24,6 +24,14 @@ import (
 // so a window's whole quota may be spent inside it: the pacer gives request
 // n of the window the slot now + n × (time to reset / remaining), and
 // re-reads the quota from every response.
+//
+// RateLimit-Reset is a time on GitLab's clock, so the pacer judges it
+// against GitLab's time, not the local clock: it estimates the offset
+// between the two from each response's Date header (RFC 9110 §6.6.1, the
+// time the server generated the answer, to the second). A local clock 30 s
+// fast would otherwise end every window 30 s early and send the next
+// window's requests unpaced into a 429; one 30 s slow would wait 30 s too
+// long per window.
 type pacer struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -37,6 +45,58 @@ type pacer struct {
 	budget   int       // requests still allowed in the window, in-flight ones subtracted
 	next     time.Time // earliest slot for the next request
 	inflight int       // requests sent and not answered yet
+	clock    clockOffset
+}
+
+// maxClockOffset bounds a believable difference between the local clock and
+// the Date of a response: beyond it the header is broken (or a proxy's
+// cache), not a clock, and is ignored.
+const maxClockOffset = 24 * time.Hour
+
+// clockOffset estimates GitLab's clock minus the local clock from the Date
+// headers of responses.
+//
+// A response generated at server time S, S in [Date, Date+1s) (Date is
+// truncated to the second), and received at local time R tells offset >
+// Date - R: the answer was generated before it arrived. Each sample is
+// such a lower bound, short of the true offset by the truncation (< 1 s)
+// plus the answer's latency, so the estimate is the largest sample seen.
+// Erring low is the safe side: GitLab's time is then judged a little early,
+// so a window is believed to last a little longer than it does, never
+// shorter. A sample more than maxStep below the estimate cannot be
+// truncation or ordinary latency: a clock was stepped (NTP, or another
+// server behind the load balancer), and it replaces the estimate.
+type clockOffset struct {
+	known  bool
+	offset time.Duration
+}
+
+// maxStep is how far below the estimate a sample may fall and still be
+// read as truncation plus latency.
+const maxStep = 2 * time.Second
+
+// observe takes the Date header of a response received at local time recv.
+func (c *clockOffset) observe(date string, recv time.Time) {
+	if date == "" {
+		return
+	}
+	at, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	sample := at.Sub(recv)
+	if sample > maxClockOffset || sample < -maxClockOffset {
+		return
+	}
+	if !c.known || sample > c.offset || sample < c.offset-maxStep {
+		c.known, c.offset = true, sample
+	}
+}
+
+// serverNow is GitLab's time now, as well as the responses so far tell it;
+// p.mu must be held.
+func (p *pacer) serverNow() time.Time {
+	return p.now().Add(p.clock.offset)
 }
 
 func newPacer(maxWait time.Duration) *pacer {
@@ -63,7 +123,9 @@ func (p *pacer) Wait(ctx context.Context) error {
 	waited := time.Duration(0)
 	for {
 		p.mu.Lock()
-		now := p.now()
+		// GitLab's time: reset, next and the slots are all on its clock;
+		// only durations leave this function.
+		now := p.serverNow()
 		if p.known && !now.Before(p.reset) {
 			// The window ended: its successor's quota is unknown until the
 			// next response tells it; until then requests go unpaced (at
@@ -111,7 +173,8 @@ func (p *pacer) Wait(ctx context.Context) error {
 }
 
 // Done records the answer to a request Wait let through (h nil when there
-// was none) and learns the window's quota from its RateLimit-* headers.
+// was none), learns GitLab's clock from its Date header and the window's
+// quota from its RateLimit-* headers.
 func (p *pacer) Done(h http.Header) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -119,13 +182,14 @@ func (p *pacer) Done(h http.Header) {
 	if h == nil {
 		return
 	}
+	p.clock.observe(h.Get("Date"), p.now())
 	remaining, err1 := strconv.Atoi(h.Get("RateLimit-Remaining"))
 	resetUnix, err2 := strconv.ParseInt(h.Get("RateLimit-Reset"), 10, 64)
 	if err1 != nil || err2 != nil || remaining < 0 || resetUnix <= 0 {
 		return
 	}
 	reset := time.Unix(resetUnix, 0)
-	if !reset.After(p.now()) {
+	if !reset.After(p.serverNow()) {
 		return // a late answer from a window already over
 	}
 	// remaining was counted when this request arrived; requests still in

@@ -111,6 +111,83 @@ func TestPacerRequestsInFlightSpendTheQuota(t *testing.T) {
 	}
 }
 
+// serverHeaders are rateHeaders answered by a server whose clock reads
+// server: its Date, truncated to the second as HTTP dates are.
+func serverHeaders(remaining int, reset, server time.Time) http.Header {
+	h := rateHeaders(remaining, reset)
+	h.Set("Date", server.UTC().Format(http.TimeFormat))
+	return h
+}
+
+// TestPacerJudgesResetOnGitLabsClock: with GitLab's clock 30 s ahead of or
+// behind the local one, the pacer spreads a window's quota exactly as when
+// the clocks agree: 10 requests left for 10 s go 1 s apart, all inside the
+// window, and the 11th waits for the window's end.
+func TestPacerJudgesResetOnGitLabsClock(t *testing.T) {
+	for _, skew := range []time.Duration{0, 30 * time.Second, -30 * time.Second} {
+		t.Run(skew.String(), func(t *testing.T) {
+			p, c := newFakePacer(time.Minute)
+			server := func() time.Time { return c.t.Add(skew) }
+			reset := server().Add(10 * time.Second)
+			if err := p.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			p.Done(serverHeaders(10, reset, server()))
+			var sent []time.Time
+			for range 10 {
+				if err := p.Wait(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				sent = append(sent, server())
+				p.Done(serverHeaders(10-len(sent), reset, server()))
+			}
+			for i, at := range sent {
+				if !at.Before(reset) {
+					t.Fatalf("request %d of the window's 10 sent at reset+%s (GitLab's clock)", i, at.Sub(reset))
+				}
+				if i > 0 && at.Sub(sent[i-1]) != time.Second {
+					t.Errorf("request %d sent %s after the one before, want 1s (10 s / 10 left)", i, at.Sub(sent[i-1]))
+				}
+			}
+			if err := p.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := server(); !got.Equal(reset) {
+				t.Errorf("the 11th request went at reset%+v (GitLab's clock), want at reset", got.Sub(reset))
+			}
+		})
+	}
+}
+
+// TestPacerClockOffsetSamples: the offset is the largest lower bound the
+// Date headers give, absurd or unparsable dates are ignored, and a sample
+// far below the estimate (a stepped clock) replaces it.
+func TestPacerClockOffsetSamples(t *testing.T) {
+	recv := time.Unix(1_800_000_000, 0).Add(300 * time.Millisecond)
+	date := func(d time.Duration) string { return recv.Add(d).UTC().Format(http.TimeFormat) }
+	var c clockOffset
+	steps := []struct {
+		name, date string
+		want       time.Duration
+	}{
+		// recv+30.3s truncates to recv+30s-0.3s: a lower bound of 29.7 s.
+		{"first sample", date(30 * time.Second), 30*time.Second - 300*time.Millisecond},
+		{"a tighter bound raises it", date(30*time.Second + 800*time.Millisecond), 30*time.Second + 700*time.Millisecond},
+		{"a looser bound keeps it", date(29*time.Second + 900*time.Millisecond), 30*time.Second + 700*time.Millisecond},
+		{"no Date keeps it", "", 30*time.Second + 700*time.Millisecond},
+		{"an unparsable Date keeps it", "yesterday", 30*time.Second + 700*time.Millisecond},
+		{"a Date days away keeps it", date(72 * time.Hour), 30*time.Second + 700*time.Millisecond},
+		{"the epoch keeps it", time.Unix(0, 0).UTC().Format(http.TimeFormat), 30*time.Second + 700*time.Millisecond},
+		{"a stepped clock replaces it", date(-10 * time.Second), -10*time.Second - 300*time.Millisecond},
+	}
+	for _, st := range steps {
+		c.observe(st.date, recv)
+		if !c.known || c.offset != st.want {
+			t.Fatalf("%s: offset %s (known %v), want %s", st.name, c.offset, c.known, st.want)
+		}
+	}
+}
+
 func TestPacerHonoursSmallerRemainingAndIgnoresOldWindows(t *testing.T) {
 	p, c := newFakePacer(time.Minute)
 	reset := c.t.Add(10 * time.Second)
