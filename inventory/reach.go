@@ -41,19 +41,7 @@ func reachOwners(pats []patWire, owners map[int64]*Owner) map[int64]bool {
 // are not counted, like Resource.Projects).
 func projectsBelow(t *tree) map[int64][]int64 {
 	below := map[int64][]int64{}
-	for _, p := range t.projects {
-		if p.Namespace.Kind == "user" {
-			continue
-		}
-		seen := map[int64]bool{}
-		for id := p.Namespace.ID; id != 0 && !seen[id]; id = t.groups[id].ParentID {
-			seen[id] = true
-			below[id] = append(below[id], p.ID)
-			if _, ok := t.groups[id]; !ok {
-				break
-			}
-		}
-	}
+	t.eachGroupAbove(func(gid, pid int64) { below[gid] = append(below[gid], pid) })
 	return below
 }
 

@@ -50,21 +50,29 @@ func newTree(groups []groupWire, projects []projectWire, archived []projectWire,
 	}
 	if complete {
 		t.sizes = map[int64]int{}
-		for _, p := range t.projects {
-			if p.Namespace.Kind == "user" {
-				continue
-			}
-			seen := map[int64]bool{}
-			for id := p.Namespace.ID; id != 0 && !seen[id]; id = t.groups[id].ParentID {
-				seen[id] = true
-				t.sizes[id]++
-				if _, ok := t.groups[id]; !ok {
-					break
-				}
+		t.eachGroupAbove(func(gid, _ int64) { t.sizes[gid]++ })
+	}
+	return t
+}
+
+// eachGroupAbove calls fn(group, project) for every project in a group
+// namespace and every group it lies in: its own group and that group's
+// ancestors. A project in a user namespace lies in no group. The walk stops
+// at a group missing from the lists and at a cycle in broken data.
+func (t *tree) eachGroupAbove(fn func(gid, pid int64)) {
+	for _, p := range t.projects {
+		if p.Namespace.Kind == "user" {
+			continue
+		}
+		seen := map[int64]bool{}
+		for id := p.Namespace.ID; id != 0 && !seen[id]; id = t.groups[id].ParentID {
+			seen[id] = true
+			fn(id, p.ID)
+			if _, ok := t.groups[id]; !ok {
+				break
 			}
 		}
 	}
-	return t
 }
 
 // project returns a project's resource; Path is "" when the project is not
