@@ -10,46 +10,32 @@ import (
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 )
 
-// worldReach computes from the World what Options.PersonReach must find:
-// per user, the projects they are a direct member of and every project
-// below a group they are a direct member of, subgroups included; and per
-// user the number of direct memberships (for the pages of their list).
+// worldReach is what Options.PersonReach must find, from the World's own
+// ground truth: per user the projects reached (World.ProjectsReached), the
+// number of direct memberships (for the pages of their list), and whether
+// some project is reached only through a group.
 func worldReach(w *gitlabsim.World) (reach map[int64]map[int64]bool, direct map[int64]int, viaGroup map[int64]bool) {
-	parent := map[int64]int64{}
-	for _, g := range w.Groups {
-		parent[g.ID] = g.ParentID
-	}
-	below := func(p *gitlabsim.Project, gid int64) bool {
-		for id := p.GroupID; id != 0; id = parent[id] {
-			if id == gid {
-				return true
-			}
-		}
-		return false
-	}
-	reach, direct, viaGroup = map[int64]map[int64]bool{}, map[int64]int{}, map[int64]bool{}
-	add := func(uid, pid int64) {
-		if reach[uid] == nil {
-			reach[uid] = map[int64]bool{}
-		}
-		reach[uid][pid] = true
-	}
+	reach, direct, viaGroup = w.ProjectsReached(), map[int64]int{}, map[int64]bool{}
+	directProject := map[int64]map[int64]bool{}
 	for _, p := range w.Projects {
 		for _, m := range p.Members {
 			direct[m.UserID]++
-			add(m.UserID, p.ID)
+			if directProject[m.UserID] == nil {
+				directProject[m.UserID] = map[int64]bool{}
+			}
+			directProject[m.UserID][p.ID] = true
 		}
 	}
 	for _, g := range w.Groups {
 		for _, m := range g.Members {
 			direct[m.UserID]++
-			for _, p := range w.Projects {
-				if below(p, g.ID) {
-					if !reach[m.UserID][p.ID] {
-						viaGroup[m.UserID] = true
-					}
-					add(m.UserID, p.ID)
-				}
+		}
+	}
+	for uid, projects := range reach {
+		for pid := range projects {
+			if !directProject[uid][pid] {
+				viaGroup[uid] = true
+				break
 			}
 		}
 	}

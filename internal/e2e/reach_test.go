@@ -12,38 +12,6 @@ import (
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
-// worldReach is, per user, the projects the World makes them a member of:
-// direct project memberships and every project below a group membership,
-// subgroups included.
-func worldReach(w *gitlabsim.World) map[int64]map[int64]bool {
-	parent := map[int64]int64{}
-	members := map[int64][]int64{}
-	for _, g := range w.Groups {
-		parent[g.ID] = g.ParentID
-		for _, m := range g.Members {
-			members[g.ID] = append(members[g.ID], m.UserID)
-		}
-	}
-	reach := map[int64]map[int64]bool{}
-	add := func(uid, pid int64) {
-		if reach[uid] == nil {
-			reach[uid] = map[int64]bool{}
-		}
-		reach[uid][pid] = true
-	}
-	for _, p := range w.Projects {
-		for _, m := range p.Members {
-			add(m.UserID, p.ID)
-		}
-		for id := p.GroupID; id != 0; id = parent[id] {
-			for _, uid := range members[id] {
-				add(uid, p.ID)
-			}
-		}
-	}
-	return reach
-}
-
 // TestPersonReachRule runs the pipeline with PersonReach on a small instance
 // where one person was made a member of enough top-level groups to reach
 // more projects than the default policy allows: TA-024 flags that person's
@@ -71,7 +39,7 @@ func TestPersonReachRule(t *testing.T) {
 	if wide == nil {
 		t.Fatal("small/1 has no active personal token")
 	}
-	reach := worldReach(w)
+	reach := w.ProjectsReached()
 	for _, g := range w.Groups {
 		if len(reach[wide.ID]) > limit {
 			break
@@ -80,7 +48,7 @@ func TestPersonReachRule(t *testing.T) {
 			continue
 		}
 		g.Members = append(g.Members, gitlabsim.Membership{UserID: wide.ID, AccessLevel: 30})
-		reach = worldReach(w)
+		reach = w.ProjectsReached()
 	}
 	if len(reach[wide.ID]) <= limit {
 		t.Fatalf("%s reaches %d projects after joining every top-level group, want more than %d", wide.Username, len(reach[wide.ID]), limit)

@@ -1213,18 +1213,53 @@ func (w *World) GroupProjectCount(groupID int64) int {
 }
 
 func (w *World) projectCountsBelow() map[int64]int {
+	counts := make(map[int64]int, len(w.Groups))
+	w.eachGroupAbove(func(gid int64, _ *Project) { counts[gid]++ })
+	return counts
+}
+
+// eachGroupAbove calls fn for every project in a group and every group it
+// lies in: its own group and that group's ancestors.
+func (w *World) eachGroupAbove(fn func(gid int64, p *Project)) {
 	parent := make(map[int64]int64, len(w.Groups))
 	for _, gr := range w.Groups {
 		parent[gr.ID] = gr.ParentID
 	}
-	counts := make(map[int64]int, len(w.Groups))
 	for _, p := range w.Projects {
 		// The bound guards against a cycle in a hand-written World.
 		for id, n := p.GroupID, 0; id != 0 && n <= len(w.Groups); id, n = parent[id], n+1 {
-			counts[id]++
+			fn(id, p)
 		}
 	}
-	return counts
+}
+
+// ProjectsReached is, per user, the projects the user is a member of: each
+// direct project membership and every project below a group the user is a
+// direct member of, subgroups included (members inherit a group's
+// membership, https://docs.gitlab.com/user/project/members/#membership-types).
+func (w *World) ProjectsReached() map[int64]map[int64]bool {
+	reach := map[int64]map[int64]bool{}
+	add := func(uid, pid int64) {
+		if reach[uid] == nil {
+			reach[uid] = map[int64]bool{}
+		}
+		reach[uid][pid] = true
+	}
+	for _, p := range w.Projects {
+		for _, m := range p.Members {
+			add(m.UserID, p.ID)
+		}
+	}
+	members := make(map[int64][]Membership, len(w.Groups))
+	for _, g := range w.Groups {
+		members[g.ID] = g.Members
+	}
+	w.eachGroupAbove(func(gid int64, p *Project) {
+		for _, m := range members[gid] {
+			add(m.UserID, p.ID)
+		}
+	})
+	return reach
 }
 
 // TokenKind classifies a token stored as a personal access token the way
