@@ -76,3 +76,43 @@ func BenchmarkCollectGroups(b *testing.B) {
 		})
 	}
 }
+
+// TestCollectRequestEconomy holds the collector to the request budget of the
+// benchmarks in every CI run: on small worlds, requests per collection in
+// instance mode and in groups mode (self-managed and GitLab.com) are at most
+// 1.1 × the minimum the ground truth allows. Request counts are
+// deterministic without faults, unlike wall time.
+func TestCollectRequestEconomy(t *testing.T) {
+	w := generate(t, "small", 2)
+	token, group := w.GroupOwnerToken()
+	cases := []struct {
+		name    string
+		com     bool
+		token   string
+		opts    Options
+		minimum func(srv *gitlabsim.Server) int
+	}{
+		{"instance", false, w.AdminToken(), Options{},
+			func(srv *gitlabsim.Server) int {
+				return bench.InstanceMinimum(w, hasImpersonationRoute(t, srv, w.AdminToken()))
+			}},
+		{"groups self-managed", false, token, Options{Groups: []string{group}},
+			func(*gitlabsim.Server) int { return bench.GroupsMinimum(w, group, bench.TokenHolder(w, token)) }},
+		{"groups gitlab.com", true, token, Options{Groups: []string{group}},
+			func(*gitlabsim.Server) int { return bench.GroupsMinimum(w, group, bench.TokenHolder(w, token)) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w.GitLabCom = tc.com
+			defer func() { w.GitLabCom = false }()
+			run, err := collect(t, w, gitlabsim.Options{}, tc.token, tc.opts)
+			if err != nil {
+				t.Fatalf("Collect: %v", err)
+			}
+			minimum := tc.minimum(run.srv)
+			if got := run.req.Count(); got > minimum*11/10 {
+				t.Errorf("%d requests, more than 1.1 × the minimum %d", got, minimum)
+			}
+		})
+	}
+}
