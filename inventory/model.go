@@ -1,6 +1,6 @@
 // Package inventory holds tokenaudit's domain model (Token, Owner, Resource,
-// Gap, Inventory) and the concurrent collectors that fill it from the GitLab
-// REST API. It is the only package that talks to GitLab.
+// Gap, Inventory): GitLab's facts about its tokens, and nothing that judges
+// them. Package collect fills it from GitLab; audit judges it.
 //
 // The model never carries a token's secret value: there is no field for it.
 // GitLab returns pipeline trigger tokens in full to their creator; that value

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
@@ -29,12 +30,12 @@ func xlInventory(b *testing.B) (*gitlabsim.World, *inventory.Inventory) {
 		}
 		srv := gitlabsim.NewServer(xl.w, gitlabsim.Options{})
 		defer srv.Close()
-		client, _, err := inventory.NewClient(srv.URL()+"/api/v4", xl.w.AdminToken(), inventory.ClientOptions{})
+		client, _, err := collect.NewClient(srv.URL()+"/api/v4", xl.w.AdminToken(), collect.ClientOptions{})
 		if err != nil {
 			xl.err = err
 			return
 		}
-		xl.inv, xl.err = inventory.Collect(context.Background(), client, inventory.Options{Concurrency: 16})
+		xl.inv, xl.err = collect.Collect(context.Background(), client, collect.Options{Concurrency: 16})
 	})
 	if xl.err != nil {
 		b.Fatal(xl.err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
@@ -27,7 +28,7 @@ import (
 
 // faultClient retries quickly so the matrix runs in seconds; Retry-After
 // and RateLimit-Reset are honoured, capped at RetryAfterMax.
-var faultClient = inventory.ClientOptions{
+var faultClient = collect.ClientOptions{
 	RetryMax: 8, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
 	RetryAfterMax: 5 * time.Millisecond, Timeout: 10 * time.Second,
 }
@@ -242,8 +243,8 @@ type pipelineRun struct {
 // runPipeline serves w with so (through wrap, when set, as a corrupting
 // proxy would stand in front of GitLab), collects it as the administrator
 // with copts (its transport wrapped by rt, when set) and evaluates it.
-func runPipeline(t *testing.T, w *gitlabsim.World, so gitlabsim.Options, copts inventory.ClientOptions,
-	wrap func(http.Handler) http.Handler, rt func(http.RoundTripper) http.RoundTripper, opts inventory.Options) pipelineRun {
+func runPipeline(t *testing.T, w *gitlabsim.World, so gitlabsim.Options, copts collect.ClientOptions,
+	wrap func(http.Handler) http.Handler, rt func(http.RoundTripper) http.RoundTripper, opts collect.Options) pipelineRun {
 	t.Helper()
 	srv := gitlabsim.NewServer(w, so)
 	t.Cleanup(srv.Close)
@@ -256,14 +257,14 @@ func runPipeline(t *testing.T, w *gitlabsim.World, so gitlabsim.Options, copts i
 	if rt != nil {
 		copts.HTTPClient = &http.Client{Transport: rt(http.DefaultTransport.(*http.Transport).Clone())}
 	}
-	client, _, err := inventory.NewClient(base+"/api/v4", w.AdminToken(), copts)
+	client, _, err := collect.NewClient(base+"/api/v4", w.AdminToken(), copts)
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
 	opts.Now = func() time.Time { return w.Now }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	inv, err := inventory.Collect(ctx, client, opts)
+	inv, err := collect.Collect(ctx, client, opts)
 	if err != nil {
 		t.Fatalf("collect: %v (a fault must become a gap, not stop the audit)", err)
 	}
@@ -328,7 +329,7 @@ func TestFaultMatrix(t *testing.T) {
 	tests := []struct {
 		name   string
 		so     gitlabsim.Options
-		copts  inventory.ClientOptions
+		copts  collect.ClientOptions
 		wrap   func(http.Handler) http.Handler
 		want   string   // complete, gaps, either
 		gapsOn []string // with "gaps": the What of an error gap that must be there
@@ -349,7 +350,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "slow bodies past the timeout", so: gitlabsim.Options{Seed: 10, Faults: gitlabsim.Faults{SlowBodyRate: 0.03, SlowBodyTime: 3 * time.Second}},
 			copts: slowClient, want: "complete"},
 		{name: "latency past the timeout on one list", so: gitlabsim.Options{Seed: 11, Faults: only(gitlabsim.Faults{Latency: 2 * time.Second}, "GET /deploy_tokens")},
-			copts: func() inventory.ClientOptions { o := slowClient; o.RetryMax = 2; return o }(), want: "gaps", gapsOn: []string{"deploy tokens"}},
+			copts: func() collect.ClientOptions { o := slowClient; o.RetryMax = 2; return o }(), want: "gaps", gapsOn: []string{"deploy tokens"}},
 		{name: "latency jitter around the timeout", so: gitlabsim.Options{Seed: 12, Faults: only(gitlabsim.Faults{Jitter: time.Second}, "GET /users", "GET /groups")},
 			copts: slowClient, want: "either"},
 		{name: "dropped connections", so: gitlabsim.Options{Seed: 13, Faults: gitlabsim.Faults{DropRate: 0.05}}, want: "complete"},
@@ -371,10 +372,10 @@ func TestFaultMatrix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			copts := tt.copts
-			if copts == (inventory.ClientOptions{}) {
+			if copts == (collect.ClientOptions{}) {
 				copts = faultClient
 			}
-			run := runPipeline(t, w, tt.so, copts, tt.wrap, nil, inventory.Options{Concurrency: 6})
+			run := runPipeline(t, w, tt.so, copts, tt.wrap, nil, collect.Options{Concurrency: 6})
 			checkInventory(t, run.inv, truth, truth, paths)
 			fs := run.srv.FaultStats()
 			if tt.wrap == nil && tt.so.RateLimit.Requests == 0 && fs.Dropped+fs.Errors+fs.Throttled+fs.Slow+fs.Truncated == 0 && tt.so.Faults.Latency == 0 && tt.so.Faults.Jitter == 0 {
@@ -442,20 +443,20 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // runPipelineWithServer is runPipeline with the server published to the
 // transport hook before the first request.
-func runPipelineWithServer(t *testing.T, w *gitlabsim.World, so gitlabsim.Options, copts inventory.ClientOptions,
+func runPipelineWithServer(t *testing.T, w *gitlabsim.World, so gitlabsim.Options, copts collect.ClientOptions,
 	rt func(http.RoundTripper) http.RoundTripper, srv *atomic.Pointer[gitlabsim.Server]) pipelineRun {
 	t.Helper()
 	s := gitlabsim.NewServer(w, so)
 	t.Cleanup(s.Close)
 	srv.Store(s)
 	copts.HTTPClient = &http.Client{Transport: rt(http.DefaultTransport.(*http.Transport).Clone())}
-	client, _, err := inventory.NewClient(s.URL()+"/api/v4", w.AdminToken(), copts)
+	client, _, err := collect.NewClient(s.URL()+"/api/v4", w.AdminToken(), copts)
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	inv, err := inventory.Collect(ctx, client, inventory.Options{Concurrency: 6, Now: func() time.Time { return w.Now }})
+	inv, err := collect.Collect(ctx, client, collect.Options{Concurrency: 6, Now: func() time.Time { return w.Now }})
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -603,7 +604,7 @@ func TestFaultSustainedErrorRateLarge(t *testing.T) {
 	copts := faultClient
 	copts.RetryMax = 10
 	run := runPipeline(t, w, gitlabsim.Options{Seed: 1, Faults: gitlabsim.Faults{ErrorRate: 0.1}}, copts, nil, nil,
-		inventory.Options{Concurrency: 8, SkipJobTokenScope: true})
+		collect.Options{Concurrency: 8, SkipJobTokenScope: true})
 	checkInventory(t, run.inv, truth, truth, paths)
 	fs := run.srv.FaultStats()
 	if fs.Errors < fs.Requests/20 {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
@@ -86,22 +87,22 @@ func worldTokens(w *gitlabsim.World) []simToken {
 	return out
 }
 
-// collect serves the World and collects it with the token; groups, when
+// collectWorld serves the World and collects it with the token; groups, when
 // set, audits those top-level groups (groups mode).
-func collect(t *testing.T, w *gitlabsim.World, token string, groups ...string) *inventory.Inventory {
+func collectWorld(t *testing.T, w *gitlabsim.World, token string, groups ...string) *inventory.Inventory {
 	t.Helper()
 	if token == "" {
 		t.Fatal("the World has no well-known token for this caller")
 	}
 	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
 	t.Cleanup(srv.Close)
-	client, _, err := inventory.NewClient(srv.URL()+"/api/v4", token, inventory.ClientOptions{RetryMax: -1})
+	client, _, err := collect.NewClient(srv.URL()+"/api/v4", token, collect.ClientOptions{RetryMax: -1})
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	inv, err := inventory.Collect(ctx, client, inventory.Options{Groups: groups, Now: func() time.Time { return w.Now }})
+	inv, err := collect.Collect(ctx, client, collect.Options{Groups: groups, Now: func() time.Time { return w.Now }})
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -123,7 +124,7 @@ func TestPlantedRisks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inv := collect(t, w, w.AdminToken())
+			inv := collectWorld(t, w, w.AdminToken())
 			// An administrator may read everything: not even a permission gap.
 			if len(inv.Gaps) != 0 {
 				t.Fatalf("collect as administrator: gaps %+v", inv.Gaps)
@@ -159,7 +160,7 @@ func TestPlantedRisksGroupOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	token, group := w.GroupOwnerToken()
-	inv := collect(t, w, token, group)
+	inv := collectWorld(t, w, token, group)
 	if inv.GitLab.Admin || len(inv.Tokens) == 0 {
 		t.Fatalf("groups-mode inventory: admin %v, %d tokens; want a non-administrator seeing some tokens", inv.GitLab.Admin, len(inv.Tokens))
 	}

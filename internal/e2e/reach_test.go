@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
@@ -56,13 +57,13 @@ func TestPersonReachRule(t *testing.T) {
 
 	srv := gitlabsim.NewServer(w, gitlabsim.Options{})
 	defer srv.Close()
-	client, _, err := inventory.NewClient(srv.URL()+"/api/v4", w.AdminToken(), faultClient)
+	client, _, err := collect.NewClient(srv.URL()+"/api/v4", w.AdminToken(), faultClient)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inv, err := inventory.Collect(ctx, client, inventory.Options{
+	inv, err := collect.Collect(ctx, client, collect.Options{
 		Concurrency: 8, SkipTriggers: true, SkipJobTokenScope: true, PersonReach: true,
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/internal/secrettest"
 	"github.com/tokenaudit/tokenaudit/inventory"
@@ -49,7 +50,7 @@ func TestSecretsNeverInMemory(t *testing.T) {
 	for _, opts := range []gitlabsim.Options{so, faulty} {
 		copts := faultClient
 		copts.RetryMax = 1
-		run := runPipeline(t, w, opts, copts, nil, nil, inventory.Options{Concurrency: 4})
+		run := runPipeline(t, w, opts, copts, nil, nil, collect.Options{Concurrency: 4})
 		dump.WriteString(fmt.Sprintf("%+v\n%#v\n", *run.inv, *run.result))
 		for _, format := range report.Formats() {
 			var buf bytes.Buffer
@@ -92,12 +93,12 @@ func TestSecretsNeverInMemory(t *testing.T) {
 	} {
 		copts := faultClient
 		copts.RetryMax = -1
-		client, _, err := inventory.NewClient(c.url+"/api/v4", c.token, copts)
+		client, _, err := collect.NewClient(c.url+"/api/v4", c.token, copts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		inv, err := inventory.Collect(ctx, client, inventory.Options{})
+		inv, err := collect.Collect(ctx, client, collect.Options{})
 		cancel()
 		if err == nil || inv != nil {
 			t.Fatalf("Collect against %s succeeded; want an error", c.url)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
 )
@@ -165,7 +166,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	if err := checkReachable(ctx, u, min(cfg.Timeout, 15*time.Second)); err != nil {
 		return exitCode(ExitCannotRun, err)
 	}
-	client, counter, err := inventory.NewClient(u.String(), run.token, inventory.ClientOptions{
+	client, counter, err := collect.NewClient(u.String(), run.token, collect.ClientOptions{
 		HTTPClient: hc,
 		RetryMax:   retryMax(cfg.Retries),
 		Timeout:    cfg.Timeout,
@@ -177,7 +178,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	job := job{
 		client:  client,
 		counter: counter,
-		opts: inventory.Options{
+		opts: collect.Options{
 			Mode:              inventory.Mode(cfg.Mode),
 			Groups:            cfg.Groups,
 			Concurrency:       cfg.Concurrency,

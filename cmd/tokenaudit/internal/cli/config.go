@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
 )
@@ -58,8 +59,8 @@ func DefaultConfig() Config {
 		Format:      "table",
 		Output:      []string{},
 		FailOn:      "high",
-		Concurrency: inventory.DefaultConcurrency,
-		Retries:     inventory.DefaultRetryMax,
+		Concurrency: collect.DefaultConcurrency,
+		Retries:     collect.DefaultRetryMax,
 		Timeout:     60 * time.Second,
 		LogLevel:    "warn",
 		Policy:      audit.DefaultPolicy(),

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
@@ -87,14 +88,14 @@ func runDemo(ctx context.Context, s *Streams, d demoSettings) error {
 	}
 	srv := gitlabsim.NewServer(world, gitlabsim.Options{})
 	defer srv.Close()
-	client, counter, err := inventory.NewClient(srv.URL(), world.AdminToken(), inventory.ClientOptions{})
+	client, counter, err := collect.NewClient(srv.URL(), world.AdminToken(), collect.ClientOptions{})
 	if err != nil {
 		return exitCode(ExitCannotRun, err)
 	}
 	j := job{
 		client:  client,
 		counter: counter,
-		opts: inventory.Options{
+		opts: collect.Options{
 			Mode:    inventory.ModeAuto,
 			BaseURL: srv.URL(),
 			Logger:  newLogger(s.ErrOut, d.logLevel),

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenaudit/tokenaudit/inventory"
+	"github.com/tokenaudit/tokenaudit/collect"
 )
 
 // errNoToken is returned when neither GITLAB_TOKEN nor token_file gives a token.
@@ -174,7 +174,7 @@ func isUnknownAuthority(err error) bool {
 // token gets a bare 401; expired and revoked ones a 401 invalid_token with a
 // description; a token without a fitting scope a 403 insufficient_scope.
 func describeAuthError(err error) (string, bool) {
-	if !errors.Is(err, inventory.ErrUnauthorized) {
+	if !errors.Is(err, collect.ErrUnauthorized) {
 		return "", false
 	}
 	const fix = "create a token with the read_api scope (an administrator's for the whole instance, a group Owner's for --group) and put it in GITLAB_TOKEN or token_file"

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokenaudit/tokenaudit/inventory"
+	"github.com/tokenaudit/tokenaudit/collect"
 )
 
 // progressPrinter shows collection progress on stderr: one line redrawn in
@@ -18,7 +18,7 @@ type progressPrinter struct {
 	interval time.Duration
 
 	mu      sync.Mutex
-	last    inventory.Progress
+	last    collect.Progress
 	printed time.Time
 	dirty   bool // an update not printed yet
 	shown   bool // a line was printed
@@ -32,13 +32,13 @@ func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
 	return &progressPrinter{w: w, tty: tty, interval: interval}
 }
 
-func progressLine(p inventory.Progress) string {
+func progressLine(p collect.Progress) string {
 	return fmt.Sprintf("collecting: %d/%d resources done, %d tokens found, %d requests",
 		p.Done, p.Planned, p.Tokens, p.Requests)
 }
 
-// update is inventory.Options.Progress.
-func (p *progressPrinter) update(pr inventory.Progress) {
+// update is collect.Options.Progress.
+func (p *progressPrinter) update(pr collect.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.last = pr

@@ -14,6 +14,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/collect"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
 )
@@ -21,8 +22,8 @@ import (
 // job is one collect-evaluate-report pass, shared by audit and demo.
 type job struct {
 	client   *gitlab.Client
-	counter  *inventory.RequestCounter
-	opts     inventory.Options
+	counter  *collect.RequestCounter
+	opts     collect.Options
 	policy   audit.Policy
 	now      func() time.Time
 	format   string   // on stdout
@@ -55,7 +56,7 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		pr = newProgressPrinter(s.ErrOut, s.ErrTTY)
 		j.opts.Progress = pr.update
 	}
-	inv, err := inventory.Collect(ctx, j.client, j.opts)
+	inv, err := collect.Collect(ctx, j.client, j.opts)
 	if pr != nil {
 		pr.finish()
 	}

@@ -747,7 +747,7 @@ const notes = `## What limits each figure
 
 ## Default concurrency
 
-` + "`inventory.DefaultConcurrency`" + ` is 16, from the sweep above and the rate-limited runs:
+` + "`collect.DefaultConcurrency`" + ` is 16, from the sweep above and the rate-limited runs:
 
 - Without a rate limit the wall time falls in proportion to concurrency (each doubling about halves it), while
   the ratio to the latency bound creeps up as the two processes start to compete for this machine's two cores.

@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,7 +92,7 @@ var botName = regexp.MustCompile(`^(project|group)_(\d+)_bot(?:\d*|_[0-9a-f]+(?:
 var serviceAccountName = regexp.MustCompile(`^service_account_group_(\d+)_`)
 
 // parseBotUsername returns the resource a project or group bot belongs to.
-func parseBotUsername(username string) (ResourceType, int64, bool) {
+func parseBotUsername(username string) (inventory.ResourceType, int64, bool) {
 	m := botName.FindStringSubmatch(username)
 	if m == nil {
 		return "", 0, false
@@ -100,9 +102,9 @@ func parseBotUsername(username string) (ResourceType, int64, bool) {
 		return "", 0, false
 	}
 	if m[1] == "group" {
-		return ResourceGroup, id, true
+		return inventory.ResourceGroup, id, true
 	}
-	return ResourceProject, id, true
+	return inventory.ResourceProject, id, true
 }
 
 // serviceAccountGroup returns the top-level group of a group service
@@ -119,36 +121,36 @@ func serviceAccountGroup(username string) (int64, bool) {
 // ownerType classifies an account. GitLab has one user_type (project_bot)
 // for the bots of project and of group access tokens; the username tells
 // them apart (gitlab-api/README.md §5).
-func ownerType(username, userType string, bot bool) OwnerType {
+func ownerType(username, userType string, bot bool) inventory.OwnerType {
 	if rt, _, ok := parseBotUsername(username); ok && (userType == "" || userType == "project_bot") {
-		if rt == ResourceGroup {
-			return OwnerGroupBot
+		if rt == inventory.ResourceGroup {
+			return inventory.OwnerGroupBot
 		}
-		return OwnerProjectBot
+		return inventory.OwnerProjectBot
 	}
 	switch userType {
 	case "human":
-		return OwnerHuman
+		return inventory.OwnerHuman
 	case "service_account":
-		return OwnerServiceAccount
+		return inventory.OwnerServiceAccount
 	case "project_bot":
-		return OwnerProjectBot
+		return inventory.OwnerProjectBot
 	case "":
 	default:
-		return OwnerOtherBot
+		return inventory.OwnerOtherBot
 	}
 	if strings.HasPrefix(username, "service_account_") {
-		return OwnerServiceAccount
+		return inventory.OwnerServiceAccount
 	}
 	if bot {
-		return OwnerOtherBot
+		return inventory.OwnerOtherBot
 	}
-	return OwnerHuman
+	return inventory.OwnerHuman
 }
 
 // mapUser maps a user as an administrator (or the user itself) sees it.
-func mapUser(u *userWire) *Owner {
-	o := &Owner{
+func mapUser(u *userWire) *inventory.Owner {
+	o := &inventory.Owner{
 		ID:                u.ID,
 		Username:          u.Username,
 		Type:              ownerType(u.Username, u.UserType, u.Bot),
@@ -164,53 +166,53 @@ func mapUser(u *userWire) *Owner {
 
 // mapBasicUser maps a UserBasic (trigger owners, non-admin views): no bot
 // flag, no admin flag.
-func mapBasicUser(u *gitlab.User) *Owner {
+func mapBasicUser(u *gitlab.User) *inventory.Owner {
 	if u == nil {
 		return nil
 	}
-	t := OwnerUnknown
+	t := inventory.OwnerUnknown
 	if rt, _, ok := parseBotUsername(u.Username); ok {
-		t = OwnerProjectBot
-		if rt == ResourceGroup {
-			t = OwnerGroupBot
+		t = inventory.OwnerProjectBot
+		if rt == inventory.ResourceGroup {
+			t = inventory.OwnerGroupBot
 		}
 	} else if strings.HasPrefix(u.Username, "service_account_") {
-		t = OwnerServiceAccount
+		t = inventory.OwnerServiceAccount
 	}
-	return &Owner{ID: u.ID, Username: u.Username, Type: t, State: u.State, ProjectsReachable: -1}
+	return &inventory.Owner{ID: u.ID, Username: u.Username, Type: t, State: u.State, ProjectsReachable: -1}
 }
 
 // kindForOwner is the kind of a PAT-table token given its owner's type.
-func kindForOwner(t OwnerType) Kind {
+func kindForOwner(t inventory.OwnerType) inventory.Kind {
 	switch t {
-	case OwnerServiceAccount:
-		return KindServiceAccount
-	case OwnerProjectBot:
-		return KindProjectAccess
-	case OwnerGroupBot:
-		return KindGroupAccess
+	case inventory.OwnerServiceAccount:
+		return inventory.KindServiceAccount
+	case inventory.OwnerProjectBot:
+		return inventory.KindProjectAccess
+	case inventory.OwnerGroupBot:
+		return inventory.KindGroupAccess
 	default:
-		return KindPersonal
+		return inventory.KindPersonal
 	}
 }
 
 // dateExpiry reads a YYYY-MM-DD expires_at: the token stops working at
 // midnight UTC at the start of that day
 // (https://docs.gitlab.com/user/profile/personal_access_tokens/).
-func dateExpiry(d *gitlab.ISOTime) Expiry {
+func dateExpiry(d *gitlab.ISOTime) inventory.Expiry {
 	if d == nil || time.Time(*d).IsZero() {
-		return Expiry{}
+		return inventory.Expiry{}
 	}
 	t := time.Time(*d)
-	return Expiry{At: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), DateOnly: true}
+	return inventory.Expiry{At: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), DateOnly: true}
 }
 
 // timeExpiry reads an RFC 3339 expires_at (deploy and trigger tokens).
-func timeExpiry(t *time.Time) Expiry {
+func timeExpiry(t *time.Time) inventory.Expiry {
 	if t == nil || t.IsZero() {
-		return Expiry{}
+		return inventory.Expiry{}
 	}
-	return Expiry{At: utc(t)}
+	return inventory.Expiry{At: utc(t)}
 }
 
 // The instants a report can write in RFC 3339 (years 0001 to 9999 in UTC;
@@ -253,11 +255,11 @@ func scopes(s []string) []string {
 
 // mapPAT maps an entry of a personal access token list. kind is decided by
 // the caller from the owner; owner may be nil when unknown.
-func mapPAT(p *patWire, kind Kind, owner *Owner, res Resource, source string) Token {
+func mapPAT(p *patWire, kind inventory.Kind, owner *inventory.Owner, res inventory.Resource, source string) inventory.Token {
 	if p.Impersonation != nil && *p.Impersonation {
-		kind = KindImpersonation
+		kind = inventory.KindImpersonation
 	}
-	return Token{
+	return inventory.Token{
 		Kind:          kind,
 		ID:            p.ID,
 		Name:          p.Name,
@@ -278,7 +280,7 @@ func mapPAT(p *patWire, kind Kind, owner *Owner, res Resource, source string) To
 
 // mapResourceToken maps a project or group access token from a resource
 // list; kind is KindProjectAccess or KindGroupAccess.
-func mapResourceToken(p *resourceTokenWire, kind Kind, owner *Owner, res Resource, source string) Token {
+func mapResourceToken(p *resourceTokenWire, kind inventory.Kind, owner *inventory.Owner, res inventory.Resource, source string) inventory.Token {
 	t := mapPAT(&patWire{PersonalAccessToken: p.PersonalAccessToken, LastUsedIPs: p.LastUsedIPs}, kind, owner, res, source)
 	t.AccessLevel = p.AccessLevel
 	return t
@@ -287,10 +289,10 @@ func mapResourceToken(p *resourceTokenWire, kind Kind, owner *Owner, res Resourc
 // mapDeployToken maps a deploy token. GitLab reports neither creation nor
 // use of deploy tokens (https://docs.gitlab.com/api/deploy_tokens/), so
 // UsageReported is false.
-func mapDeployToken(d *gitlab.DeployToken, res Resource, source string) Token {
+func mapDeployToken(d *gitlab.DeployToken, res inventory.Resource, source string) inventory.Token {
 	exp := timeExpiry(d.ExpiresAt)
-	return Token{
-		Kind:     KindDeploy,
+	return inventory.Token{
+		Kind:     inventory.KindDeploy,
 		ID:       d.ID,
 		Name:     d.Name,
 		Resource: res,
@@ -306,10 +308,10 @@ func mapDeployToken(d *gitlab.DeployToken, res Resource, source string) Token {
 // the trigger's owner (https://docs.gitlab.com/api/pipeline_triggers/); it is
 // dropped here and nowhere stored. A trigger cannot be revoked, only
 // deleted; it is active until its expiry, judged at now.
-func mapTrigger(tr *triggerWire, owner *Owner, res Resource, now time.Time) Token {
+func mapTrigger(tr *triggerWire, owner *inventory.Owner, res inventory.Resource, now time.Time) inventory.Token {
 	exp := timeExpiry(tr.ExpiresAt)
-	return Token{
-		Kind:          KindPipelineTrigger,
+	return inventory.Token{
+		Kind:          inventory.KindPipelineTrigger,
 		ID:            tr.ID,
 		Name:          tr.Description,
 		Description:   tr.Description,
@@ -326,8 +328,8 @@ func mapTrigger(tr *triggerWire, owner *Owner, res Resource, now time.Time) Toke
 }
 
 // mapSettings maps the token-policy settings.
-func mapSettings(s *settingsWire) *Settings {
-	out := &Settings{
+func mapSettings(s *settingsWire) *inventory.Settings {
+	out := &inventory.Settings{
 		RequirePersonalAccessTokenExpiry:      s.RequirePersonalAccessTokenExpiry,
 		ServiceAccessTokensExpirationEnforced: s.ServiceAccessTokensExpirationEnforced,
 		ThrottleAuthenticatedAPIEnabled:       s.ThrottleAuthenticatedAPIEnabled,
@@ -339,7 +341,7 @@ func mapSettings(s *settingsWire) *Settings {
 	return out
 }
 
-func ownerOrID(o *Owner, id int64) *Owner {
+func ownerOrID(o *inventory.Owner, id int64) *inventory.Owner {
 	if o != nil {
 		c := *o
 		return &c
@@ -347,13 +349,13 @@ func ownerOrID(o *Owner, id int64) *Owner {
 	if id == 0 {
 		return nil
 	}
-	return &Owner{ID: id, Type: OwnerUnknown, ProjectsReachable: -1}
+	return &inventory.Owner{ID: id, Type: inventory.OwnerUnknown, ProjectsReachable: -1}
 }
 
 // merge folds b, the same token seen in another list, into a: fields a
 // lacks are taken from b, sources are united.
-func merge(a *Token, b Token) {
-	if a.Kind == KindPersonal && b.Kind != KindPersonal {
+func merge(a *inventory.Token, b inventory.Token) {
+	if a.Kind == inventory.KindPersonal && b.Kind != inventory.KindPersonal {
 		a.Kind = b.Kind
 	}
 	if a.Name == "" {
@@ -363,7 +365,7 @@ func merge(a *Token, b Token) {
 		a.Description = b.Description
 	}
 	a.Owner = mergeOwner(a.Owner, b.Owner)
-	if a.Resource.Path == "" && b.Resource.Path != "" || a.Resource.Type == "" || a.Resource.Type == ResourceInstance && b.Resource.Type != "" && b.Resource.Type != ResourceInstance {
+	if a.Resource.Path == "" && b.Resource.Path != "" || a.Resource.Type == "" || a.Resource.Type == inventory.ResourceInstance && b.Resource.Type != "" && b.Resource.Type != inventory.ResourceInstance {
 		a.Resource = b.Resource
 	}
 	if len(a.Scopes) == 0 {
@@ -395,7 +397,7 @@ func merge(a *Token, b Token) {
 	slices.Sort(a.Sources)
 }
 
-func mergeOwner(a, b *Owner) *Owner {
+func mergeOwner(a, b *inventory.Owner) *inventory.Owner {
 	switch {
 	case a == nil:
 		return b
@@ -406,7 +408,7 @@ func mergeOwner(a, b *Owner) *Owner {
 	if c.Username == "" {
 		c.Username = b.Username
 	}
-	if c.Type == OwnerUnknown || c.Type == "" {
+	if c.Type == inventory.OwnerUnknown || c.Type == "" {
 		c.Type = b.Type
 	}
 	c.Admin = c.Admin || b.Admin

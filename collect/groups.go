@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -146,9 +148,9 @@ func (c *collector) groups(ctx context.Context) error {
 		allArchived = nil
 	}
 	t := newTree(allGroups, allProjects, allArchived, complete)
-	owners := map[int64]*Owner{c.me.ID: c.me}
+	owners := map[int64]*inventory.Owner{c.me.ID: c.me}
 	for id, a := range accounts {
-		owners[id] = &Owner{ID: id, Username: a.Username, Type: OwnerServiceAccount, ProjectsReachable: -1}
+		owners[id] = &inventory.Owner{ID: id, Username: a.Username, Type: inventory.OwnerServiceAccount, ProjectsReachable: -1}
 	}
 
 	// Groups and projects whose access tokens came with the credentials
@@ -171,22 +173,22 @@ func (c *collector) groups(ctx context.Context) error {
 		for i := range d.managePATs {
 			p := &d.managePATs[i]
 			o := owners[p.UserID]
-			kind, res := KindPersonal, Resource{Type: ResourceInstance}
-			if o != nil && o.Type == OwnerServiceAccount {
-				kind, res = KindServiceAccount, t.group(accountGroup[p.UserID])
+			kind, res := inventory.KindPersonal, inventory.Resource{Type: inventory.ResourceInstance}
+			if o != nil && o.Type == inventory.OwnerServiceAccount {
+				kind, res = inventory.KindServiceAccount, t.group(accountGroup[p.UserID])
 			}
 			c.addToken(mapPAT(p, kind, o, res, srcManagePATs))
 		}
 		for i := range d.manageRes {
 			r := &d.manageRes[i]
-			kind, res, bt := KindProjectAccess, t.project(r.ResourceID), OwnerProjectBot
+			kind, res, bt := inventory.KindProjectAccess, t.project(r.ResourceID), inventory.OwnerProjectBot
 			if r.ResourceType == "group" {
-				kind, res, bt = KindGroupAccess, t.group(r.ResourceID), OwnerGroupBot
+				kind, res, bt = inventory.KindGroupAccess, t.group(r.ResourceID), inventory.OwnerGroupBot
 			}
 			// The same owner as the per-resource lists give (resourceTokens).
 			o := owners[r.UserID]
 			if o == nil {
-				o = &Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
+				o = &inventory.Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
 			}
 			c.addToken(mapResourceToken(r, kind, o, res, srcManageResource))
 		}
@@ -232,7 +234,7 @@ func (c *collector) groups(ctx context.Context) error {
 				return c.gapOrStop(ctx, "service account "+a.Username, "personal access tokens", err)
 			}
 			for i := range toks {
-				c.addToken(mapPAT(&toks[i], KindServiceAccount, owners[uid], res, srcServiceAccountPATs))
+				c.addToken(mapPAT(&toks[i], inventory.KindServiceAccount, owners[uid], res, srcServiceAccountPATs))
 			}
 			return nil
 		})
@@ -267,11 +269,11 @@ func (c *collector) resolveGroups(ctx context.Context) ([]groupWire, error) {
 }
 
 // deployTokens reads a project's or group's deploy tokens.
-func (c *collector) deployTokens(ctx context.Context, res Resource, path, src string) error {
+func (c *collector) deployTokens(ctx context.Context, res inventory.Resource, path, src string) error {
 	toks, err := listAll[gitlab.DeployToken](ctx, c, path, nil)
 	if err != nil {
 		name := projectName(res.Path, res.ID)
-		if res.Type == ResourceGroup {
+		if res.Type == inventory.ResourceGroup {
 			name = groupName(res.Path, res.ID)
 		}
 		return c.gapOrStop(ctx, name, "deploy tokens", err)

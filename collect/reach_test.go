@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"fmt"
 	"net/http"
 	"slices"
@@ -44,15 +46,15 @@ func worldReach(w *gitlabsim.World) (reach map[int64]map[int64]bool, direct map[
 
 // reachOwnersOf are the owners PersonReach reads, from the expected
 // tokens: people and service accounts with an active token of their own.
-func reachOwnersOf(tokens []Token) map[int64]bool {
+func reachOwnersOf(tokens []inventory.Token) map[int64]bool {
 	ids := map[int64]bool{}
 	for _, t := range tokens {
 		switch t.Kind {
-		case KindPersonal, KindImpersonation, KindServiceAccount:
+		case inventory.KindPersonal, inventory.KindImpersonation, inventory.KindServiceAccount:
 		default:
 			continue
 		}
-		if t.Active && t.Owner != nil && (t.Owner.Type == OwnerHuman || t.Owner.Type == OwnerServiceAccount) {
+		if t.Active && t.Owner != nil && (t.Owner.Type == inventory.OwnerHuman || t.Owner.Type == inventory.OwnerServiceAccount) {
 			ids[t.Owner.ID] = true
 		}
 	}
@@ -138,9 +140,11 @@ func TestCollectPersonReachReadFails(t *testing.T) {
 	checkTokens(t, want, run.inv.Tokens)
 	wantGaps := instanceGaps(imp)
 	for id := range reachOwnersOf(want) {
-		wantGaps = append(wantGaps, Gap{Resource: "user " + tr.users[id].Username, What: "project memberships", Kind: GapError})
+		wantGaps = append(wantGaps, inventory.Gap{Resource: "user " + tr.users[id].Username, What: "project memberships", Kind: inventory.GapError})
 	}
-	slices.SortFunc(wantGaps, func(a, b Gap) int { return strings.Compare(a.Resource+"\x00"+a.What, b.Resource+"\x00"+b.What) })
+	slices.SortFunc(wantGaps, func(a, b inventory.Gap) int {
+		return strings.Compare(a.Resource+"\x00"+a.What, b.Resource+"\x00"+b.What)
+	})
 	checkGaps(t, wantGaps, run.inv.Gaps)
 	for _, g := range run.inv.Gaps {
 		if g.What == "project memberships" && !strings.Contains(g.Reason, "503") {
@@ -174,7 +178,7 @@ func TestCollectPersonReachIncompleteTree(t *testing.T) {
 		if g.What == "project memberships" {
 			t.Errorf("memberships read although the tree is incomplete: gap %+v", g)
 		}
-		found = found || g.Resource == "instance" && g.What == "project reach of token owners" && g.Kind == GapError
+		found = found || g.Resource == "instance" && g.What == "project reach of token owners" && g.Kind == inventory.GapError
 	}
 	if !found {
 		t.Errorf("no gap for the unknown project reach; gaps: %s", fmt.Sprint(run.inv.Gaps))

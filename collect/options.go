@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"log/slog"
 	"time"
 )
@@ -10,7 +12,7 @@ import (
 type Options struct {
 	// Mode picks the sources; ModeAuto (or "") chooses from the caller:
 	// instance for an administrator, groups when Groups is set, self otherwise.
-	Mode Mode
+	Mode inventory.Mode
 	// Groups are the full paths (or numeric IDs) of the top-level groups to
 	// audit in groups mode.
 	Groups []string

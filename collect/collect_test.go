@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"context"
 	"errors"
 	"net/http"
@@ -18,7 +20,7 @@ import (
 
 type gitlabUser = gitlab.User
 
-func diffToken(want, got Token) string { return gocmp.Diff(want, got) }
+func diffToken(want, got inventory.Token) string { return gocmp.Diff(want, got) }
 
 // testClientOptions retry quickly so fault tests stay fast.
 var testClientOptions = ClientOptions{
@@ -29,7 +31,7 @@ var testClientOptions = ClientOptions{
 type simRun struct {
 	world *gitlabsim.World
 	srv   *gitlabsim.Server
-	inv   *Inventory
+	inv   *inventory.Inventory
 	req   *RequestCounter
 }
 
@@ -75,14 +77,14 @@ func hasImpersonationRoute(t testing.TB, srv *gitlabsim.Server, token string) bo
 	return resp.StatusCode != http.StatusNotFound
 }
 
-func checkTokens(t *testing.T, want, got []Token) {
+func checkTokens(t *testing.T, want, got []inventory.Token) {
 	t.Helper()
 	if d := tokenDiffs(want, got, 10); len(d) > 0 {
 		t.Errorf("collected %d tokens, want %d; first differences:\n%s", len(got), len(want), joinDiffs(d))
 	}
 }
 
-func checkProjects(t *testing.T, want, got []Project) {
+func checkProjects(t *testing.T, want, got []inventory.Project) {
 	t.Helper()
 	if diff := gocmp.Diff(want, got); diff != "" {
 		if len(diff) > 4000 {
@@ -92,13 +94,13 @@ func checkProjects(t *testing.T, want, got []Project) {
 	}
 }
 
-func checkSorted(t *testing.T, inv *Inventory) {
+func checkSorted(t *testing.T, inv *inventory.Inventory) {
 	t.Helper()
-	order := map[Kind]int{}
-	for i, k := range Kinds {
+	order := map[inventory.Kind]int{}
+	for i, k := range inventory.Kinds {
 		order[k] = i
 	}
-	if !slices.IsSortedFunc(inv.Tokens, func(a, b Token) int {
+	if !slices.IsSortedFunc(inv.Tokens, func(a, b inventory.Token) int {
 		if c := order[a.Kind] - order[b.Kind]; c != 0 {
 			return c
 		}
@@ -108,16 +110,16 @@ func checkSorted(t *testing.T, inv *Inventory) {
 	}
 }
 
-func instanceGaps(impersonationRoute bool) []Gap {
+func instanceGaps(impersonationRoute bool) []inventory.Gap {
 	if impersonationRoute {
 		return nil
 	}
-	return []Gap{{Resource: "instance", What: "impersonation tokens", Kind: GapPermission}}
+	return []inventory.Gap{{Resource: "instance", What: "impersonation tokens", Kind: inventory.GapPermission}}
 }
 
-func checkGaps(t *testing.T, want, got []Gap) {
+func checkGaps(t *testing.T, want, got []inventory.Gap) {
 	t.Helper()
-	var strip []Gap
+	var strip []inventory.Gap
 	for _, g := range got {
 		g.Reason = ""
 		strip = append(strip, g)
@@ -145,7 +147,7 @@ func TestCollectInstanceMatchesWorld(t *testing.T) {
 				t.Fatalf("Collect: %v", err)
 			}
 			inv := run.inv
-			if inv.GitLab.Mode != ModeInstance || !inv.GitLab.Admin || inv.GitLab.Version != w.Version {
+			if inv.GitLab.Mode != inventory.ModeInstance || !inv.GitLab.Admin || inv.GitLab.Version != w.Version {
 				t.Errorf("gitlab = %+v, want instance mode as admin, version %s", inv.GitLab, w.Version)
 			}
 			imp := hasImpersonationRoute(t, run.srv, w.AdminToken())
@@ -198,7 +200,7 @@ func TestCollectGroupsMatchesWorld(t *testing.T) {
 		}
 		tr := newTruth(w)
 		top, me := groupAndHolder(t, w, path, token)
-		if run.inv.GitLab.Mode != ModeGroups || run.inv.GitLab.Admin {
+		if run.inv.GitLab.Mode != inventory.ModeGroups || run.inv.GitLab.Admin {
 			t.Errorf("gitlab = %+v, want groups mode, no admin", run.inv.GitLab)
 		}
 		want, projects := tr.groupsTruth(top, me, tc.perProject)
@@ -301,7 +303,7 @@ func TestCollectGroupsGitLabComResourceListFails(t *testing.T) {
 // truth plus the enterprise users' PATs of the credentials inventory, with
 // the resource access tokens sourced from the inventory's list when
 // manageResource, else from the per-resource lists.
-func gitLabComTruth(t *testing.T, w *gitlabsim.World, path, token string, manageResource bool) []Token {
+func gitLabComTruth(t *testing.T, w *gitlabsim.World, path, token string, manageResource bool) []inventory.Token {
 	t.Helper()
 	tr := newTruth(w)
 	top, me := groupAndHolder(t, w, path, token)
@@ -328,7 +330,7 @@ func gitLabComTruth(t *testing.T, w *gitlabsim.World, path, token string, manage
 		if isPATKind(tok.Kind) {
 			byID[tok.ID] = i
 		}
-		if manageResource && (tok.Kind == KindProjectAccess || tok.Kind == KindGroupAccess) {
+		if manageResource && (tok.Kind == inventory.KindProjectAccess || tok.Kind == inventory.KindGroupAccess) {
 			want[i].Sources = []string{srcManageResource}
 		}
 	}
@@ -342,8 +344,8 @@ func gitLabComTruth(t *testing.T, w *gitlabsim.World, path, token string, manage
 			slices.Sort(want[i].Sources)
 			continue
 		}
-		want = append(want, tr.pat(tok, KindPersonal, &Owner{ID: u.ID, Type: OwnerUnknown, ProjectsReachable: -1},
-			Resource{Type: ResourceInstance}, srcManagePATs))
+		want = append(want, tr.pat(tok, inventory.KindPersonal, &inventory.Owner{ID: u.ID, Type: inventory.OwnerUnknown, ProjectsReachable: -1},
+			inventory.Resource{Type: inventory.ResourceInstance}, srcManagePATs))
 	}
 	sortTokens(want)
 	return want
@@ -353,14 +355,14 @@ func gitLabComTruth(t *testing.T, w *gitlabsim.World, path, token string, manage
 // or on the order answers arrive in.
 func TestCollectDeterministic(t *testing.T) {
 	w := generate(t, "small", 8)
-	var invs []*Inventory
+	var invs []*inventory.Inventory
 	for _, n := range []int{1, 16} {
 		run, err := collect(t, w, gitlabsim.Options{Seed: int64(n), Faults: gitlabsim.Faults{Jitter: time.Millisecond}},
 			w.AdminToken(), Options{Concurrency: n})
 		if err != nil {
 			t.Fatal(err)
 		}
-		run.inv.Stats, run.inv.GitLab.URL = Stats{}, "" // two servers, two URLs
+		run.inv.Stats, run.inv.GitLab.URL = inventory.Stats{}, "" // two servers, two URLs
 		invs = append(invs, run.inv)
 	}
 	if diff := gocmp.Diff(invs[0], invs[1]); diff != "" {

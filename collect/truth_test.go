@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"cmp"
 	"fmt"
 	"slices"
@@ -68,43 +70,43 @@ func (tr *truth) projectPath(id int64) string {
 // inTree reports whether group id is top or below it.
 func (tr *truth) inTree(id, top int64) bool { return bench.InTree(tr.groups, id, top) }
 
-func (tr *truth) projectRes(id int64) Resource {
-	r := Resource{Type: ResourceProject, ID: id, Path: tr.projectPath(id)}
+func (tr *truth) projectRes(id int64) inventory.Resource {
+	r := inventory.Resource{Type: inventory.ResourceProject, ID: id, Path: tr.projectPath(id)}
 	if p := tr.projects[id]; p != nil {
 		r.Archived = p.Archived
 	}
 	return r
 }
 
-func (tr *truth) groupRes(id int64) Resource {
-	r := Resource{Type: ResourceGroup, ID: id, Path: tr.groupPath(id), Projects: tr.sizes[id]}
+func (tr *truth) groupRes(id int64) inventory.Resource {
+	r := inventory.Resource{Type: inventory.ResourceGroup, ID: id, Path: tr.groupPath(id), Projects: tr.sizes[id]}
 	if r.Path == "" {
 		r.Projects = -1
 	}
 	return r
 }
 
-func ownerKind(u *gitlabsim.User) OwnerType {
+func ownerKind(u *gitlabsim.User) inventory.OwnerType {
 	switch {
 	case u.UserType == gitlabsim.UserTypeServiceAccount:
-		return OwnerServiceAccount
+		return inventory.OwnerServiceAccount
 	case u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "group":
-		return OwnerGroupBot
+		return inventory.OwnerGroupBot
 	case u.UserType == gitlabsim.UserTypeProjectBot:
-		return OwnerProjectBot
+		return inventory.OwnerProjectBot
 	case u.UserType == gitlabsim.UserTypeHuman:
-		return OwnerHuman
+		return inventory.OwnerHuman
 	}
-	return OwnerOtherBot
+	return inventory.OwnerOtherBot
 }
 
 // adminOwner is an account as an administrator sees it.
-func (tr *truth) adminOwner(id int64) *Owner {
+func (tr *truth) adminOwner(id int64) *inventory.Owner {
 	u := tr.users[id]
 	if u == nil {
-		return &Owner{ID: id, Type: OwnerUnknown, ProjectsReachable: -1}
+		return &inventory.Owner{ID: id, Type: inventory.OwnerUnknown, ProjectsReachable: -1}
 	}
-	o := &Owner{ID: u.ID, Username: u.Username, Type: ownerKind(u), Admin: u.Admin, State: u.State, ProjectsReachable: -1}
+	o := &inventory.Owner{ID: u.ID, Username: u.Username, Type: ownerKind(u), Admin: u.Admin, State: u.State, ProjectsReachable: -1}
 	if u.LastActivityOn != nil {
 		o.LastActivityOn = u.LastActivityOn.UTC()
 	}
@@ -131,15 +133,15 @@ func level(ms []gitlabsim.Membership, uid int64) int {
 }
 
 // pat is a PAT-table token with the given kind, owner and resource.
-func (tr *truth) pat(t *gitlabsim.PersonalAccessToken, kind Kind, owner *Owner, res Resource, sources ...string) Token {
-	tok := Token{
+func (tr *truth) pat(t *gitlabsim.PersonalAccessToken, kind inventory.Kind, owner *inventory.Owner, res inventory.Resource, sources ...string) inventory.Token {
+	tok := inventory.Token{
 		Kind: kind, ID: t.ID, Name: t.Name, Description: t.Description, Owner: owner, Resource: res,
 		Scopes: append([]string{}, t.Scopes...), CreatedAt: ms(t.CreatedAt), UsageReported: true,
 		LastUsedIPs: tr.ips(t.LastUsedIPs), Active: tr.w.TokenActive(t), Revoked: t.Revoked,
 	}
 	if t.ExpiresAt != nil {
 		e := t.ExpiresAt.UTC()
-		tok.Expires = Expiry{At: time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, time.UTC), DateOnly: true}
+		tok.Expires = inventory.Expiry{At: time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, time.UTC), DateOnly: true}
 	}
 	if t.LastUsedAt != nil {
 		tok.LastUsedAt = ms(*t.LastUsedAt)
@@ -151,39 +153,39 @@ func (tr *truth) pat(t *gitlabsim.PersonalAccessToken, kind Kind, owner *Owner, 
 
 // botToken fills kind, resource and access level of a project or group
 // access token from the bot's membership.
-func (tr *truth) botToken(t *gitlabsim.PersonalAccessToken, u *gitlabsim.User, owner *Owner, sources ...string) Token {
+func (tr *truth) botToken(t *gitlabsim.PersonalAccessToken, u *gitlabsim.User, owner *inventory.Owner, sources ...string) inventory.Token {
 	if u.BotSourceType == "group" {
-		tok := tr.pat(t, KindGroupAccess, owner, tr.groupRes(u.BotSourceID), sources...)
+		tok := tr.pat(t, inventory.KindGroupAccess, owner, tr.groupRes(u.BotSourceID), sources...)
 		if g := tr.groups[u.BotSourceID]; g != nil {
 			tok.AccessLevel = level(g.Members, u.ID)
 		}
 		return tok
 	}
-	tok := tr.pat(t, KindProjectAccess, owner, tr.projectRes(u.BotSourceID), sources...)
+	tok := tr.pat(t, inventory.KindProjectAccess, owner, tr.projectRes(u.BotSourceID), sources...)
 	if p := tr.projects[u.BotSourceID]; p != nil {
 		tok.AccessLevel = level(p.Members, u.ID)
 	}
 	return tok
 }
 
-func (tr *truth) deploy(d *gitlabsim.DeployToken, res Resource, source string) Token {
-	tok := Token{Kind: KindDeploy, ID: d.ID, Name: d.Name, Resource: res, Scopes: append([]string{}, d.Scopes...),
+func (tr *truth) deploy(d *gitlabsim.DeployToken, res inventory.Resource, source string) inventory.Token {
+	tok := inventory.Token{Kind: inventory.KindDeploy, ID: d.ID, Name: d.Name, Resource: res, Scopes: append([]string{}, d.Scopes...),
 		Revoked: d.Revoked, Sources: []string{source}}
 	expired := false
 	if d.ExpiresAt != nil {
-		tok.Expires = Expiry{At: ms(*d.ExpiresAt)}
+		tok.Expires = inventory.Expiry{At: ms(*d.ExpiresAt)}
 		expired = !tr.w.Now.Before(*d.ExpiresAt)
 	}
 	tok.Active = !d.Revoked && !expired
 	return tok
 }
 
-func (tr *truth) trigger(t *gitlabsim.Trigger, owner *Owner) Token {
-	tok := Token{Kind: KindPipelineTrigger, ID: t.ID, Name: t.Description, Description: t.Description, Owner: owner,
+func (tr *truth) trigger(t *gitlabsim.Trigger, owner *inventory.Owner) inventory.Token {
+	tok := inventory.Token{Kind: inventory.KindPipelineTrigger, ID: t.ID, Name: t.Description, Description: t.Description, Owner: owner,
 		Resource: tr.projectRes(t.ProjectID), Scopes: []string{}, CreatedAt: ms(t.CreatedAt), UsageReported: true,
 		Active: true, Sources: []string{srcTriggers}}
 	if t.ExpiresAt != nil {
-		tok.Expires = Expiry{At: ms(*t.ExpiresAt)}
+		tok.Expires = inventory.Expiry{At: ms(*t.ExpiresAt)}
 		tok.Active = tr.w.Now.Before(*t.ExpiresAt)
 	}
 	if t.LastUsed != nil {
@@ -192,8 +194,8 @@ func (tr *truth) trigger(t *gitlabsim.Trigger, owner *Owner) Token {
 	return tok
 }
 
-func (tr *truth) scope(p *gitlabsim.Project) *JobTokenScope {
-	s := &JobTokenScope{InboundEnabled: p.JobTokenScope.InboundEnabled}
+func (tr *truth) scope(p *gitlabsim.Project) *inventory.JobTokenScope {
+	s := &inventory.JobTokenScope{InboundEnabled: p.JobTokenScope.InboundEnabled}
 	if s.InboundEnabled {
 		for _, id := range p.JobTokenScope.AllowlistProjectIDs {
 			if tr.projects[id] != nil {
@@ -212,8 +214,8 @@ func (tr *truth) scope(p *gitlabsim.Project) *JobTokenScope {
 
 // project is p's record; its job token scope only when scopes (the
 // per-project reads) are on.
-func (tr *truth) project(p *gitlabsim.Project, scopes bool) Project {
-	pr := Project{Resource: tr.projectRes(p.ID)}
+func (tr *truth) project(p *gitlabsim.Project, scopes bool) inventory.Project {
+	pr := inventory.Project{Resource: tr.projectRes(p.ID)}
 	if scopes {
 		pr.JobTokenScope = tr.scope(p)
 	}
@@ -223,8 +225,8 @@ func (tr *truth) project(p *gitlabsim.Project, scopes bool) Project {
 // instanceTruth is what an administrator sees in instance mode.
 // impersonationRoute says whether the server lists impersonation tokens per
 // user; without it they can only be reported as personal tokens.
-func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]Token, []Project) {
-	var toks []Token
+func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]inventory.Token, []inventory.Project) {
+	var toks []inventory.Token
 	for _, t := range tr.w.Tokens {
 		u := tr.users[t.UserID]
 		owner := tr.adminOwner(t.UserID)
@@ -233,37 +235,37 @@ func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]Tok
 			tok := tr.botToken(t, u, owner, srcPATs)
 			if tok.Resource.Path != "" {
 				tok.Sources = []string{srcPATs, srcGroupTokens}
-				if tok.Kind == KindProjectAccess {
+				if tok.Kind == inventory.KindProjectAccess {
 					tok.Sources = []string{srcPATs, srcProjectTokens}
 				}
 				slices.Sort(tok.Sources)
 			}
 			toks = append(toks, tok)
 		case u != nil && u.UserType == gitlabsim.UserTypeServiceAccount:
-			res := Resource{Type: ResourceInstance}
+			res := inventory.Resource{Type: inventory.ResourceInstance}
 			if u.ServiceAccountGroupID != 0 {
 				res = tr.groupRes(u.ServiceAccountGroupID)
 			}
-			toks = append(toks, tr.pat(t, KindServiceAccount, owner, res, srcPATs))
+			toks = append(toks, tr.pat(t, inventory.KindServiceAccount, owner, res, srcPATs))
 		case t.Impersonation && impersonationRoute:
-			toks = append(toks, tr.pat(t, KindImpersonation, owner, Resource{Type: ResourceInstance}, srcImpersonation, srcPATs))
+			toks = append(toks, tr.pat(t, inventory.KindImpersonation, owner, inventory.Resource{Type: inventory.ResourceInstance}, srcImpersonation, srcPATs))
 		default:
-			toks = append(toks, tr.pat(t, KindPersonal, owner, Resource{Type: ResourceInstance}, srcPATs))
+			toks = append(toks, tr.pat(t, inventory.KindPersonal, owner, inventory.Resource{Type: inventory.ResourceInstance}, srcPATs))
 		}
 	}
 	for _, d := range tr.w.DeployTokens {
-		toks = append(toks, tr.deploy(d, Resource{Type: ResourceInstance}, srcDeployTokens))
+		toks = append(toks, tr.deploy(d, inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens))
 	}
 	if triggers {
 		for _, t := range tr.w.Triggers {
-			var owner *Owner
+			var owner *inventory.Owner
 			if t.OwnerID != 0 && tr.users[t.OwnerID] != nil {
 				owner = tr.adminOwner(t.OwnerID)
 			}
 			toks = append(toks, tr.trigger(t, owner))
 		}
 	}
-	var projects []Project
+	var projects []inventory.Project
 	for _, p := range tr.w.Projects {
 		projects = append(projects, tr.project(p, scopes))
 	}
@@ -272,31 +274,31 @@ func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]Tok
 }
 
 // groupsTruth is what the Owner of top (id meID) sees in groups mode.
-func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]Token, []Project) {
+func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]inventory.Token, []inventory.Project) {
 	me := tr.adminOwner(meID)
 	me.Admin = false
-	owners := map[int64]*Owner{meID: me}
+	owners := map[int64]*inventory.Owner{meID: me}
 	for _, u := range tr.w.Users {
 		if u.UserType == gitlabsim.UserTypeServiceAccount && u.ServiceAccountGroupID == top {
-			owners[u.ID] = &Owner{ID: u.ID, Username: u.Username, Type: OwnerServiceAccount, ProjectsReachable: -1}
+			owners[u.ID] = &inventory.Owner{ID: u.ID, Username: u.Username, Type: inventory.OwnerServiceAccount, ProjectsReachable: -1}
 		}
 	}
 	inProject := func(pid int64) bool {
 		p := tr.projects[pid]
 		return p != nil && p.GroupID != 0 && tr.inTree(p.GroupID, top)
 	}
-	var toks []Token
+	var toks []inventory.Token
 	for _, t := range tr.w.Tokens {
 		u := tr.users[t.UserID]
 		switch {
 		case t.UserID == meID && !t.Impersonation:
-			toks = append(toks, tr.pat(t, KindPersonal, me, Resource{Type: ResourceInstance}, srcPATs))
+			toks = append(toks, tr.pat(t, inventory.KindPersonal, me, inventory.Resource{Type: inventory.ResourceInstance}, srcPATs))
 		case u != nil && u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "group" && tr.inTree(u.BotSourceID, top):
-			toks = append(toks, tr.botToken(t, u, &Owner{ID: u.ID, Type: OwnerGroupBot, ProjectsReachable: -1}, srcGroupTokens))
+			toks = append(toks, tr.botToken(t, u, &inventory.Owner{ID: u.ID, Type: inventory.OwnerGroupBot, ProjectsReachable: -1}, srcGroupTokens))
 		case u != nil && u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "project" && inProject(u.BotSourceID):
-			toks = append(toks, tr.botToken(t, u, &Owner{ID: u.ID, Type: OwnerProjectBot, ProjectsReachable: -1}, srcProjectTokens))
+			toks = append(toks, tr.botToken(t, u, &inventory.Owner{ID: u.ID, Type: inventory.OwnerProjectBot, ProjectsReachable: -1}, srcProjectTokens))
 		case u != nil && u.UserType == gitlabsim.UserTypeServiceAccount && u.ServiceAccountGroupID == top:
-			toks = append(toks, tr.pat(t, KindServiceAccount, owners[u.ID], tr.groupRes(top), srcServiceAccountPATs))
+			toks = append(toks, tr.pat(t, inventory.KindServiceAccount, owners[u.ID], tr.groupRes(top), srcServiceAccountPATs))
 		}
 	}
 	for _, d := range tr.w.DeployTokens {
@@ -311,7 +313,7 @@ func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]Token, []Proje
 		if !perProject || !inProject(t.ProjectID) {
 			continue
 		}
-		var owner *Owner
+		var owner *inventory.Owner
 		if u := tr.users[t.OwnerID]; u != nil {
 			owner = mapBasicUser(&gitlabUser{ID: u.ID, Username: u.Username, State: u.State})
 			if o := owners[u.ID]; o != nil {
@@ -320,7 +322,7 @@ func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]Token, []Proje
 		}
 		toks = append(toks, tr.trigger(t, owner))
 	}
-	var projects []Project
+	var projects []inventory.Project
 	for _, p := range tr.w.Projects {
 		if inProject(p.ID) {
 			projects = append(projects, tr.project(p, perProject))
@@ -330,12 +332,12 @@ func (tr *truth) groupsTruth(top, meID int64, perProject bool) ([]Token, []Proje
 	return toks, projects
 }
 
-func sortTokens(toks []Token) {
-	order := map[Kind]int{}
-	for i, k := range Kinds {
+func sortTokens(toks []inventory.Token) {
+	order := map[inventory.Kind]int{}
+	for i, k := range inventory.Kinds {
 		order[k] = i
 	}
-	slices.SortFunc(toks, func(a, b Token) int {
+	slices.SortFunc(toks, func(a, b inventory.Token) int {
 		return cmp.Or(cmp.Compare(order[a.Kind], order[b.Kind]), cmp.Compare(a.ID, b.ID))
 	})
 }
@@ -343,16 +345,16 @@ func sortTokens(toks []Token) {
 // tokenDiffs compares token lists by (kind, id) and describes at most max
 // differences. Token values are never part of a Token, so nothing secret
 // can be printed.
-func tokenDiffs(want, got []Token, max int) []string {
+func tokenDiffs(want, got []inventory.Token, max int) []string {
 	var out []string
-	gm := map[Key]Token{}
+	gm := map[inventory.Key]inventory.Token{}
 	for _, t := range got {
 		if _, dup := gm[t.Key()]; dup {
 			out = append(out, fmt.Sprintf("%s %d collected twice", t.Kind, t.ID))
 		}
 		gm[t.Key()] = t
 	}
-	wm := map[Key]bool{}
+	wm := map[inventory.Key]bool{}
 	for _, w := range want {
 		wm[w.Key()] = true
 		g, ok := gm[w.Key()]

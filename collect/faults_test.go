@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -62,15 +64,17 @@ func TestCollectFaultOutlivesRetries(t *testing.T) {
 	checkProjects(t, projects, run.inv.Projects)
 	wantGaps := instanceGaps(imp)
 	for _, p := range w.Projects {
-		wantGaps = append(wantGaps, Gap{Resource: "project " + tr.projectPath(p.ID), What: "pipeline triggers", Kind: GapError})
+		wantGaps = append(wantGaps, inventory.Gap{Resource: "project " + tr.projectPath(p.ID), What: "pipeline triggers", Kind: inventory.GapError})
 	}
-	slices.SortFunc(wantGaps, func(a, b Gap) int { return strings.Compare(a.Resource+"\x00"+a.What, b.Resource+"\x00"+b.What) })
+	slices.SortFunc(wantGaps, func(a, b inventory.Gap) int {
+		return strings.Compare(a.Resource+"\x00"+a.What, b.Resource+"\x00"+b.What)
+	})
 	checkGaps(t, wantGaps, run.inv.Gaps)
 	if run.inv.Complete() {
 		t.Error("inventory with failed reads claims to be complete")
 	}
 	for _, g := range run.inv.Gaps {
-		if g.Kind == GapError && !strings.Contains(g.Reason, "502") {
+		if g.Kind == inventory.GapError && !strings.Contains(g.Reason, "502") {
 			t.Errorf("gap reason %q does not name the status", g.Reason)
 			break
 		}
@@ -123,7 +127,7 @@ func TestCollectGroupsRefusalsAreGaps(t *testing.T) {
 	}
 	perm := 0
 	for _, g := range inv.Gaps {
-		if g.Kind != GapPermission {
+		if g.Kind != inventory.GapPermission {
 			t.Errorf("unexpected gap %+v", g)
 		}
 		perm++
@@ -169,7 +173,7 @@ func TestCollectSelf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}
-	if run.inv.GitLab.Mode != ModeSelf {
+	if run.inv.GitLab.Mode != inventory.ModeSelf {
 		t.Errorf("mode %s, want self", run.inv.GitLab.Mode)
 	}
 	tr := newTruth(w)
@@ -182,14 +186,14 @@ func TestCollectSelf(t *testing.T) {
 	}
 	owner := tr.adminOwner(me)
 	owner.Admin = false
-	var want []Token
+	var want []inventory.Token
 	for _, tok := range w.Tokens {
 		if tok.UserID == me && !tok.Impersonation {
 			src := []string{srcPATs}
 			if tok.ID == selfID {
 				src = append(src, srcPATSelf)
 			}
-			want = append(want, tr.pat(tok, KindPersonal, owner, Resource{Type: ResourceInstance}, src...))
+			want = append(want, tr.pat(tok, inventory.KindPersonal, owner, inventory.Resource{Type: inventory.ResourceInstance}, src...))
 		}
 	}
 	checkTokens(t, want, run.inv.Tokens)
@@ -199,14 +203,14 @@ func TestCollectSelf(t *testing.T) {
 func TestCollectModes(t *testing.T) {
 	w := generate(t, "tiny", 1)
 	token := plainToken(w)
-	if _, err := collect(t, w, gitlabsim.Options{}, token, Options{Mode: ModeInstance}); !errors.Is(err, ErrMode) {
+	if _, err := collect(t, w, gitlabsim.Options{}, token, Options{Mode: inventory.ModeInstance}); !errors.Is(err, ErrMode) {
 		t.Errorf("instance mode as non-admin: err = %v, want ErrMode", err)
 	}
-	if _, err := collect(t, w, gitlabsim.Options{}, token, Options{Mode: ModeGroups}); !errors.Is(err, ErrMode) {
+	if _, err := collect(t, w, gitlabsim.Options{}, token, Options{Mode: inventory.ModeGroups}); !errors.Is(err, ErrMode) {
 		t.Errorf("groups mode without groups: err = %v, want ErrMode", err)
 	}
-	run, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{Mode: ModeSelf})
-	if err != nil || run.inv.GitLab.Mode != ModeSelf || run.inv.GitLab.ModeReason == "" {
+	run, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{Mode: inventory.ModeSelf})
+	if err != nil || run.inv.GitLab.Mode != inventory.ModeSelf || run.inv.GitLab.ModeReason == "" {
 		t.Errorf("self mode as admin: %v, %+v", err, run.inv)
 	}
 	for _, tok := range run.inv.Tokens {
@@ -290,7 +294,7 @@ func TestCollectOddData(t *testing.T) {
 		unknownScope = unknownScope || slices.ContainsFunc(tok.Scopes, func(s string) bool { return s == "mcp" || s == "granular" })
 		revoked = revoked || tok.Revoked
 		expired = expired || !tok.Revoked && !tok.Active && !tok.Expires.Never()
-		orphan = orphan || tok.Kind == KindProjectAccess && tok.Resource.Path == "" && tok.Resource.ID != 0
+		orphan = orphan || tok.Kind == inventory.KindProjectAccess && tok.Resource.Path == "" && tok.Resource.ID != 0
 	}
 	if !never || !unknownScope || !revoked || !expired || !orphan {
 		t.Errorf("odd data not all seen: never %v unknown scope %v revoked %v expired %v orphan bot %v",
@@ -402,8 +406,8 @@ func TestCollectLogsNoSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Collect: %v", err)
 		}
-		if token == owner && !slices.ContainsFunc(run.inv.Tokens, func(tok Token) bool {
-			return tok.Kind == KindPipelineTrigger && tok.Owner != nil && tok.Owner.ID == ownerID
+		if token == owner && !slices.ContainsFunc(run.inv.Tokens, func(tok inventory.Token) bool {
+			return tok.Kind == inventory.KindPipelineTrigger && tok.Owner != nil && tok.Owner.ID == ownerID
 		}) {
 			t.Error("the owner's own triggers, served with their full value, were not collected")
 		}

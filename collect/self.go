@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"context"
 	"net/url"
 	"strconv"
@@ -53,19 +55,19 @@ func (c *collector) ownTokens(ctx context.Context) error {
 }
 
 // selfClass is the kind and resource of the caller's own tokens.
-func (c *collector) selfClass() (Kind, Resource) {
+func (c *collector) selfClass() (inventory.Kind, inventory.Resource) {
 	kind := kindForOwner(c.me.Type)
-	res := Resource{Type: ResourceInstance}
+	res := inventory.Resource{Type: inventory.ResourceInstance}
 	switch kind {
-	case KindProjectAccess:
+	case inventory.KindProjectAccess:
 		_, id, _ := parseBotUsername(c.me.Username)
-		res = Resource{Type: ResourceProject, ID: id}
-	case KindGroupAccess:
+		res = inventory.Resource{Type: inventory.ResourceProject, ID: id}
+	case inventory.KindGroupAccess:
 		_, id, _ := parseBotUsername(c.me.Username)
-		res = Resource{Type: ResourceGroup, ID: id, Projects: -1}
-	case KindServiceAccount:
+		res = inventory.Resource{Type: inventory.ResourceGroup, ID: id, Projects: -1}
+	case inventory.KindServiceAccount:
 		if gid, ok := serviceAccountGroup(c.me.Username); ok {
-			res = Resource{Type: ResourceGroup, ID: gid, Projects: -1}
+			res = inventory.Resource{Type: inventory.ResourceGroup, ID: gid, Projects: -1}
 		}
 	}
 	return kind, res

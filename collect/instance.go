@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"context"
 	"fmt"
 	"maps"
@@ -110,7 +112,7 @@ func (c *collector) instance(ctx context.Context) error {
 	}
 	t := newTree(groups, projects, archived, projectsOK && groupsOK)
 
-	owners := make(map[int64]*Owner, len(users))
+	owners := make(map[int64]*inventory.Owner, len(users))
 	for i := range users {
 		owners[users[i].ID] = mapUser(&users[i])
 	}
@@ -128,11 +130,11 @@ func (c *collector) instance(ctx context.Context) error {
 		o := owners[p.UserID]
 		kind, res := c.classify(o, t)
 		switch kind {
-		case KindProjectAccess:
+		case inventory.KindProjectAccess:
 			if _, ok := t.projects[res.ID]; ok {
 				botProjects[res.ID] = true
 			}
-		case KindGroupAccess:
+		case inventory.KindGroupAccess:
 			if _, ok := t.groups[res.ID]; ok {
 				botGroups[res.ID] = true
 			}
@@ -140,7 +142,7 @@ func (c *collector) instance(ctx context.Context) error {
 			// GitLab issues impersonation tokens for people only. An owner
 			// missing from /users is not asked: its 404 ("404 User Not
 			// Found") would read like a GitLab without the route.
-			if o != nil && o.Type == OwnerHuman {
+			if o != nil && o.Type == inventory.OwnerHuman {
 				holders[p.UserID] = true
 			}
 		}
@@ -153,7 +155,7 @@ func (c *collector) instance(ctx context.Context) error {
 		// GET /deploy_tokens does not say which project or group a token
 		// belongs to (https://docs.gitlab.com/api/deploy_tokens/#list-all-deploy-tokens);
 		// finding out would cost a request per project and group.
-		c.addToken(mapDeployToken(&deploys[i], Resource{Type: ResourceInstance}, srcDeployTokens))
+		c.addToken(mapDeployToken(&deploys[i], inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens))
 	}
 
 	g, gctx = errgroup.WithContext(ctx)
@@ -215,30 +217,30 @@ func (c *collector) instance(ctx context.Context) error {
 }
 
 // classify decides a PAT-table token's kind and resource from its owner.
-func (c *collector) classify(o *Owner, t *tree) (Kind, Resource) {
+func (c *collector) classify(o *inventory.Owner, t *tree) (inventory.Kind, inventory.Resource) {
 	if o == nil {
-		return KindPersonal, Resource{Type: ResourceInstance}
+		return inventory.KindPersonal, inventory.Resource{Type: inventory.ResourceInstance}
 	}
 	kind := kindForOwner(o.Type)
 	switch kind {
-	case KindProjectAccess:
+	case inventory.KindProjectAccess:
 		_, id, _ := parseBotUsername(o.Username)
 		return kind, t.project(id)
-	case KindGroupAccess:
+	case inventory.KindGroupAccess:
 		_, id, _ := parseBotUsername(o.Username)
 		return kind, t.group(id)
-	case KindServiceAccount:
+	case inventory.KindServiceAccount:
 		if gid, ok := serviceAccountGroup(o.Username); ok {
 			return kind, t.group(gid)
 		}
 	}
-	return kind, Resource{Type: ResourceInstance}
+	return kind, inventory.Resource{Type: inventory.ResourceInstance}
 }
 
 // impersonationProbe reads the first user's impersonation tokens. ok is
 // false when the route is not there: the impersonation tokens then stay
 // among the personal tokens, and one gap says so.
-func (c *collector) impersonationProbe(ctx context.Context, uid int64, owner *Owner) (bool, error) {
+func (c *collector) impersonationProbe(ctx context.Context, uid int64, owner *inventory.Owner) (bool, error) {
 	toks, err := listAll[patWire](ctx, c, fmt.Sprintf("users/%d/impersonation_tokens", uid), url.Values{"state": {"all"}})
 	switch {
 	case err == nil:
@@ -246,8 +248,8 @@ func (c *collector) impersonationProbe(ctx context.Context, uid int64, owner *Ow
 		return true, nil
 	case gitlab.HasStatusCode(err, http.StatusNotFound):
 		c.mu.Lock()
-		c.inv.Gaps = append(c.inv.Gaps, Gap{
-			Resource: "instance", What: "impersonation tokens", Kind: GapPermission,
+		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{
+			Resource: "instance", What: "impersonation tokens", Kind: inventory.GapPermission,
 			Reason: "this GitLab does not list impersonation tokens per user (404 on /users/:id/impersonation_tokens); they are reported as personal tokens",
 		})
 		c.mu.Unlock()
@@ -256,7 +258,7 @@ func (c *collector) impersonationProbe(ctx context.Context, uid int64, owner *Ow
 	return true, c.impersonationGap(ctx, uid, owner, err)
 }
 
-func (c *collector) impersonationGap(ctx context.Context, uid int64, owner *Owner, err error) error {
+func (c *collector) impersonationGap(ctx context.Context, uid int64, owner *inventory.Owner, err error) error {
 	name := fmt.Sprintf("user %d", uid)
 	if owner != nil {
 		name = "user " + owner.Username
@@ -264,19 +266,19 @@ func (c *collector) impersonationGap(ctx context.Context, uid int64, owner *Owne
 	return c.gapOrStop(ctx, name, "impersonation tokens", err)
 }
 
-func (c *collector) addImpersonation(toks []patWire, uid int64, owner *Owner) {
+func (c *collector) addImpersonation(toks []patWire, uid int64, owner *inventory.Owner) {
 	for i := range toks {
 		p := &toks[i]
 		if p.UserID == 0 {
 			p.UserID = uid
 		}
-		c.addToken(mapPAT(p, KindImpersonation, owner, Resource{Type: ResourceInstance}, srcImpersonation))
+		c.addToken(mapPAT(p, inventory.KindImpersonation, owner, inventory.Resource{Type: inventory.ResourceInstance}, srcImpersonation))
 	}
 }
 
 // impersonationTokens re-kinds a user's impersonation tokens
 // (https://docs.gitlab.com/api/user_tokens/#list-all-impersonation-tokens-for-a-user).
-func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *Owner) error {
+func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *inventory.Owner) error {
 	toks, err := listAll[patWire](ctx, c, fmt.Sprintf("users/%d/impersonation_tokens", uid), url.Values{"state": {"all"}})
 	if err != nil {
 		return c.impersonationGap(ctx, uid, owner, err)
@@ -287,11 +289,11 @@ func (c *collector) impersonationTokens(ctx context.Context, uid int64, owner *O
 
 // resourceTokens reads a project's or group's access tokens, for their
 // access level.
-func (c *collector) resourceTokens(ctx context.Context, res Resource, path string, owners map[int64]*Owner) error {
+func (c *collector) resourceTokens(ctx context.Context, res inventory.Resource, path string, owners map[int64]*inventory.Owner) error {
 	toks, err := listAll[resourceTokenWire](ctx, c, path, nil)
-	kind, src, name, what := KindProjectAccess, srcProjectTokens, projectName(res.Path, res.ID), "project access tokens"
-	if res.Type == ResourceGroup {
-		kind, src, name, what = KindGroupAccess, srcGroupTokens, groupName(res.Path, res.ID), "group access tokens"
+	kind, src, name, what := inventory.KindProjectAccess, srcProjectTokens, projectName(res.Path, res.ID), "project access tokens"
+	if res.Type == inventory.ResourceGroup {
+		kind, src, name, what = inventory.KindGroupAccess, srcGroupTokens, groupName(res.Path, res.ID), "group access tokens"
 	}
 	if err != nil {
 		return c.gapOrStop(ctx, name, what, err)
@@ -299,11 +301,11 @@ func (c *collector) resourceTokens(ctx context.Context, res Resource, path strin
 	for i := range toks {
 		o := owners[toks[i].UserID]
 		if o == nil {
-			bt := OwnerProjectBot
-			if kind == KindGroupAccess {
-				bt = OwnerGroupBot
+			bt := inventory.OwnerProjectBot
+			if kind == inventory.KindGroupAccess {
+				bt = inventory.OwnerGroupBot
 			}
-			o = &Owner{ID: toks[i].UserID, Type: bt, ProjectsReachable: -1}
+			o = &inventory.Owner{ID: toks[i].UserID, Type: bt, ProjectsReachable: -1}
 		}
 		c.addToken(mapResourceToken(&toks[i], kind, o, res, src))
 	}
@@ -312,7 +314,7 @@ func (c *collector) resourceTokens(ctx context.Context, res Resource, path strin
 
 // triggers reads a project's pipeline triggers. The token values in the
 // answer are dropped by mapTrigger.
-func (c *collector) triggers(ctx context.Context, res Resource, owners map[int64]*Owner) error {
+func (c *collector) triggers(ctx context.Context, res inventory.Resource, owners map[int64]*inventory.Owner) error {
 	trs, err := listAll[triggerWire](ctx, c, fmt.Sprintf("projects/%d/triggers", res.ID), nil)
 	if err != nil {
 		return c.gapOrStop(ctx, projectName(res.Path, res.ID), "pipeline triggers", err)
@@ -323,7 +325,7 @@ func (c *collector) triggers(ctx context.Context, res Resource, owners map[int64
 	}
 	for i := range trs {
 		tr := &trs[i]
-		var o *Owner
+		var o *inventory.Owner
 		if tr.Owner != nil {
 			o = mergeOwner(ownerCopy(owners[tr.Owner.ID]), mapBasicUser(tr.Owner))
 		}
@@ -338,7 +340,7 @@ func (c *collector) triggers(ctx context.Context, res Resource, owners map[int64
 // counted only when the inbound allowlist is enforced, since otherwise
 // every project may use the job token anyway
 // (https://docs.gitlab.com/api/project_job_token_scopes/).
-func (c *collector) jobTokenScope(ctx context.Context, res Resource) error {
+func (c *collector) jobTokenScope(ctx context.Context, res inventory.Resource) error {
 	name := projectName(res.Path, res.ID)
 	var s struct {
 		InboundEnabled bool `json:"inbound_enabled"`
@@ -346,7 +348,7 @@ func (c *collector) jobTokenScope(ctx context.Context, res Resource) error {
 	if _, err := c.get(ctx, fmt.Sprintf("projects/%d/job_token_scope", res.ID), nil, &s); err != nil {
 		return c.gapOrStop(ctx, name, "job token scope", err)
 	}
-	scope := &JobTokenScope{InboundEnabled: s.InboundEnabled}
+	scope := &inventory.JobTokenScope{InboundEnabled: s.InboundEnabled}
 	if s.InboundEnabled {
 		np, err1 := count(ctx, c, fmt.Sprintf("projects/%d/job_token_scope/allowlist", res.ID), nil)
 		if err1 != nil {
@@ -377,7 +379,7 @@ func (c *collector) gapOrStop(ctx context.Context, resource, what string, err er
 	return nil
 }
 
-func ownerCopy(o *Owner) *Owner {
+func ownerCopy(o *inventory.Owner) *inventory.Owner {
 	if o == nil {
 		return nil
 	}

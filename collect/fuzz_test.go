@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -30,37 +32,37 @@ func FuzzDecodeTokens(f *testing.F) {
 	f.Add([]byte(`[{"id":9,"expires_at":"0000-01-01T00:00:00+23:59","token":"glptt-0123","owner":{"id":1}}]`))
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var toks []Token
+		var toks []inventory.Token
 		var pats []patWire
 		if json.Unmarshal(data, &pats) == nil {
 			for i := range pats {
-				toks = append(toks, mapPAT(&pats[i], KindPersonal, nil, Resource{Type: ResourceInstance}, srcPATs))
+				toks = append(toks, mapPAT(&pats[i], inventory.KindPersonal, nil, inventory.Resource{Type: inventory.ResourceInstance}, srcPATs))
 			}
 		}
 		var pat patWire
 		if json.Unmarshal(data, &pat) == nil {
-			toks = append(toks, mapPAT(&pat, KindPersonal, nil, Resource{Type: ResourceInstance}, srcPATs))
+			toks = append(toks, mapPAT(&pat, inventory.KindPersonal, nil, inventory.Resource{Type: inventory.ResourceInstance}, srcPATs))
 		}
 		var rts []resourceTokenWire
 		if json.Unmarshal(data, &rts) == nil {
 			for i := range rts {
-				toks = append(toks, mapResourceToken(&rts[i], KindProjectAccess, nil, Resource{Type: ResourceProject, ID: 1}, srcProjectTokens))
+				toks = append(toks, mapResourceToken(&rts[i], inventory.KindProjectAccess, nil, inventory.Resource{Type: inventory.ResourceProject, ID: 1}, srcProjectTokens))
 			}
 		}
 		var deploys []gitlab.DeployToken
 		if json.Unmarshal(data, &deploys) == nil {
 			for i := range deploys {
-				toks = append(toks, mapDeployToken(&deploys[i], Resource{Type: ResourceInstance}, srcDeployTokens))
+				toks = append(toks, mapDeployToken(&deploys[i], inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens))
 			}
 		}
 		var trs []triggerWire
 		if json.Unmarshal(data, &trs) == nil {
 			for i := range trs {
-				var o *Owner
+				var o *inventory.Owner
 				if trs[i].Owner != nil {
 					o = mapBasicUser(trs[i].Owner)
 				}
-				toks = append(toks, mapTrigger(&trs[i], o, Resource{Type: ResourceProject, ID: 1}, now))
+				toks = append(toks, mapTrigger(&trs[i], o, inventory.Resource{Type: inventory.ResourceProject, ID: 1}, now))
 			}
 		}
 		var users []userWire
@@ -92,12 +94,12 @@ func FuzzDecodeTokens(f *testing.F) {
 	})
 }
 
-func checkMappedToken(t *testing.T, tok Token) {
+func checkMappedToken(t *testing.T, tok inventory.Token) {
 	t.Helper()
 	if tok.Scopes == nil {
 		t.Errorf("%s %d: scopes nil; the model promises a list", tok.Kind, tok.ID)
 	}
-	if !slices.Contains(Kinds, tok.Kind) {
+	if !slices.Contains(inventory.Kinds, tok.Kind) {
 		t.Errorf("token %d: kind %q is not one of Kinds", tok.ID, tok.Kind)
 	}
 	if len(tok.Sources) == 0 || !slices.IsSorted(tok.Sources) {

@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -44,19 +46,19 @@ func ts(s string) time.Time {
 }
 
 func TestMapPATFixtures(t *testing.T) {
-	human := &Owner{ID: 3, Username: "alice", Type: OwnerHuman, State: "active", ProjectsReachable: -1}
-	inst := Resource{Type: ResourceInstance}
+	human := &inventory.Owner{ID: 3, Username: "alice", Type: inventory.OwnerHuman, State: "active", ProjectsReachable: -1}
+	inst := inventory.Resource{Type: inventory.ResourceInstance}
 	tests := []struct {
 		name    string
 		fixture string
-		owner   *Owner
-		want    Token
+		owner   *inventory.Owner
+		want    inventory.Token
 	}{{
 		name:    "expires_at null, description, no last_used_ips key",
 		fixture: "personal_access_tokens_list.json",
 		owner:   human,
-		want: Token{
-			Kind: KindPersonal, ID: 4, Name: "Test Token", Description: "Test Token description",
+		want: inventory.Token{
+			Kind: inventory.KindPersonal, ID: 4, Name: "Test Token", Description: "Test Token description",
 			Owner: human, Resource: inst, Scopes: []string{"api"},
 			CreatedAt: ts("2020-07-23T14:31:47.729Z"), LastUsedAt: ts("2021-10-06T17:58:37.550Z"),
 			UsageReported: true, LastUsedIPs: nil, Active: true, Sources: []string{srcPATs},
@@ -64,9 +66,9 @@ func TestMapPATFixtures(t *testing.T) {
 	}, {
 		name:    "service account token with description null and never used",
 		fixture: "groups_service_accounts_personal_access_tokens_list.json",
-		want: Token{
-			Kind: KindPersonal, ID: 187, Name: "service_accounts_token2b",
-			Owner: &Owner{ID: 195, Type: OwnerUnknown, ProjectsReachable: -1}, Resource: inst,
+		want: inventory.Token{
+			Kind: inventory.KindPersonal, ID: 187, Name: "service_accounts_token2b",
+			Owner: &inventory.Owner{ID: 195, Type: inventory.OwnerUnknown, ProjectsReachable: -1}, Resource: inst,
 			Scopes: []string{"api"}, CreatedAt: ts("2025-03-26T14:42:51.084Z"),
 			UsageReported: true, Active: true, Sources: []string{srcPATs},
 		},
@@ -75,7 +77,7 @@ func TestMapPATFixtures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var list []patWire
 			decodeFixture(t, tt.fixture, &list)
-			got := mapPAT(&list[0], KindPersonal, tt.owner, inst, srcPATs)
+			got := mapPAT(&list[0], inventory.KindPersonal, tt.owner, inst, srcPATs)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("mapPAT mismatch (-want +got):\n%s", diff)
 			}
@@ -89,7 +91,7 @@ func TestMapPATFixtures(t *testing.T) {
 func TestMapPATObservedGitLabCom(t *testing.T) {
 	var p patWire
 	decodeFixture(t, "personal_access_tokens_self__observed_gitlab_com_2026.json", &p)
-	got := mapPAT(&p, KindPersonal, nil, Resource{Type: ResourceInstance}, srcPATSelf)
+	got := mapPAT(&p, inventory.KindPersonal, nil, inventory.Resource{Type: inventory.ResourceInstance}, srcPATSelf)
 	if got.Expires.String() != "2026-04-28" || !got.Expires.DateOnly {
 		t.Errorf("expires = %q (date only %v), want 2026-04-28 as a date", got.Expires.String(), got.Expires.DateOnly)
 	}
@@ -114,11 +116,11 @@ func TestMapPATOddData(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &list); err != nil {
 		t.Fatal(err)
 	}
-	got := mapPAT(&list[0], KindPersonal, nil, Resource{Type: ResourceInstance}, srcPATs)
-	want := Token{
-		Kind: KindPersonal, ID: 9, Name: "odd", Owner: &Owner{ID: 7, Type: OwnerUnknown, ProjectsReachable: -1},
-		Resource: Resource{Type: ResourceInstance}, Scopes: []string{"mcp", "granular", "read_api"},
-		CreatedAt: ts("2024-01-02T03:04:05Z"), Expires: Expiry{At: date("2024-02-01"), DateOnly: true},
+	got := mapPAT(&list[0], inventory.KindPersonal, nil, inventory.Resource{Type: inventory.ResourceInstance}, srcPATs)
+	want := inventory.Token{
+		Kind: inventory.KindPersonal, ID: 9, Name: "odd", Owner: &inventory.Owner{ID: 7, Type: inventory.OwnerUnknown, ProjectsReachable: -1},
+		Resource: inventory.Resource{Type: inventory.ResourceInstance}, Scopes: []string{"mcp", "granular", "read_api"},
+		CreatedAt: ts("2024-01-02T03:04:05Z"), Expires: inventory.Expiry{At: date("2024-02-01"), DateOnly: true},
 		UsageReported: true, LastUsedIPs: []string{"10.0.0.1", "2001:db8::1"}, Revoked: true,
 		Sources: []string{srcPATs},
 	}
@@ -135,15 +137,15 @@ func TestMapResourceTokenFixtures(t *testing.T) {
 			if len(list) != 2 {
 				t.Fatalf("fixture has %d tokens, want 2", len(list))
 			}
-			res := Resource{Type: ResourceProject, ID: 5, Path: "acme/api"}
-			got := mapResourceToken(&list[1], KindProjectAccess, nil, res, srcProjectTokens)
+			res := inventory.Resource{Type: inventory.ResourceProject, ID: 5, Path: "acme/api"}
+			got := mapResourceToken(&list[1], inventory.KindProjectAccess, nil, res, srcProjectTokens)
 			if got.AccessLevel != 40 || !got.Revoked || got.Active || got.ID != 43 {
 				t.Errorf("got access %d revoked %v active %v id %d, want 40 true false 43", got.AccessLevel, got.Revoked, got.Active, got.ID)
 			}
 			if got.Expires.String() != "2021-01-31" {
 				t.Errorf("expires %q, want 2021-01-31", got.Expires.String())
 			}
-			first := mapResourceToken(&list[0], KindProjectAccess, nil, res, srcProjectTokens)
+			first := mapResourceToken(&list[0], inventory.KindProjectAccess, nil, res, srcProjectTokens)
 			if !first.LastUsedAt.IsZero() {
 				t.Errorf("last_used_at null mapped to %v", first.LastUsedAt)
 			}
@@ -154,10 +156,10 @@ func TestMapResourceTokenFixtures(t *testing.T) {
 func TestMapDeployTokenFixture(t *testing.T) {
 	var list []gitlab.DeployToken
 	decodeFixture(t, "deploy_tokens_list.json", &list)
-	got := mapDeployToken(&list[0], Resource{Type: ResourceInstance}, srcDeployTokens)
-	want := Token{
-		Kind: KindDeploy, ID: 1, Name: "MyToken", Resource: Resource{Type: ResourceInstance},
-		Scopes: []string{"read_repository", "read_registry"}, Expires: Expiry{At: ts("2020-02-14T00:00:00Z")},
+	got := mapDeployToken(&list[0], inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens)
+	want := inventory.Token{
+		Kind: inventory.KindDeploy, ID: 1, Name: "MyToken", Resource: inventory.Resource{Type: inventory.ResourceInstance},
+		Scopes: []string{"read_repository", "read_registry"}, Expires: inventory.Expiry{At: ts("2020-02-14T00:00:00Z")},
 		Active: true, Sources: []string{srcDeployTokens},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -179,7 +181,7 @@ func TestMapTriggerDropsValue(t *testing.T) {
 			if value == "" || !strings.Contains(string(raw), value) {
 				t.Fatal("fixture has no trigger token value to drop")
 			}
-			got := mapTrigger(&list[0], nil, Resource{Type: ResourceProject, ID: 1}, ts("2026-01-01T00:00:00Z"))
+			got := mapTrigger(&list[0], nil, inventory.Resource{Type: inventory.ResourceProject, ID: 1}, ts("2026-01-01T00:00:00Z"))
 			b, err := json.Marshal(got)
 			if err != nil {
 				t.Fatal(err)
@@ -187,7 +189,7 @@ func TestMapTriggerDropsValue(t *testing.T) {
 			if strings.Contains(string(b), value) || strings.Contains(got.Name+got.Description, value) {
 				t.Error("mapped trigger carries the token value")
 			}
-			if got.Kind != KindPipelineTrigger || got.ID != 10 || got.Name != "my trigger" || got.Owner != nil {
+			if got.Kind != inventory.KindPipelineTrigger || got.ID != 10 || got.Name != "my trigger" || got.Owner != nil {
 				t.Errorf("got kind %s id %d name %q owner %v", got.Kind, got.ID, got.Name, got.Owner)
 			}
 			if !got.Expires.Never() || !got.Active || !got.LastUsedAt.IsZero() {
@@ -204,11 +206,11 @@ func TestMapTriggerExpired(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &tr); err != nil {
 		t.Fatal(err)
 	}
-	got := mapTrigger(&tr, mapBasicUser(tr.Owner), Resource{Type: ResourceProject, ID: 1}, ts("2026-01-01T00:00:00Z"))
+	got := mapTrigger(&tr, mapBasicUser(tr.Owner), inventory.Resource{Type: inventory.ResourceProject, ID: 1}, ts("2026-01-01T00:00:00Z"))
 	if got.Active || got.Expires.String() != "2025-01-01T00:00:00Z" {
 		t.Errorf("expired trigger: active %v expires %q", got.Active, got.Expires.String())
 	}
-	if got.Owner == nil || got.Owner.Username != "bob" || got.Owner.Type != OwnerUnknown {
+	if got.Owner == nil || got.Owner.Username != "bob" || got.Owner.Type != inventory.OwnerUnknown {
 		t.Errorf("owner = %+v, want bob of unknown type", got.Owner)
 	}
 }
@@ -216,13 +218,13 @@ func TestMapTriggerExpired(t *testing.T) {
 func TestMapUserFixtures(t *testing.T) {
 	var bot userWire
 	decodeFixture(t, "users_get_project_bot__clientgo.json", &bot)
-	if got := mapUser(&bot); got.Type != OwnerProjectBot && got.Type != OwnerGroupBot && got.Type != OwnerOtherBot {
+	if got := mapUser(&bot); got.Type != inventory.OwnerProjectBot && got.Type != inventory.OwnerGroupBot && got.Type != inventory.OwnerOtherBot {
 		t.Errorf("bot user %q mapped to type %s", bot.Username, got.Type)
 	}
 	var admins []userWire
 	decodeFixture(t, "users_list_as_admin.json", &admins)
 	got := mapUser(&admins[0])
-	want := &Owner{ID: 1, Username: "john_smith", Type: OwnerHuman, State: "active", LastActivityOn: date("2012-05-23"), ProjectsReachable: -1}
+	want := &inventory.Owner{ID: 1, Username: "john_smith", Type: inventory.OwnerHuman, State: "active", LastActivityOn: date("2012-05-23"), ProjectsReachable: -1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mapUser mismatch (-want +got):\n%s", diff)
 	}
@@ -232,18 +234,18 @@ func TestOwnerType(t *testing.T) {
 	tests := []struct {
 		username, userType string
 		bot                bool
-		want               OwnerType
+		want               inventory.OwnerType
 	}{
-		{"alice", "", false, OwnerHuman},
-		{"project_12_bot_4ffca233d8298ea1b3a9c0e1f2d3c4b5", "", true, OwnerProjectBot},
-		{"group_7_bot_4ffca233d8298ea1b3a9c0e1f2d3c4b5", "", true, OwnerGroupBot},
-		{"project_12_bot", "", true, OwnerProjectBot},
-		{"project_12_bot3", "", true, OwnerProjectBot},
-		{"service_account_group_345_6018816a18e515214e0c34c2b33523fc", "", true, OwnerServiceAccount},
-		{"service_account_6018816a18e515214e0c34c2b33523fc", "", true, OwnerServiceAccount},
-		{"alert-bot", "", true, OwnerOtherBot},
-		{"ghost", "ghost", true, OwnerOtherBot},
-		{"project_12_bot_fake", "human", false, OwnerHuman},
+		{"alice", "", false, inventory.OwnerHuman},
+		{"project_12_bot_4ffca233d8298ea1b3a9c0e1f2d3c4b5", "", true, inventory.OwnerProjectBot},
+		{"group_7_bot_4ffca233d8298ea1b3a9c0e1f2d3c4b5", "", true, inventory.OwnerGroupBot},
+		{"project_12_bot", "", true, inventory.OwnerProjectBot},
+		{"project_12_bot3", "", true, inventory.OwnerProjectBot},
+		{"service_account_group_345_6018816a18e515214e0c34c2b33523fc", "", true, inventory.OwnerServiceAccount},
+		{"service_account_6018816a18e515214e0c34c2b33523fc", "", true, inventory.OwnerServiceAccount},
+		{"alert-bot", "", true, inventory.OwnerOtherBot},
+		{"ghost", "ghost", true, inventory.OwnerOtherBot},
+		{"project_12_bot_fake", "human", false, inventory.OwnerHuman},
 	}
 	for _, tt := range tests {
 		if got := ownerType(tt.username, tt.userType, tt.bot); got != tt.want {
@@ -253,11 +255,11 @@ func TestOwnerType(t *testing.T) {
 }
 
 func TestMergeKeepsBothSources(t *testing.T) {
-	a := Token{Kind: KindProjectAccess, ID: 1, Owner: &Owner{ID: 9, Username: "project_3_bot_ab", Type: OwnerProjectBot},
-		Resource: Resource{Type: ResourceProject, ID: 3, Path: "acme/api"}, Active: true, UsageReported: true,
+	a := inventory.Token{Kind: inventory.KindProjectAccess, ID: 1, Owner: &inventory.Owner{ID: 9, Username: "project_3_bot_ab", Type: inventory.OwnerProjectBot},
+		Resource: inventory.Resource{Type: inventory.ResourceProject, ID: 3, Path: "acme/api"}, Active: true, UsageReported: true,
 		Sources: []string{srcPATs}}
-	b := Token{Kind: KindProjectAccess, ID: 1, AccessLevel: 40, Owner: &Owner{ID: 9, Type: OwnerProjectBot},
-		Resource: Resource{Type: ResourceProject, ID: 3}, Active: true, LastUsedIPs: []string{"10.0.0.1"},
+	b := inventory.Token{Kind: inventory.KindProjectAccess, ID: 1, AccessLevel: 40, Owner: &inventory.Owner{ID: 9, Type: inventory.OwnerProjectBot},
+		Resource: inventory.Resource{Type: inventory.ResourceProject, ID: 3}, Active: true, LastUsedIPs: []string{"10.0.0.1"},
 		Sources: []string{srcProjectTokens}}
 	merge(&a, b)
 	if a.AccessLevel != 40 || a.Resource.Path != "acme/api" || a.Owner.Username != "project_3_bot_ab" {

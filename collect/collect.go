@@ -1,6 +1,11 @@
-package inventory
+// Package collect fills an inventory from GitLab: concurrent collectors over
+// GitLab's REST API through client-go, with pacing, retries and gaps for
+// whatever cannot be read. It is the only package that talks to GitLab.
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"cmp"
 	"context"
 	"encoding/json"
@@ -36,7 +41,7 @@ var ErrMode = errors.New("mode not available")
 // cannot run at all (GitLab unreachable, token rejected, a configured group
 // missing, ctx cancelled); anything else that cannot be read becomes a Gap
 // and the rest of the inventory stays complete.
-func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*Inventory, error) {
+func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*inventory.Inventory, error) {
 	start := time.Now()
 	c := newCollector(client, opts)
 	startReq := c.counter.Count()
@@ -52,7 +57,7 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*Invento
 		return nil, fmt.Errorf("get current user: %w", err)
 	}
 	c.me = mapUser(&me)
-	c.inv.GitLab = Instance{URL: opts.BaseURL, Admin: me.IsAdmin, Caller: me.Username}
+	c.inv.GitLab = inventory.Instance{URL: opts.BaseURL, Admin: me.IsAdmin, Caller: me.Username}
 	if c.inv.GitLab.URL == "" && client.BaseURL() != nil {
 		c.inv.GitLab.URL = strings.TrimSuffix(client.BaseURL().String(), "/api/v4/")
 	}
@@ -73,9 +78,9 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*Invento
 	c.inv.GitLab.Version = v.Version
 
 	switch mode {
-	case ModeInstance:
+	case inventory.ModeInstance:
 		err = c.instance(ctx)
-	case ModeGroups:
+	case inventory.ModeGroups:
 		err = c.groups(ctx)
 	default:
 		err = c.self(ctx)
@@ -87,36 +92,36 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*Invento
 		return nil, err
 	}
 	inv := c.finish()
-	inv.Stats = Stats{Requests: c.counter.Count() - startReq, Duration: time.Since(start)}
+	inv.Stats = inventory.Stats{Requests: c.counter.Count() - startReq, Duration: time.Since(start)}
 	return inv, nil
 }
 
 // chooseMode picks the sources (DESIGN.md "Where the tokens come from").
-func chooseMode(opts Options, admin bool, caller string) (Mode, string, error) {
+func chooseMode(opts Options, admin bool, caller string) (inventory.Mode, string, error) {
 	switch opts.Mode {
-	case ModeInstance:
+	case inventory.ModeInstance:
 		if !admin {
 			return "", "", fmt.Errorf("instance mode: %w: %s is not an administrator", ErrMode, caller)
 		}
-		return ModeInstance, "instance mode requested; " + caller + " is an administrator", nil
-	case ModeGroups:
+		return inventory.ModeInstance, "instance mode requested; " + caller + " is an administrator", nil
+	case inventory.ModeGroups:
 		if len(opts.Groups) == 0 {
 			return "", "", fmt.Errorf("groups mode: %w: no groups configured", ErrMode)
 		}
-		return ModeGroups, "groups mode requested for " + strings.Join(opts.Groups, ", "), nil
-	case ModeSelf:
-		return ModeSelf, "self mode requested", nil
-	case ModeAuto, "":
+		return inventory.ModeGroups, "groups mode requested for " + strings.Join(opts.Groups, ", "), nil
+	case inventory.ModeSelf:
+		return inventory.ModeSelf, "self mode requested", nil
+	case inventory.ModeAuto, "":
 	default:
 		return "", "", fmt.Errorf("unknown mode %q: %w", opts.Mode, ErrMode)
 	}
 	switch {
 	case admin:
-		return ModeInstance, caller + " is an administrator: every token of the instance is visible", nil
+		return inventory.ModeInstance, caller + " is an administrator: every token of the instance is visible", nil
 	case len(opts.Groups) > 0:
-		return ModeGroups, caller + " is no administrator; auditing the configured groups " + strings.Join(opts.Groups, ", "), nil
+		return inventory.ModeGroups, caller + " is no administrator; auditing the configured groups " + strings.Join(opts.Groups, ", "), nil
 	default:
-		return ModeSelf, caller + " is no administrator and no groups are configured: only the caller's own tokens are visible", nil
+		return inventory.ModeSelf, caller + " is no administrator and no groups are configured: only the caller's own tokens are visible", nil
 	}
 }
 
@@ -129,13 +134,13 @@ type collector struct {
 	counter     *RequestCounter
 	concurrency int
 	sem         chan struct{}
-	me          *Owner
+	me          *inventory.Owner
 
 	mu       sync.Mutex
-	inv      Inventory
-	pats     map[int64]*Token // the PAT table: personal, impersonation, service account, project and group access tokens
-	others   map[Key]*Token   // deploy tokens and triggers
-	projects map[int64]*Project
+	inv      inventory.Inventory
+	pats     map[int64]*inventory.Token         // the PAT table: personal, impersonation, service account, project and group access tokens
+	others   map[inventory.Key]*inventory.Token // deploy tokens and triggers
+	projects map[int64]*inventory.Project
 	gapSeen  map[[2]string]bool
 	planned  int
 	done     int
@@ -153,9 +158,9 @@ func newCollector(client *gitlab.Client, opts Options) *collector {
 	c := &collector{
 		client: client, opts: opts, log: log, concurrency: n,
 		sem:      make(chan struct{}, n),
-		pats:     map[int64]*Token{},
-		others:   map[Key]*Token{},
-		projects: map[int64]*Project{},
+		pats:     map[int64]*inventory.Token{},
+		others:   map[inventory.Key]*inventory.Token{},
+		projects: map[int64]*inventory.Project{},
 		gapSeen:  map[[2]string]bool{},
 	}
 	c.counter = findCounter(client)
@@ -216,7 +221,7 @@ func (c *collector) progress() {
 // addToken records a token, merging it with an earlier sighting: the PAT
 // table is keyed by id alone, since one row can show up as a personal token
 // in one list and as a project access token in another.
-func (c *collector) addToken(t Token) {
+func (c *collector) addToken(t inventory.Token) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if isPATKind(t.Kind) {
@@ -234,17 +239,17 @@ func (c *collector) addToken(t Token) {
 	c.others[t.Key()] = &t
 }
 
-func isPATKind(k Kind) bool {
-	return k != KindDeploy && k != KindPipelineTrigger
+func isPATKind(k inventory.Kind) bool {
+	return k != inventory.KindDeploy && k != inventory.KindPipelineTrigger
 }
 
 // setProject records per-project data.
-func (c *collector) setProject(res Resource, scope *JobTokenScope) {
+func (c *collector) setProject(res inventory.Resource, scope *inventory.JobTokenScope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p, ok := c.projects[res.ID]
 	if !ok {
-		p = &Project{Resource: res}
+		p = &inventory.Project{Resource: res}
 		c.projects[res.ID] = p
 	}
 	if scope != nil {
@@ -260,10 +265,10 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 	if ctx.Err() != nil {
 		return false
 	}
-	kind := GapError
+	kind := inventory.GapError
 	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound} {
 		if gitlab.HasStatusCode(err, code) {
-			kind = GapPermission
+			kind = inventory.GapPermission
 		}
 	}
 	reason := errorReason(err)
@@ -275,7 +280,7 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 		return true
 	}
 	c.gapSeen[k] = true
-	c.inv.Gaps = append(c.inv.Gaps, Gap{Resource: resource, What: what, Kind: kind, Reason: reason})
+	c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{Resource: resource, What: what, Kind: kind, Reason: reason})
 	return true
 }
 
@@ -318,10 +323,10 @@ func errorReason(err error) string {
 }
 
 // finish sorts everything into the deterministic order of Inventory.
-func (c *collector) finish() *Inventory {
+func (c *collector) finish() *inventory.Inventory {
 	inv := c.inv
-	order := map[Kind]int{}
-	for i, k := range Kinds {
+	order := map[inventory.Kind]int{}
+	for i, k := range inventory.Kinds {
 		order[k] = i
 	}
 	for _, t := range c.pats {
@@ -330,14 +335,14 @@ func (c *collector) finish() *Inventory {
 	for _, t := range c.others {
 		inv.Tokens = append(inv.Tokens, *t)
 	}
-	slices.SortFunc(inv.Tokens, func(a, b Token) int {
+	slices.SortFunc(inv.Tokens, func(a, b inventory.Token) int {
 		return cmp.Or(cmp.Compare(order[a.Kind], order[b.Kind]), cmp.Compare(a.ID, b.ID))
 	})
 	for _, p := range c.projects {
 		inv.Projects = append(inv.Projects, *p)
 	}
-	slices.SortFunc(inv.Projects, func(a, b Project) int { return cmp.Compare(a.Resource.ID, b.Resource.ID) })
-	slices.SortFunc(inv.Gaps, func(a, b Gap) int {
+	slices.SortFunc(inv.Projects, func(a, b inventory.Project) int { return cmp.Compare(a.Resource.ID, b.Resource.ID) })
+	slices.SortFunc(inv.Gaps, func(a, b inventory.Gap) int {
 		return cmp.Or(strings.Compare(a.Resource, b.Resource), strings.Compare(a.What, b.What))
 	})
 	return &inv

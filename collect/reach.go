@@ -1,6 +1,8 @@
-package inventory
+package collect
 
 import (
+	"github.com/tokenaudit/tokenaudit/inventory"
+
 	"context"
 	"fmt"
 	"sync"
@@ -21,7 +23,7 @@ type membershipWire struct {
 // tokens are personal tokens in the admin PAT list). Bots are left out:
 // a project or group token reaches its own resource, which the resource
 // already says.
-func reachOwners(pats []patWire, owners map[int64]*Owner) map[int64]bool {
+func reachOwners(pats []patWire, owners map[int64]*inventory.Owner) map[int64]bool {
 	ids := map[int64]bool{}
 	for i := range pats {
 		p := &pats[i]
@@ -29,7 +31,7 @@ func reachOwners(pats []patWire, owners map[int64]*Owner) map[int64]bool {
 		if !p.Active || p.Revoked || o == nil {
 			continue
 		}
-		if o.Type == OwnerHuman || o.Type == OwnerServiceAccount {
+		if o.Type == inventory.OwnerHuman || o.Type == inventory.OwnerServiceAccount {
 			ids[p.UserID] = true
 		}
 	}
@@ -51,7 +53,7 @@ func projectsBelow(t *tree) map[int64][]int64 {
 // membership in its subgroups and projects,
 // https://docs.gitlab.com/user/project/members/#membership-types).
 // ok is false when the read failed; the failure is then a gap.
-func (c *collector) personReach(ctx context.Context, uid int64, owner *Owner, below map[int64][]int64) (n int, ok bool, err error) {
+func (c *collector) personReach(ctx context.Context, uid int64, owner *inventory.Owner, below map[int64][]int64) (n int, ok bool, err error) {
 	ms, err := listAll[membershipWire](ctx, c, fmt.Sprintf("users/%d/memberships", uid), nil)
 	if err != nil {
 		name := fmt.Sprintf("user %d", uid)
@@ -79,15 +81,15 @@ func (c *collector) personReach(ctx context.Context, uid int64, owner *Owner, be
 // tasks are done, records the reach on their tokens. complete says whether
 // the project and group lists were read: without them a group membership's
 // projects are unknown, and so is every reach.
-func (c *collector) startPersonReach(pats []patWire, owners map[int64]*Owner, t *tree, complete bool, task func(func(context.Context) error)) (apply func()) {
+func (c *collector) startPersonReach(pats []patWire, owners map[int64]*inventory.Owner, t *tree, complete bool, task func(func(context.Context) error)) (apply func()) {
 	ids := sortedKeys(reachOwners(pats, owners))
 	if len(ids) == 0 {
 		return func() {}
 	}
 	if !complete {
 		c.mu.Lock()
-		c.inv.Gaps = append(c.inv.Gaps, Gap{
-			Resource: "instance", What: "project reach of token owners", Kind: GapError,
+		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{
+			Resource: "instance", What: "project reach of token owners", Kind: inventory.GapError,
 			Reason: "the project or group list could not be read, so the projects below a group membership are unknown",
 		})
 		c.mu.Unlock()
@@ -114,7 +116,7 @@ func (c *collector) startPersonReach(pats []patWire, owners map[int64]*Owner, t 
 func (c *collector) setReach(reach map[int64]int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	set := func(t *Token) {
+	set := func(t *inventory.Token) {
 		if t.Owner == nil {
 			return
 		}

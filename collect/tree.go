@@ -1,4 +1,6 @@
-package inventory
+package collect
+
+import "github.com/tokenaudit/tokenaudit/inventory"
 
 // groupWire and projectWire keep the few fields of GitLab's group and
 // project entities the collector uses.
@@ -77,8 +79,8 @@ func (t *tree) eachGroupAbove(fn func(gid, pid int64)) {
 
 // project returns a project's resource; Path is "" when the project is not
 // in the lists (a bot whose project is gone).
-func (t *tree) project(id int64) Resource {
-	r := Resource{Type: ResourceProject, ID: id}
+func (t *tree) project(id int64) inventory.Resource {
+	r := inventory.Resource{Type: inventory.ResourceProject, ID: id}
 	if p, ok := t.projects[id]; ok {
 		r.Path = p.PathWithNamespace
 		if p.Archived != nil {
@@ -91,8 +93,8 @@ func (t *tree) project(id int64) Resource {
 }
 
 // group returns a group's resource with its project count (-1: unknown).
-func (t *tree) group(id int64) Resource {
-	r := Resource{Type: ResourceGroup, ID: id, Projects: -1}
+func (t *tree) group(id int64) inventory.Resource {
+	r := inventory.Resource{Type: inventory.ResourceGroup, ID: id, Projects: -1}
 	if g, ok := t.groups[id]; ok {
 		r.Path = g.FullPath
 		if t.sizes != nil {
