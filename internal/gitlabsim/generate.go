@@ -223,7 +223,8 @@ type generator struct {
 	now   time.Time
 	today time.Time // Now at midnight UTC: the day expiry dates count from
 
-	nextUserID int64
+	nextUserID  int64
+	nextGroupID int64
 
 	root       *User
 	admins     []*User // administrators other than root
@@ -526,6 +527,9 @@ func topGroupSizes(n, t int) []int {
 	return sizes
 }
 
+// genGroupsAndProjects builds the groups and the projects: one group tree
+// per top-level group, sized by the projects it is to hold, then the
+// projects, spread over the trees and user namespaces.
 func (g *generator) genGroupsAndProjects() {
 	sp := g.spec
 	g.groupByID = make(map[int64]*Group)
@@ -536,73 +540,13 @@ func (g *generator) genGroupsAndProjects() {
 	g.projectByID = make(map[int64]*Project)
 
 	inGroups := sp.Projects - sp.UserProjects
-	sizes := topGroupSizes(inGroups, sp.TopGroups)
-	// Which top-level group is the largest is random; its first direct
-	// Owner is the well-known group owner.
-	order := g.rng.Perm(sp.TopGroups)
-	shuffled := make([]int, sp.TopGroups)
-	for i, j := range order {
-		shuffled[j] = sizes[i]
-	}
-	sizes = shuffled
-	largest := 0
-	for i, s := range sizes {
-		if s > sizes[largest] {
-			largest = i
-		}
-	}
-
-	var nextGroupID int64
-	newGroup := func(parent *Group) *Group {
-		nextGroupID++
-		word := groupWords[g.rng.IntN(len(groupWords))]
-		gr := &Group{
-			ID: nextGroupID, Path: fmt.Sprintf("%s-%d", word, nextGroupID),
-			Visibility: g.visibility(),
-		}
-		gr.Name = gr.Path
-		if parent == nil {
-			gr.CreatedAt = g.daysAgo(g.between(400, 2400))
-			g.groupTop[gr.ID] = gr.ID
-		} else {
-			gr.ParentID = parent.ID
-			gr.CreatedAt = g.timeBetween(parent.CreatedAt, g.now.AddDate(0, 0, -30))
-			g.groupTop[gr.ID] = g.groupTop[parent.ID]
-			g.groupDepth[gr.ID] = g.groupDepth[parent.ID] + 1
-		}
-		g.groupByID[gr.ID] = gr
-		g.w.Groups = append(g.w.Groups, gr)
-		return gr
-	}
-
+	sizes, largest := g.topGroupPlan(inGroups)
 	// slots lists one namespace per project to create: group IDs, or 0 for
 	// a user namespace. Shuffled, so project IDs interleave across groups
 	// as they do on a real instance.
 	slots := make([]int64, 0, sp.Projects)
 	for i, size := range sizes {
-		top := newGroup(nil)
-		top.Members = addMember(top.Members, g.pickTopOwner(i == largest).ID, 50)
-		for range g.rng.IntN(4) {
-			top.Members = addMember(top.Members, g.randomHuman().ID, g.randomLevel())
-		}
-		tree := []*Group{top}
-		nsub := int(math.Round(float64(sp.Subgroups) * float64(size) / float64(inGroups)))
-		if size > 3 && nsub == 0 {
-			nsub = 1
-		}
-		for range nsub {
-			var parents []*Group
-			for _, t := range tree {
-				if g.groupDepth[t.ID] < 4 { // at most five levels
-					parents = append(parents, t)
-				}
-			}
-			sub := newGroup(parents[g.rng.IntN(len(parents))])
-			for range g.rng.IntN(3) {
-				sub.Members = addMember(sub.Members, g.randomHuman().ID, g.randomLevel())
-			}
-			tree = append(tree, sub)
-		}
+		tree := g.genGroupTree(i == largest, g.subgroupCount(size, inGroups))
 		for range size {
 			slots = append(slots, tree[g.rng.IntN(len(tree))].ID)
 		}
@@ -611,7 +555,95 @@ func (g *generator) genGroupsAndProjects() {
 		slots = append(slots, 0)
 	}
 	g.rng.Shuffle(len(slots), func(i, j int) { slots[i], slots[j] = slots[j], slots[i] })
+	g.genProjects(slots)
+}
 
+// topGroupPlan returns how many of the inGroups projects each top-level
+// group is to hold, in the order the groups are created, and which group
+// is the largest. Which one that is is random; its first direct Owner is
+// the well-known group owner.
+func (g *generator) topGroupPlan(inGroups int) (sizes []int, largest int) {
+	bySize := topGroupSizes(inGroups, g.spec.TopGroups)
+	sizes = make([]int, len(bySize))
+	for i, j := range g.rng.Perm(len(bySize)) {
+		sizes[j] = bySize[i]
+	}
+	for i, s := range sizes {
+		if s > sizes[largest] {
+			largest = i
+		}
+	}
+	return sizes, largest
+}
+
+// subgroupCount shares the preset's subgroups among the top-level groups in
+// proportion to the projects they hold; a group of more than three projects
+// has at least one.
+func (g *generator) subgroupCount(size, inGroups int) int {
+	n := int(math.Round(float64(g.spec.Subgroups) * float64(size) / float64(inGroups)))
+	if size > 3 && n == 0 {
+		n = 1
+	}
+	return n
+}
+
+// genGroupTree creates a top-level group with its members and nsub
+// subgroups below it, at most five levels deep, each with a few members.
+// It returns the tree's groups, the top-level group first.
+func (g *generator) genGroupTree(largest bool, nsub int) []*Group {
+	top := g.newGroup(nil)
+	top.Members = addMember(top.Members, g.pickTopOwner(largest).ID, 50)
+	top.Members = g.withRandomMembers(top.Members, g.rng.IntN(4))
+	tree := []*Group{top}
+	for range nsub {
+		var parents []*Group
+		for _, t := range tree {
+			if g.groupDepth[t.ID] < 4 { // at most five levels
+				parents = append(parents, t)
+			}
+		}
+		sub := g.newGroup(parents[g.rng.IntN(len(parents))])
+		sub.Members = g.withRandomMembers(sub.Members, g.rng.IntN(3))
+		tree = append(tree, sub)
+	}
+	return tree
+}
+
+// newGroup creates a group below parent (top-level if nil), created after
+// its parent.
+func (g *generator) newGroup(parent *Group) *Group {
+	g.nextGroupID++
+	word := groupWords[g.rng.IntN(len(groupWords))]
+	gr := &Group{
+		ID: g.nextGroupID, Path: fmt.Sprintf("%s-%d", word, g.nextGroupID),
+		Visibility: g.visibility(),
+	}
+	gr.Name = gr.Path
+	if parent == nil {
+		gr.CreatedAt = g.daysAgo(g.between(400, 2400))
+		g.groupTop[gr.ID] = gr.ID
+	} else {
+		gr.ParentID = parent.ID
+		gr.CreatedAt = g.timeBetween(parent.CreatedAt, g.now.AddDate(0, 0, -30))
+		g.groupTop[gr.ID] = g.groupTop[parent.ID]
+		g.groupDepth[gr.ID] = g.groupDepth[parent.ID] + 1
+	}
+	g.groupByID[gr.ID] = gr
+	g.w.Groups = append(g.w.Groups, gr)
+	return gr
+}
+
+// withRandomMembers adds n random humans with random roles to ms.
+func (g *generator) withRandomMembers(ms []Membership, n int) []Membership {
+	for range n {
+		ms = addMember(ms, g.randomHuman().ID, g.randomLevel())
+	}
+	return ms
+}
+
+// genProjects creates one project per slot (a group ID, or 0 for a user
+// namespace), with IDs in slot order and counted in the groups above them.
+func (g *generator) genProjects(slots []int64) {
 	var nextProjectID int64
 	for i, gid := range slots {
 		nextProjectID++
@@ -621,33 +653,7 @@ func (g *generator) genGroupsAndProjects() {
 			g.deletedProject = nextProjectID
 			nextProjectID++
 		}
-		p := &Project{
-			ID: nextProjectID, Visibility: g.visibility(),
-			Archived: g.chance(0.05),
-		}
-		p.Path = fmt.Sprintf("%s-%d", projectWords[g.rng.IntN(len(projectWords))], p.ID)
-		p.Name = p.Path
-		if gid != 0 {
-			p.GroupID = gid
-			p.CreatedAt = g.timeBetween(g.groupByID[gid].CreatedAt, g.now.AddDate(0, 0, -7))
-		} else {
-			owner := g.active[g.rng.IntN(len(g.active))]
-			p.UserID = owner.ID
-			p.CreatedAt = g.timeBetween(owner.CreatedAt, g.now.AddDate(0, 0, -7))
-			p.Members = addMember(p.Members, owner.ID, 50) // the namespace owner
-		}
-		if p.Archived {
-			p.LastActivityAt = g.timeBetween(p.CreatedAt, g.now.AddDate(0, 0, -90))
-		} else {
-			from := g.now.AddDate(0, 0, -60)
-			if p.CreatedAt.After(from) {
-				from = p.CreatedAt
-			}
-			p.LastActivityAt = g.timeBetween(from, g.now)
-		}
-		for range g.rng.IntN(4) {
-			p.Members = addMember(p.Members, g.randomHuman().ID, g.randomLevel())
-		}
+		p := g.newProject(nextProjectID, gid)
 		g.projectByID[p.ID] = p
 		g.w.Projects = append(g.w.Projects, p)
 		for id := gid; id != 0; id = g.groupByID[id].ParentID {
@@ -657,6 +663,38 @@ func (g *generator) genGroupsAndProjects() {
 			}
 		}
 	}
+}
+
+// newProject is project id in group gid, or for gid 0 in the namespace of a
+// random active user, who owns it; it is created after its namespace and
+// was last active after that, long ago if archived.
+func (g *generator) newProject(id, gid int64) *Project {
+	p := &Project{
+		ID: id, Visibility: g.visibility(),
+		Archived: g.chance(0.05),
+	}
+	p.Path = fmt.Sprintf("%s-%d", projectWords[g.rng.IntN(len(projectWords))], p.ID)
+	p.Name = p.Path
+	if gid != 0 {
+		p.GroupID = gid
+		p.CreatedAt = g.timeBetween(g.groupByID[gid].CreatedAt, g.now.AddDate(0, 0, -7))
+	} else {
+		owner := g.active[g.rng.IntN(len(g.active))]
+		p.UserID = owner.ID
+		p.CreatedAt = g.timeBetween(owner.CreatedAt, g.now.AddDate(0, 0, -7))
+		p.Members = addMember(p.Members, owner.ID, 50) // the namespace owner
+	}
+	if p.Archived {
+		p.LastActivityAt = g.timeBetween(p.CreatedAt, g.now.AddDate(0, 0, -90))
+	} else {
+		from := g.now.AddDate(0, 0, -60)
+		if p.CreatedAt.After(from) {
+			from = p.CreatedAt
+		}
+		p.LastActivityAt = g.timeBetween(from, g.now)
+	}
+	p.Members = g.withRandomMembers(p.Members, g.rng.IntN(4))
+	return p
 }
 
 // tokenOwner picks the owner of a random personal or impersonation token:
