@@ -206,7 +206,7 @@ func (ev *evaluator) token(t *inventory.Token) TokenResult {
 	if !active {
 		rules = ev.inactive[t.Kind]
 	}
-	tr := TokenResult{Token: *t}
+	tr := TokenResult{Token: *t, Active: active}
 	tr.Findings, tr.Unknown = ev.scratch[:0], ev.scratchUnknown[:0]
 	for _, c := range rules {
 		outcome, detail := c.rule.Token(t, &ev.ctx)

@@ -241,3 +241,37 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(inv.Tokens))/b.Elapsed().Seconds(), "tokens/s")
 }
+
+// TestEvaluateJudgesActiveAtNow checks that whether a token works is judged
+// at Evaluate's now, from GitLab's facts alone: the inventory keeps a
+// trigger active (GitLab sends no flag for triggers) and its expiry, and one
+// inventory audited before and after that expiry gives both answers.
+func TestEvaluateJudgesActiveAtNow(t *testing.T) {
+	trigger := healthy(inventory.KindPipelineTrigger, 1)
+	trigger.Expires = daysFrom(now, 30)
+	pat := healthy(inventory.KindPersonal, 2)
+	pat.Expires = daysFrom(now, 30)
+	inv := &inventory.Inventory{Tokens: []inventory.Token{pat, trigger}}
+	for _, c := range []struct {
+		at     time.Time
+		active bool
+	}{
+		{now, true},
+		{now.AddDate(0, 0, 29), true},
+		{now.AddDate(0, 0, 30), false},
+		{now.AddDate(2, 0, 0), false},
+	} {
+		res, err := Evaluate(inv, DefaultPolicy(), c.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range res.Tokens {
+			if tr.Active != c.active {
+				t.Errorf("%s %d at %s: active %v, want %v", tr.Token.Kind, tr.Token.ID, c.at.Format(time.DateOnly), tr.Active, c.active)
+			}
+			if !tr.Token.Active {
+				t.Errorf("%s %d: Evaluate changed the inventory's flag", tr.Token.Kind, tr.Token.ID)
+			}
+		}
+	}
+}

@@ -73,6 +73,11 @@ type Finding struct {
 // TokenResult is one token with its findings and score.
 type TokenResult struct {
 	Token inventory.Token
+	// Active is whether the token works at the audit's now: GitLab's active
+	// flag, not revoked, and not past its expiry. The reports show this
+	// judgement, not the flag as collected: a trigger (GitLab sends no flag)
+	// or a token read just before midnight is judged here, on one clock.
+	Active bool
 	// RiskScore is 0 (no risk) to 100; see score.go for the formula.
 	RiskScore int
 	// Severity is the worst unsuppressed finding, SeverityNone without one.

@@ -3,7 +3,6 @@ package collect
 import (
 	"context"
 	"testing"
-	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -48,7 +47,7 @@ func BenchmarkCollectInstance(b *testing.B) {
 		b.Fatal(err)
 	}
 	minimum := bench.InstanceMinimum(w, hasImpersonationRoute(b, srv, w.AdminToken()))
-	benchCollect(b, client, counter, minimum, Options{Now: func() time.Time { return w.Now }})
+	benchCollect(b, client, counter, minimum, Options{})
 }
 
 // BenchmarkCollectGroups measures groups mode on the large preset as the
@@ -72,7 +71,7 @@ func BenchmarkCollectGroups(b *testing.B) {
 				b.Fatal(err)
 			}
 			minimum := bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
-			benchCollect(b, client, counter, minimum, Options{Groups: []string{group}, Now: func() time.Time { return w.Now }})
+			benchCollect(b, client, counter, minimum, Options{Groups: []string{group}})
 		})
 	}
 }

@@ -32,6 +32,9 @@ type ClientOptions struct {
 	RetryAfterMax time.Duration
 	// Timeout bounds one HTTP attempt, body included; zero: 60 s.
 	Timeout time.Duration
+	// Clock is the wall clock that pacing and retry waits measure against;
+	// nil: time.Now. It never judges a token (audit does, at its own now).
+	Clock func() time.Time
 }
 
 // DefaultRetryMax is the number of retries when ClientOptions does not say.
@@ -102,13 +105,18 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	if opts.RetryAfterMax == 0 {
 		opts.RetryAfterMax = 5 * time.Minute
 	}
-	counter.next = &pacedTransport{p: newPacer(opts.RetryAfterMax), next: next}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	p := newPacer(opts.RetryAfterMax)
+	p.now = opts.Clock
+	counter.next = &pacedTransport{p: p, next: next}
 	client, err := gitlab.NewClient(token,
 		gitlab.WithBaseURL(baseURL),
 		gitlab.WithHTTPClient(hc),
 		gitlab.WithCustomRetryMax(opts.RetryMax),
 		gitlab.WithCustomRetryWaitMinMax(opts.RetryWaitMin, opts.RetryWaitMax),
-		gitlab.WithCustomBackoff(backoff(opts.RetryAfterMax)),
+		gitlab.WithCustomBackoff(backoff(opts.RetryAfterMax, opts.Clock)),
 		// The transport paces; an unlimited limiter keeps client-go's own,
 		// which would allow only two thirds of the rate (pacer.go).
 		gitlab.WithCustomLimiter(rate.NewLimiter(rate.Inf, 0)),
@@ -126,10 +134,10 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 // limiter sends none), and for 5xx, it backs off exponentially from min to
 // max with jitter. client-go's own backoff ignores Retry-After and waits a
 // fixed 0.7–0.9 s on 5xx.
-func backoff(retryAfterMax time.Duration) retryablehttp.Backoff {
+func backoff(retryAfterMax time.Duration, clock func() time.Time) retryablehttp.Backoff {
 	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if d, ok := serverWait(resp.Header, time.Now()); ok {
+			if d, ok := serverWait(resp.Header, clock()); ok {
 				if d > retryAfterMax {
 					d = retryAfterMax
 				}

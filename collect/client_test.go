@@ -8,7 +8,9 @@ import (
 )
 
 func TestBackoffHonoursServer(t *testing.T) {
-	b := backoff(time.Minute)
+	// A clock years off the real one: RateLimit-Reset is judged on it.
+	clock := func() time.Time { return time.Date(2031, 5, 1, 12, 0, 0, 0, time.UTC) }
+	b := backoff(time.Minute, clock)
 	min, max := 10*time.Millisecond, time.Second
 	resp := func(code int, h map[string]string) *http.Response {
 		r := &http.Response{StatusCode: code, Header: http.Header{}}
@@ -20,7 +22,7 @@ func TestBackoffHonoursServer(t *testing.T) {
 	if got := b(min, max, 1, resp(429, map[string]string{"Retry-After": "7"})); got != 7*time.Second {
 		t.Errorf("429 with Retry-After 7: wait %v, want 7s", got)
 	}
-	reset := strconv.FormatInt(time.Now().Add(20*time.Second).Unix(), 10)
+	reset := strconv.FormatInt(clock().Add(20*time.Second).Unix(), 10)
 	if got := b(min, max, 1, resp(429, map[string]string{"RateLimit-Reset": reset})); got < 18*time.Second || got > 21*time.Second {
 		t.Errorf("429 with RateLimit-Reset in 20 s: wait %v", got)
 	}

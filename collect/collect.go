@@ -4,8 +4,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"cmp"
 	"context"
 	"encoding/json"
@@ -21,6 +19,8 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // ErrUnauthorized is returned (wrapped, with GitLab's reason) when GitLab
@@ -42,7 +42,11 @@ var ErrMode = errors.New("mode not available")
 // missing, ctx cancelled); anything else that cannot be read becomes a Gap
 // and the rest of the inventory stays complete.
 func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*inventory.Inventory, error) {
-	start := time.Now()
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	start := clock()
 	c := newCollector(client, opts)
 	startReq := c.counter.Count()
 
@@ -92,7 +96,7 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*invento
 		return nil, err
 	}
 	inv := c.finish()
-	inv.Stats = inventory.Stats{Requests: c.counter.Count() - startReq, Duration: time.Since(start)}
+	inv.Stats = inventory.Stats{Requests: c.counter.Count() - startReq, Duration: clock().Sub(start)}
 	return inv, nil
 }
 

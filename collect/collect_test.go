@@ -1,8 +1,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"context"
 	"errors"
 	"net/http"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/tokenaudit/tokenaudit/internal/bench"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 type gitlabUser = gitlab.User
@@ -52,9 +51,6 @@ func collect(t testing.TB, w *gitlabsim.World, so gitlabsim.Options, token strin
 	client, counter, err := NewClient(srv.URL()+"/api/v4", token, testClientOptions)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if opts.Now == nil {
-		opts.Now = func() time.Time { return w.Now }
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

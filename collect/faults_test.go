@@ -1,8 +1,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // TestCollectUnderFaults: 5xx, 429 bursts with Retry-After, latency jitter,
@@ -115,7 +114,7 @@ func TestCollectGroupsRefusalsAreGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := Collect(context.Background(), client, Options{Groups: []string{path}, Now: func() time.Time { return w.Now }})
+	inv, err := Collect(context.Background(), client, Options{Groups: []string{path}})
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}
@@ -333,7 +332,7 @@ func TestCollectHonoursRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := Collect(context.Background(), client, Options{Concurrency: 4, Now: func() time.Time { return w.Now }})
+	inv, err := Collect(context.Background(), client, Options{Concurrency: 4})
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}
@@ -468,7 +467,7 @@ func TestCollectRepeatsTimedOutRequest(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inv, err := Collect(ctx, client, Options{Now: func() time.Time { return w.Now }})
+	inv, err := Collect(ctx, client, Options{})
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}

@@ -30,7 +30,6 @@ func FuzzDecodeTokens(f *testing.F) {
 	}
 	f.Add([]byte(`[{"id":1,"name":"a","scopes":null,"expires_at":"2026-13-40","last_used_ips":null}]`))
 	f.Add([]byte(`[{"id":9,"expires_at":"0000-01-01T00:00:00+23:59","token":"glptt-0123","owner":{"id":1}}]`))
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var toks []inventory.Token
 		var pats []patWire
@@ -62,7 +61,7 @@ func FuzzDecodeTokens(f *testing.F) {
 				if trs[i].Owner != nil {
 					o = mapBasicUser(trs[i].Owner)
 				}
-				toks = append(toks, mapTrigger(&trs[i], o, inventory.Resource{Type: inventory.ResourceProject, ID: 1}, now))
+				toks = append(toks, mapTrigger(&trs[i], o, inventory.Resource{Type: inventory.ResourceProject, ID: 1}))
 			}
 		}
 		var users []userWire

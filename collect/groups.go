@@ -1,8 +1,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"context"
 	"fmt"
 	"net/http"
@@ -11,6 +9,8 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // serviceAccountWire is an entry of /groups/:id/service_accounts

@@ -1,18 +1,17 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // instance collects as an administrator with the cheapest complete sources
@@ -319,17 +318,13 @@ func (c *collector) triggers(ctx context.Context, res inventory.Resource, owners
 	if err != nil {
 		return c.gapOrStop(ctx, projectName(res.Path, res.ID), "pipeline triggers", err)
 	}
-	now := time.Now()
-	if c.opts.Now != nil {
-		now = c.opts.Now()
-	}
 	for i := range trs {
 		tr := &trs[i]
 		var o *inventory.Owner
 		if tr.Owner != nil {
 			o = mergeOwner(ownerCopy(owners[tr.Owner.ID]), mapBasicUser(tr.Owner))
 		}
-		tok := mapTrigger(tr, o, res, now)
+		tok := mapTrigger(tr, o, res)
 		tr.Token = ""
 		c.addToken(tok)
 	}

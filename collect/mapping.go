@@ -1,8 +1,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"regexp"
 	"slices"
 	"strconv"
@@ -10,6 +8,8 @@ import (
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // The wire types extend client-go's with the fields it does not decode yet.
@@ -307,8 +307,10 @@ func mapDeployToken(d *gitlab.DeployToken, res inventory.Resource, source string
 // mapTrigger maps a pipeline trigger. GitLab returns the full token value to
 // the trigger's owner (https://docs.gitlab.com/api/pipeline_triggers/); it is
 // dropped here and nowhere stored. A trigger cannot be revoked, only
-// deleted; it is active until its expiry, judged at now.
-func mapTrigger(tr *triggerWire, owner *inventory.Owner, res inventory.Resource, now time.Time) inventory.Token {
+// deleted, and GitLab reports no active flag for it: one that is listed is
+// active as far as GitLab says; whether its expiry has passed is audit's
+// judgement at its own now, not the collector's.
+func mapTrigger(tr *triggerWire, owner *inventory.Owner, res inventory.Resource) inventory.Token {
 	exp := timeExpiry(tr.ExpiresAt)
 	return inventory.Token{
 		Kind:          inventory.KindPipelineTrigger,
@@ -322,7 +324,7 @@ func mapTrigger(tr *triggerWire, owner *inventory.Owner, res inventory.Resource,
 		Expires:       exp,
 		LastUsedAt:    utc(tr.LastUsed),
 		UsageReported: true,
-		Active:        exp.Never() || exp.At.After(now),
+		Active:        true,
 		Sources:       []string{srcTriggers},
 	}
 }

@@ -181,7 +181,7 @@ func TestMapTriggerDropsValue(t *testing.T) {
 			if value == "" || !strings.Contains(string(raw), value) {
 				t.Fatal("fixture has no trigger token value to drop")
 			}
-			got := mapTrigger(&list[0], nil, inventory.Resource{Type: inventory.ResourceProject, ID: 1}, ts("2026-01-01T00:00:00Z"))
+			got := mapTrigger(&list[0], nil, inventory.Resource{Type: inventory.ResourceProject, ID: 1})
 			b, err := json.Marshal(got)
 			if err != nil {
 				t.Fatal(err)
@@ -199,6 +199,10 @@ func TestMapTriggerDropsValue(t *testing.T) {
 	}
 }
 
+// TestMapTriggerExpired checks that the collector keeps GitLab's facts about
+// an expired trigger and judges nothing: the expiry is kept as sent and the
+// trigger stays active as far as GitLab says (it sends no flag); whether it
+// still works is audit's judgement at its own time.
 func TestMapTriggerExpired(t *testing.T) {
 	raw := `{"id":3,"description":"d","created_at":"2024-01-01T00:00:00Z","last_used":"2024-06-01T00:00:00Z",
 	"expires_at":"2025-01-01T00:00:00Z","token":"abcd","owner":{"id":5,"username":"bob","state":"active"}}`
@@ -206,9 +210,9 @@ func TestMapTriggerExpired(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &tr); err != nil {
 		t.Fatal(err)
 	}
-	got := mapTrigger(&tr, mapBasicUser(tr.Owner), inventory.Resource{Type: inventory.ResourceProject, ID: 1}, ts("2026-01-01T00:00:00Z"))
-	if got.Active || got.Expires.String() != "2025-01-01T00:00:00Z" {
-		t.Errorf("expired trigger: active %v expires %q", got.Active, got.Expires.String())
+	got := mapTrigger(&tr, mapBasicUser(tr.Owner), inventory.Resource{Type: inventory.ResourceProject, ID: 1})
+	if !got.Active || got.Revoked || got.Expires.String() != "2025-01-01T00:00:00Z" {
+		t.Errorf("expired trigger: active %v revoked %v expires %q, want GitLab's facts (active, not revoked, expiry as sent)", got.Active, got.Revoked, got.Expires.String())
 	}
 	if got.Owner == nil || got.Owner.Username != "bob" || got.Owner.Type != inventory.OwnerUnknown {
 		t.Errorf("owner = %+v, want bob of unknown type", got.Owner)

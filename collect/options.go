@@ -1,10 +1,10 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"log/slog"
 	"time"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // Options configure Collect. The zero value works: automatic mode,
@@ -38,9 +38,10 @@ type Options struct {
 	Progress func(Progress)
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
-	// Now is the clock that judges whether a pipeline trigger has expired
-	// (GitLab reports no active flag for triggers); nil: time.Now.
-	Now func() time.Time
+	// Clock times the collection (Stats.Duration); nil: time.Now. The
+	// collector judges nothing by it: the inventory keeps GitLab's facts,
+	// and audit judges them at its own now.
+	Clock func() time.Time
 }
 
 // DefaultConcurrency is the number of requests in flight when Options does

@@ -251,7 +251,7 @@ func TestPacedCollectionAgainstThrottle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := Collect(context.Background(), client, Options{Concurrency: 16, Now: func() time.Time { return w.Now }})
+	inv, err := Collect(context.Background(), client, Options{Concurrency: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

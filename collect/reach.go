@@ -1,11 +1,11 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // membershipWire is an entry of GET /users/:id/memberships: a direct

@@ -1,8 +1,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // worldReach is what Options.PersonReach must find, from the World's own

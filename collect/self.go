@@ -1,11 +1,11 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"context"
 	"net/url"
 	"strconv"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // self collects the caller's own tokens: GET /personal_access_tokens lists

@@ -1,8 +1,6 @@
 package collect
 
 import (
-	"github.com/tokenaudit/tokenaudit/inventory"
-
 	"cmp"
 	"fmt"
 	"slices"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/tokenaudit/tokenaudit/internal/bench"
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // truth derives from a simulator World what a caller may see, as Tokens and

@@ -156,8 +156,12 @@ type Token struct {
 	// LastUsedIPs is nil when GitLab did not send the field, empty when it
 	// sent an empty list.
 	LastUsedIPs []string `json:"last_used_ips,omitempty"`
-	Active      bool     `json:"active"`
-	Revoked     bool     `json:"revoked"`
+	// Active is GitLab's active flag as it was sent, judged on GitLab's
+	// clock; for pipeline triggers, for which GitLab sends none, true. Whether
+	// a token works at the audit's time is audit's judgement, not the
+	// inventory's: the model keeps GitLab's facts only.
+	Active  bool `json:"active"`
+	Revoked bool `json:"revoked"`
 	// Sources names the API lists the token was seen in, sorted
 	// (for example "personal_access_tokens", "projects/:id/access_tokens").
 	Sources []string `json:"-"`

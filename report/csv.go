@@ -112,7 +112,7 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult) []byte {
 	b = append(b, ',')
 	b = appendCSVTime(b, t.LastUsedAt, time.RFC3339)
 	b = append(b, ',')
-	b = strconv.AppendBool(b, t.Active)
+	b = strconv.AppendBool(b, tr.Active)
 	b = append(b, ',')
 	b = strconv.AppendBool(b, t.Revoked)
 	b = append(b, ',')

@@ -152,6 +152,11 @@ func richResult() *audit.Result {
 			},
 		},
 	}
+	// The audit's judgement of active, as Evaluate would make it for these
+	// GitLab flags (none of them is past its expiry at fixedNow).
+	for i := range tokens {
+		tokens[i].Active = tokens[i].Token.Active && !tokens[i].Token.Revoked
+	}
 	return &audit.Result{
 		Inventory: inv,
 		Now:       fixedNow,

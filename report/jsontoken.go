@@ -84,7 +84,7 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 	b = append(b, ","+in1+`"last_used_at": `...)
 	b = appendTime(b, t.LastUsedAt, time.RFC3339)
 	b = append(b, ","+in1+`"active": `...)
-	b = strconv.AppendBool(b, t.Active)
+	b = strconv.AppendBool(b, tr.Active)
 	b = append(b, ","+in1+`"revoked": `...)
 	b = strconv.AppendBool(b, t.Revoked)
 	b = append(b, ","+in1+`"risk_score": `...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -261,7 +262,6 @@ func runPipeline(t *testing.T, w *gitlabsim.World, so gitlabsim.Options, copts c
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
-	opts.Now = func() time.Time { return w.Now }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	inv, err := collect.Collect(ctx, client, opts)
@@ -372,7 +372,7 @@ func TestFaultMatrix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			copts := tt.copts
-			if copts == (collect.ClientOptions{}) {
+			if reflect.ValueOf(copts).IsZero() {
 				copts = faultClient
 			}
 			run := runPipeline(t, w, tt.so, copts, tt.wrap, nil, collect.Options{Concurrency: 6})
@@ -456,7 +456,7 @@ func runPipelineWithServer(t *testing.T, w *gitlabsim.World, so gitlabsim.Option
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	inv, err := collect.Collect(ctx, client, collect.Options{Concurrency: 6, Now: func() time.Time { return w.Now }})
+	inv, err := collect.Collect(ctx, client, collect.Options{Concurrency: 6})
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}

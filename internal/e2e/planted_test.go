@@ -102,7 +102,7 @@ func collectWorld(t *testing.T, w *gitlabsim.World, token string, groups ...stri
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	inv, err := collect.Collect(ctx, client, collect.Options{Groups: groups, Now: func() time.Time { return w.Now }})
+	inv, err := collect.Collect(ctx, client, collect.Options{Groups: groups})
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}

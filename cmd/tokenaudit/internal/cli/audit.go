@@ -170,6 +170,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 		HTTPClient: hc,
 		RetryMax:   retryMax(cfg.Retries),
 		Timeout:    cfg.Timeout,
+		Clock:      wallClock,
 	})
 	if err != nil {
 		return exitCode(ExitCannotRun, err)
@@ -187,9 +188,10 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 			PersonReach:       cfg.PersonReach,
 			BaseURL:           u.String(),
 			Logger:            logger,
+			Clock:             wallClock,
 		},
 		policy:   cfg.Policy,
-		now:      time.Now,
+		now:      wallClock,
 		format:   cfg.Format,
 		outputs:  cfg.Output,
 		progress: cfg.Progress,

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -250,4 +251,39 @@ func validateReport(doc string) error {
 		return err
 	}
 	return sch.Validate(v)
+}
+
+// TestDemoSameReportYearsAhead runs the demo pipeline with the wall clock
+// two years ahead: the simulated instance has its own today, the audit
+// judges at it, and the collector judges nothing, so the report is the same
+// (from about 2027 five of the demo's triggers used to turn inactive).
+func TestDemoSameReportYearsAhead(t *testing.T) {
+	cleanEnv(t)
+	// The simulator's port and the time the collection took differ between
+	// any two runs; everything else must not.
+	varying := regexp.MustCompile(`"url": "http://127\.0\.0\.1:\d+"|"duration_seconds": [0-9.e-]+`)
+	report := func() string {
+		res := run(t, "demo", "--format", "json")
+		if res.code != ExitOK {
+			t.Fatalf("demo: exit %d; stderr:\n%s", res.code, res.stderr)
+		}
+		return varying.ReplaceAllString(res.stdout, "")
+	}
+	today := report()
+	defer func(c func() time.Time) { wallClock = c }(wallClock)
+	wallClock = func() time.Time { return time.Now().AddDate(2, 0, 0) }
+	if ahead := report(); ahead != today {
+		t.Errorf("the demo's report changes with the wall clock two years ahead:\n%s", firstDiff(today, ahead))
+	}
+}
+
+// firstDiff shows the first line where a and b differ.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n  today: %s\n  ahead: %s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("%d lines today, %d ahead", len(al), len(bl))
 }

@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, s *Streams, d demoSettings) error {
 	}
 	srv := gitlabsim.NewServer(world, gitlabsim.Options{})
 	defer srv.Close()
-	client, counter, err := collect.NewClient(srv.URL(), world.AdminToken(), collect.ClientOptions{})
+	client, counter, err := collect.NewClient(srv.URL(), world.AdminToken(), collect.ClientOptions{Clock: wallClock})
 	if err != nil {
 		return exitCode(ExitCannotRun, err)
 	}
@@ -102,6 +102,7 @@ func runDemo(ctx context.Context, s *Streams, d demoSettings) error {
 			// Locally the memberships reads are cheap, and TA-024 has
 			// something to judge.
 			PersonReach: true,
+			Clock:       wallClock,
 		},
 		policy: audit.DefaultPolicy(),
 		// The simulated instance has its own "today"; judging its tokens by
