@@ -371,7 +371,7 @@ type mwState struct {
 }
 
 // middlewares builds the chain inside the server's request counting, in
-// the order serverMiddlewares documents: the Rack::Attack-style throttle,
+// this order: the Rack::Attack-style throttle (ratelimit.go),
 // GitLab.com's per-endpoint limits, then faults; and keeps their state.
 func (s *Server) middlewares() []Middleware {
 	st := &mwState{

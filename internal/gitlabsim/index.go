@@ -220,12 +220,6 @@ func (ix *index) walkAncestors(g *Group) []*Group {
 	return out
 }
 
-// root returns the top-level group above g (g itself when top-level).
-func (ix *index) root(g *Group) *Group {
-	a := ix.ancestors(g)
-	return a[len(a)-1]
-}
-
 // descendants returns every group below g, all levels, ordered by ID.
 func (ix *index) descendants(g *Group) []*Group {
 	var out []*Group
@@ -335,7 +329,7 @@ func (ix *index) accessLevelOf(t *PersonalAccessToken) (level int, resourceType 
 
 // dateExpired reports whether an expiry date has passed on day now: GitLab
 // tokens expire at 00:00 UTC of their expires_at date
-// (shared/gitlab-api/README.md §1.5).
+// (https://docs.gitlab.com/user/profile/personal_access_tokens/).
 func dateExpired(expiresAt *time.Time, now time.Time) bool {
 	if expiresAt == nil {
 		return false
@@ -354,7 +348,7 @@ func (ix *index) tokenActive(t *PersonalAccessToken) bool {
 }
 
 // deployTokenExpired uses the deploy token's full timestamp: deploy tokens
-// carry a datetime expiry (README §1.5).
+// carry a datetime expiry (https://docs.gitlab.com/api/deploy_tokens/).
 func (ix *index) deployTokenExpired(d *DeployToken) bool {
 	return d.ExpiresAt != nil && !ix.w.Now.Before(*d.ExpiresAt)
 }

@@ -153,8 +153,6 @@ type routeMatch struct {
 	template string // "GET /projects/:id/access_tokens", or "unknown"
 	r        *apiRoute
 	params   []string
-	// pathKnown: the path exists for another method (answered 405).
-	pathKnown bool
 }
 
 // routeOf returns the route template of a request, for counting, rate
@@ -332,14 +330,3 @@ func getRoute(path string, h handlerFunc, scope scopeNeed) *apiRoute {
 }
 
 func comOnly(r *apiRoute) *apiRoute { r.gitlabCom = true; return r }
-
-// serverMiddlewares is the chain inside counting: the Rack::Attack-style
-// throttle, GitLab.com's per-endpoint limits, then faults (ratelimit.go,
-// faults.go).
-func serverMiddlewares(opts Options, route func(*http.Request) string) []Middleware {
-	return []Middleware{
-		newRateLimiter(opts, route),
-		newEndpointLimiter(opts, route),
-		newFaultInjector(opts, route),
-	}
-}
