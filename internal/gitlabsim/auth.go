@@ -8,7 +8,7 @@ import (
 )
 
 // apiError is a refusal with GitLab's exact body
-// (shared/gitlab-api/README.md §1.2, fixtures/errors/).
+// (https://docs.gitlab.com/api/rest/troubleshooting/, testdata/fixtures/errors/).
 type apiError struct {
 	status int
 	body   string

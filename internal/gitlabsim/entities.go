@@ -8,7 +8,7 @@ import (
 )
 
 // The JSON entities the simulator serves, shaped after GitLab's Grape
-// entities and the fixtures in shared/gitlab-api/fixtures (key sets and JSON
+// entities and the fixtures in testdata/fixtures (key sets and JSON
 // types are checked by the fixture-shape test). Token entities are structs
 // (the hot path of every benchmark); the rest are maps.
 

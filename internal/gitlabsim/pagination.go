@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Offset pagination as GitLab writes it (shared/gitlab-api/README.md §1.3,
+// Offset pagination as GitLab writes it (https://docs.gitlab.com/api/rest/#pagination,
 // gitlabhq lib/gitlab/pagination/offset_header_builder.rb@8b573c94 and
 // offset_pagination.rb@028bf690).
 const (

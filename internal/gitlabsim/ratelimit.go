@@ -12,7 +12,7 @@ import (
 )
 
 // Rate limiting, as GitLab does it in two layers
-// (shared/gitlab-api/README.md §1.2 and §1.4):
+// (https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/):
 //
 //   - Rack::Attack throttles (newRateLimiter): a fixed window per user or
 //     IP, 429 with a text/plain "Retry later\n" body and RateLimit-* plus
@@ -26,7 +26,7 @@ import (
 //
 // Both count every request, throttled ones included, and throttle once the
 // count exceeds the limit; this is why GitLab can report
-// RateLimit-Observed above RateLimit-Limit (fixtures/errors/429_rack_attack_headers.txt).
+// RateLimit-Observed above RateLimit-Limit (testdata/fixtures/errors/429_rack_attack_headers.txt).
 
 // The throttle names GitLab sends in RateLimit-Name. An unauthenticated API
 // request falls under the unauthenticated throttle, keyed by IP.
@@ -36,7 +36,7 @@ const (
 )
 
 // endpointLimitBody is GitLab's application-limiter 429 body
-// (fixtures/errors/429_application_rate_limiter.json).
+// (testdata/fixtures/errors/429_application_rate_limiter.json).
 const endpointLimitBody = `{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`
 
 // clientKey identifies who a request counts against: a SHA-256 of the token
@@ -246,8 +246,8 @@ type endpointLimit struct {
 
 // gitLabComEndpointLimits are GitLab.com's per-endpoint application limits
 // for the routes the simulator serves, per user
-// (gitlabhq doc/user/gitlab_com/rate_limits.md@0ab7ab5b "Current rate limits";
-// README §1.4). Unauthenticated GET /projects has its own, per-IP limit.
+// (https://docs.gitlab.com/user/gitlab_com/rate_limits/, "Current rate
+// limits"). Unauthenticated GET /projects has its own, per-IP limit.
 var gitLabComEndpointLimits = map[string]endpointLimit{
 	"GET /groups":              {50, 60},
 	"GET /projects":            {2000, 600},
@@ -275,7 +275,7 @@ type endpointLimiter struct {
 // The 429 carries GitLab's JSON body and no RateLimit-* headers. It carries
 // no Retry-After either: the application limiter's API helper
 // (lib/api/helpers/rate_limiter.rb, render_api_error!) sets none in the code
-// read for the reference, which leaves the question open (README §18); a
+// read, and no GitLab documentation says whether it sends one; a
 // client must then fall back to its own backoff, the harder case to handle.
 func newEndpointLimiter(opts Options, route func(*http.Request) string) Middleware {
 	el := newEndpointLimiterState(opts, route)

@@ -1,7 +1,7 @@
 package gitlabsim
 
 // defaultApplicationSettings are the application settings of the docs example
-// (gitlabhq doc/api/settings.md, 17.6-era; shared/gitlab-api/fixtures/application_settings_get.json),
+// (https://docs.gitlab.com/api/settings/, 17.6-era; testdata/fixtures/application_settings_get.json),
 // a fresh map on every call. getSettings overlays the World's token settings.
 func defaultApplicationSettings() map[string]any {
 	return map[string]any{

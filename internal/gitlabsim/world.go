@@ -1,6 +1,6 @@
 // Package gitlabsim is a GitLab REST API simulator: a seeded GitLab instance
 // served over HTTP. Every test, the demo and every benchmark of tokenaudit run
-// against it. It is shaped after GitLab as shared/gitlab-api/README.md
+// against it. It is shaped after GitLab as https://docs.gitlab.com/api/rest/
 // documents it, never after tokenaudit, and it imports none of tokenaudit's
 // packages.
 //
