@@ -34,104 +34,152 @@ func (c *collector) groups(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-
-	type topData struct {
-		top                   groupWire
-		descendants           []groupWire
-		projects, archived    []projectWire
-		accounts              []serviceAccountWire
-		accountsOK            bool
-		managePATs            []patWire
-		manageRes             []resourceTokenWire
-		treeOK, archivedOK    bool
-		manageOK, manageResOK bool
+	data, err := c.readGroupTrees(ctx, tops)
+	if err != nil {
+		return err
 	}
-	data := make([]*topData, len(tops))
+	m := mergeGroupTrees(data)
+	owners := map[int64]*inventory.Owner{c.me.ID: c.me}
+	for id, a := range m.accounts {
+		owners[id] = &inventory.Owner{ID: id, Username: a.Username, Type: inventory.OwnerServiceAccount, ProjectsReachable: -1}
+	}
+	for _, d := range data {
+		c.addCredentialsInventory(d, owners, m)
+	}
+	return c.groupsPerResource(ctx, m, owners)
+}
+
+// groupTree is what was read of one configured group: its tree, and for a
+// top-level group its service accounts and credentials inventory.
+type groupTree struct {
+	top                groupWire
+	descendants        []groupWire
+	projects, archived []projectWire
+	accounts           []serviceAccountWire
+	managePATs         []patWire
+	manageRes          []resourceTokenWire
+	treeOK, archivedOK bool
+	manageResOK        bool
+}
+
+// readGroupTrees reads, concurrently, the caller's own tokens and each
+// configured group's tree, service accounts and credentials inventory.
+func (c *collector) readGroupTrees(ctx context.Context, tops []groupWire) ([]*groupTree, error) {
+	data := make([]*groupTree, len(tops))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	step := c.starter(g, gctx)
 	step(c.ownTokens)
 	for i, top := range tops {
-		d := &topData{top: top, treeOK: true}
+		d := &groupTree{top: top, treeOK: true}
 		data[i] = d
-		name := groupName(top.FullPath, top.ID)
-		step(func(ctx context.Context) (err error) {
-			d.descendants, err = listAll[groupWire](ctx, c, fmt.Sprintf("groups/%d/descendant_groups", top.ID), nil)
-			if err != nil {
-				d.treeOK = false
-				return c.gapOrStop(ctx, name, "subgroups", err)
-			}
-			return nil
-		})
-		step(func(ctx context.Context) (err error) {
-			d.projects, err = listAll[projectWire](ctx, c, fmt.Sprintf("groups/%d/projects", top.ID), url.Values{
-				"include_subgroups": {"true"}, "with_shared": {"false"}, "simple": {"true"},
-			})
-			if err != nil {
-				d.treeOK = false
-				return c.gapOrStop(ctx, name, "projects", err)
-			}
-			return nil
-		})
-		step(func(ctx context.Context) (err error) {
-			d.archived, err = listAll[projectWire](ctx, c, fmt.Sprintf("groups/%d/projects", top.ID), url.Values{
-				"include_subgroups": {"true"}, "with_shared": {"false"}, "simple": {"true"}, "archived": {"true"},
-			})
-			if err != nil {
-				return c.gapOrStop(ctx, name, "archived projects", err)
-			}
-			d.archivedOK = true
-			return nil
-		})
+		c.readTree(step, d)
 		if top.ParentID == 0 {
-			step(func(ctx context.Context) (err error) {
-				d.accounts, err = listAll[serviceAccountWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts", top.ID), nil)
-				if err != nil {
-					return c.gapOrStop(ctx, name, "service accounts", err)
-				}
-				d.accountsOK = true
-				return nil
-			})
-			// The credentials inventory exists only on GitLab.com, for
-			// Owners of a Premium/Ultimate top-level group
-			// (https://docs.gitlab.com/api/groups/#credentials-inventory-management);
-			// one probe tells, and a refusal is no gap.
-			step(func(ctx context.Context) (err error) {
-				d.managePATs, err = listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/manage/personal_access_tokens", top.ID), nil)
-				if err != nil {
-					if refused(err) {
-						c.log.Debug("credentials inventory not available", "group", top.FullPath, "reason", errorReason(err))
-						return nil
-					}
-					return c.gapOrStop(ctx, name, "credentials inventory", err)
-				}
-				d.manageOK = true
-				d.manageRes, err = listAll[resourceTokenWire](ctx, c, fmt.Sprintf("groups/%d/manage/resource_access_tokens", top.ID), nil)
-				if err != nil {
-					// No gap: the per-group and per-project access token
-					// lists, read instead, hold the same tokens.
-					d.manageRes = nil
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					c.log.Debug("credentials inventory resource tokens not read; reading them per resource",
-						"group", top.FullPath, "reason", errorReason(err))
-					return nil
-				}
-				d.manageResOK = true
-				return nil
-			})
+			c.readTopLevel(step, d)
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
+	return data, nil
+}
 
+// readTree starts the reads of a group's subgroups, projects and archived
+// projects.
+func (c *collector) readTree(step func(func(context.Context) error), d *groupTree) {
+	top, name := d.top, groupName(d.top.FullPath, d.top.ID)
+	projects := func(archived bool) url.Values {
+		q := url.Values{"include_subgroups": {"true"}, "with_shared": {"false"}, "simple": {"true"}}
+		if archived {
+			q.Set("archived", "true")
+		}
+		return q
+	}
+	step(func(ctx context.Context) (err error) {
+		d.descendants, err = listAll[groupWire](ctx, c, fmt.Sprintf("groups/%d/descendant_groups", top.ID), nil)
+		if err != nil {
+			d.treeOK = false
+			return c.gapOrStop(ctx, name, "subgroups", err)
+		}
+		return nil
+	})
+	step(func(ctx context.Context) (err error) {
+		d.projects, err = listAll[projectWire](ctx, c, fmt.Sprintf("groups/%d/projects", top.ID), projects(false))
+		if err != nil {
+			d.treeOK = false
+			return c.gapOrStop(ctx, name, "projects", err)
+		}
+		return nil
+	})
+	step(func(ctx context.Context) (err error) {
+		d.archived, err = listAll[projectWire](ctx, c, fmt.Sprintf("groups/%d/projects", top.ID), projects(true))
+		if err != nil {
+			return c.gapOrStop(ctx, name, "archived projects", err)
+		}
+		d.archivedOK = true
+		return nil
+	})
+}
+
+// readTopLevel starts the reads only a top-level group has: its service
+// accounts and its credentials inventory.
+func (c *collector) readTopLevel(step func(func(context.Context) error), d *groupTree) {
+	top, name := d.top, groupName(d.top.FullPath, d.top.ID)
+	step(func(ctx context.Context) (err error) {
+		d.accounts, err = listAll[serviceAccountWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts", top.ID), nil)
+		if err != nil {
+			return c.gapOrStop(ctx, name, "service accounts", err)
+		}
+		return nil
+	})
+	// The credentials inventory exists only on GitLab.com, for Owners of a
+	// Premium/Ultimate top-level group
+	// (https://docs.gitlab.com/api/groups/#credentials-inventory-management);
+	// one probe tells, and a refusal is no gap.
+	step(func(ctx context.Context) (err error) {
+		d.managePATs, err = listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/manage/personal_access_tokens", top.ID), nil)
+		if err != nil {
+			if refused(err) {
+				c.log.Debug("credentials inventory not available", "group", top.FullPath, "reason", errorReason(err))
+				return nil
+			}
+			return c.gapOrStop(ctx, name, "credentials inventory", err)
+		}
+		d.manageRes, err = listAll[resourceTokenWire](ctx, c, fmt.Sprintf("groups/%d/manage/resource_access_tokens", top.ID), nil)
+		if err != nil {
+			// No gap: the per-group and per-project access token lists,
+			// read instead, hold the same tokens.
+			d.manageRes = nil
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.log.Debug("credentials inventory resource tokens not read; reading them per resource",
+				"group", top.FullPath, "reason", errorReason(err))
+			return nil
+		}
+		d.manageResOK = true
+		return nil
+	})
+}
+
+// groupsMerged is the configured groups' trees as one: the tree, the
+// service accounts with the top-level group of each, and the groups and
+// projects whose access tokens came with a credentials inventory.
+type groupsMerged struct {
+	tree                           *tree
+	accounts                       map[int64]serviceAccountWire
+	accountGroup                   map[int64]int64
+	managedGroups, managedProjects map[int64]bool
+}
+
+func mergeGroupTrees(data []*groupTree) *groupsMerged {
+	m := &groupsMerged{
+		accounts: map[int64]serviceAccountWire{}, accountGroup: map[int64]int64{},
+		managedGroups: map[int64]bool{}, managedProjects: map[int64]bool{},
+	}
 	var allGroups []groupWire
 	var allProjects, allArchived []projectWire
 	complete, archivedOK := true, true
-	accounts := map[int64]serviceAccountWire{}
-	accountGroup := map[int64]int64{}
 	for _, d := range data {
 		allGroups = append(allGroups, d.top)
 		allGroups = append(allGroups, d.descendants...)
@@ -140,66 +188,65 @@ func (c *collector) groups(ctx context.Context) error {
 		complete = complete && d.treeOK
 		archivedOK = archivedOK && d.archivedOK
 		for _, a := range d.accounts {
-			accounts[a.ID] = a
-			accountGroup[a.ID] = d.top.ID
+			m.accounts[a.ID] = a
+			m.accountGroup[a.ID] = d.top.ID
+		}
+		if d.manageResOK {
+			m.managedGroups[d.top.ID] = true
+			for _, g := range d.descendants {
+				m.managedGroups[g.ID] = true
+			}
+			for _, p := range slices.Concat(d.projects, d.archived) {
+				m.managedProjects[p.ID] = true
+			}
 		}
 	}
 	if !archivedOK {
 		allArchived = nil
 	}
-	t := newTree(allGroups, allProjects, allArchived, complete)
-	owners := map[int64]*inventory.Owner{c.me.ID: c.me}
-	for id, a := range accounts {
-		owners[id] = &inventory.Owner{ID: id, Username: a.Username, Type: inventory.OwnerServiceAccount, ProjectsReachable: -1}
-	}
+	m.tree = newTree(allGroups, allProjects, allArchived, complete)
+	return m
+}
 
-	// Groups and projects whose access tokens came with the credentials
-	// inventory of their top-level group.
-	managedGroups, managedProjects := map[int64]bool{}, map[int64]bool{}
-	for _, d := range data {
-		if !d.manageResOK {
-			continue
+// addCredentialsInventory adds the tokens a group's credentials inventory
+// listed.
+func (c *collector) addCredentialsInventory(d *groupTree, owners map[int64]*inventory.Owner, m *groupsMerged) {
+	t := m.tree
+	for i := range d.managePATs {
+		p := &d.managePATs[i]
+		o := owners[p.UserID]
+		kind, res := inventory.KindPersonal, inventory.Resource{Type: inventory.ResourceInstance}
+		if o != nil && o.Type == inventory.OwnerServiceAccount {
+			kind, res = inventory.KindServiceAccount, t.group(m.accountGroup[p.UserID])
 		}
-		managedGroups[d.top.ID] = true
-		for _, g := range d.descendants {
-			managedGroups[g.ID] = true
-		}
-		for _, p := range slices.Concat(d.projects, d.archived) {
-			managedProjects[p.ID] = true
-		}
+		c.addToken(mapPAT(p, kind, o, res, srcManagePATs))
 	}
-
-	for _, d := range data {
-		for i := range d.managePATs {
-			p := &d.managePATs[i]
-			o := owners[p.UserID]
-			kind, res := inventory.KindPersonal, inventory.Resource{Type: inventory.ResourceInstance}
-			if o != nil && o.Type == inventory.OwnerServiceAccount {
-				kind, res = inventory.KindServiceAccount, t.group(accountGroup[p.UserID])
-			}
-			c.addToken(mapPAT(p, kind, o, res, srcManagePATs))
+	for i := range d.manageRes {
+		r := &d.manageRes[i]
+		kind, res, bt := inventory.KindProjectAccess, t.project(r.ResourceID), inventory.OwnerProjectBot
+		if r.ResourceType == "group" {
+			kind, res, bt = inventory.KindGroupAccess, t.group(r.ResourceID), inventory.OwnerGroupBot
 		}
-		for i := range d.manageRes {
-			r := &d.manageRes[i]
-			kind, res, bt := inventory.KindProjectAccess, t.project(r.ResourceID), inventory.OwnerProjectBot
-			if r.ResourceType == "group" {
-				kind, res, bt = inventory.KindGroupAccess, t.group(r.ResourceID), inventory.OwnerGroupBot
-			}
-			// The same owner as the per-resource lists give (resourceTokens).
-			o := owners[r.UserID]
-			if o == nil {
-				o = &inventory.Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
-			}
-			c.addToken(mapResourceToken(r, kind, o, res, srcManageResource))
+		// The same owner as the per-resource lists give (resourceTokens).
+		o := owners[r.UserID]
+		if o == nil {
+			o = &inventory.Owner{ID: r.UserID, Type: bt, ProjectsReachable: -1}
 		}
+		c.addToken(mapResourceToken(r, kind, o, res, srcManageResource))
 	}
+}
 
-	g, gctx = errgroup.WithContext(ctx)
+// groupsPerResource makes the per-group, per-project and per-account reads,
+// concurrently; access token lists only where no credentials inventory
+// held them.
+func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owners map[int64]*inventory.Owner) error {
+	t := m.tree
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	task := c.starter(g, gctx)
 	for _, gid := range sortedKeys(t.groups) {
 		res := t.group(gid)
-		if !managedGroups[gid] {
+		if !m.managedGroups[gid] {
 			task(func(ctx context.Context) error {
 				return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
 			})
@@ -211,7 +258,7 @@ func (c *collector) groups(ctx context.Context) error {
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
-		if !managedProjects[pid] {
+		if !m.managedProjects[pid] {
 			task(func(ctx context.Context) error {
 				return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
 			})
@@ -226,8 +273,8 @@ func (c *collector) groups(ctx context.Context) error {
 			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
 		}
 	}
-	for _, uid := range sortedKeys(accounts) {
-		a, res := accounts[uid], t.group(accountGroup[uid])
+	for _, uid := range sortedKeys(m.accounts) {
+		a, res := m.accounts[uid], t.group(m.accountGroup[uid])
 		task(func(ctx context.Context) error {
 			toks, err := listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts/%d/personal_access_tokens", res.ID, uid), nil)
 			if err != nil {

@@ -28,8 +28,8 @@ import (
 //     path and access level 0.
 //   - Impersonation tokens are not flagged in the admin PAT list; they are
 //     asked per human who holds tokens, after a probe showed the route exists.
-//   - Job token allowlists are counted (per_page=1 and X-Total) only where
-//     the inbound allowlist is enforced; otherwise their size means nothing.
+//   - Of a project's job token scope only the inbound setting is read; the
+//     allowlists' contents serve no rule or report.
 //   - A person's project reach (Options.PersonReach, off by default) costs
 //     a memberships read per owner of an active personal, impersonation or
 //     service-account token; the projects below a group membership come
@@ -37,16 +37,49 @@ import (
 //   - GET /deploy_tokens does not name a token's project or group, so
 //     deploy tokens carry the instance as their resource.
 func (c *collector) instance(ctx context.Context) error {
+	l, err := c.readInstanceLists(ctx)
+	if err != nil {
+		return err
+	}
+	if l.settingsOK {
+		c.inv.Settings = mapSettings(&l.settings)
+	}
+	t := newTree(l.groups, l.projects, l.archived, l.projectsOK && l.groupsOK)
+	owners := make(map[int64]*inventory.Owner, len(l.users))
+	for i := range l.users {
+		owners[l.users[i].ID] = mapUser(&l.users[i])
+	}
+	need := c.addPATs(l.pats, owners, t)
+	for i := range l.deploys {
+		// GET /deploy_tokens does not say which project or group a token
+		// belongs to (https://docs.gitlab.com/api/deploy_tokens/#list-all-deploy-tokens);
+		// finding out would cost a request per project and group.
+		c.addToken(mapDeployToken(&l.deploys[i], inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens))
+	}
+	c.log.Debug("instance lists read", "pats", len(l.pats), "users", len(l.users), "deploy_tokens", len(l.deploys),
+		"projects", len(l.projects), "groups", len(l.groups), "requests", c.counter.Count())
+	return c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK)
+}
+
+// instanceLists is what instance mode reads in one pass over each
+// instance-wide list. What could not be read is a gap already, and its
+// list stays empty; the ok flags say which lists the tree may trust.
+type instanceLists struct {
+	pats                             []patWire
+	users                            []userWire
+	deploys                          []gitlab.DeployToken
+	projects, archived               []projectWire
+	groups                           []groupWire
+	settings                         settingsWire
+	settingsOK, projectsOK, groupsOK bool
+}
+
+// readInstanceLists reads the instance-wide lists concurrently.
+func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, error) {
 	var (
-		pats                        []patWire
-		users                       []userWire
-		deploys                     []gitlab.DeployToken
-		projects, archived          []projectWire
-		groups                      []groupWire
-		settings                    settingsWire
-		patsOK, usersOK, settingsOK bool
-		projectsOK, groupsOK        bool
-		archivedOK                  bool
+		l                          instanceLists
+		patsOK, usersOK, deploysOK bool
+		archivedOK                 bool
 	)
 	const inst = "instance"
 	g, gctx := errgroup.WithContext(ctx)
@@ -64,20 +97,19 @@ func (c *collector) instance(ctx context.Context) error {
 		})
 	}
 	read("personal access tokens", &patsOK, func() (err error) {
-		pats, err = listAll[patWire](gctx, c, "personal_access_tokens", nil)
+		l.pats, err = listAll[patWire](gctx, c, "personal_access_tokens", nil)
 		return err
 	})
 	read("users", &usersOK, func() (err error) {
-		users, err = listAll[userWire](gctx, c, "users", nil)
+		l.users, err = listAll[userWire](gctx, c, "users", nil)
 		return err
 	})
-	var deploysOK bool
 	read("deploy tokens", &deploysOK, func() (err error) {
-		deploys, err = listAll[gitlab.DeployToken](gctx, c, "deploy_tokens", nil)
+		l.deploys, err = listAll[gitlab.DeployToken](gctx, c, "deploy_tokens", nil)
 		return err
 	})
-	read("application settings", &settingsOK, func() error {
-		_, err := c.get(gctx, "application/settings", nil, &settings)
+	read("application settings", &l.settingsOK, func() error {
+		_, err := c.get(gctx, "application/settings", nil, &l.settings)
 		return err
 	})
 	// Every project (paths, archived state, and the per-project reads) and
@@ -86,87 +118,89 @@ func (c *collector) instance(ctx context.Context) error {
 	// Keyset pagination: offsets stop at 50,000 projects
 	// (https://docs.gitlab.com/api/projects/#list-all-projects).
 	keyset := url.Values{"simple": {"true"}, "pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
-	read("projects", &projectsOK, func() (err error) {
-		projects, err = listAll[projectWire](gctx, c, "projects", keyset)
+	read("projects", &l.projectsOK, func() (err error) {
+		l.projects, err = listAll[projectWire](gctx, c, "projects", keyset)
 		return err
 	})
 	read("archived projects", &archivedOK, func() (err error) {
 		q := cloneQuery(keyset)
 		q.Set("archived", "true")
-		archived, err = listAll[projectWire](gctx, c, "projects", q)
+		l.archived, err = listAll[projectWire](gctx, c, "projects", q)
 		return err
 	})
-	read("groups", &groupsOK, func() (err error) {
-		groups, err = listAll[groupWire](gctx, c, "groups", url.Values{"all_available": {"true"}})
+	read("groups", &l.groupsOK, func() (err error) {
+		l.groups, err = listAll[groupWire](gctx, c, "groups", url.Values{"all_available": {"true"}})
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
 	if !archivedOK {
-		archived = nil
+		l.archived = nil
 	}
-	if settingsOK {
-		c.inv.Settings = mapSettings(&settings)
-	}
-	t := newTree(groups, projects, archived, projectsOK && groupsOK)
+	return &l, nil
+}
 
-	owners := make(map[int64]*inventory.Owner, len(users))
-	for i := range users {
-		owners[users[i].ID] = mapUser(&users[i])
-	}
+// instanceNeeds is what the PAT list leaves to per-resource reads: the
+// projects and groups whose bots hold tokens (for access levels), and the
+// people who may hold impersonation tokens.
+type instanceNeeds struct {
+	botProjects, botGroups map[int64]bool
+	holders                map[int64]bool
+	// impersonationKnown is set when this GitLab flags impersonation
+	// tokens in the PAT list itself, so no one need be asked.
+	impersonationKnown bool
+}
 
-	// Classify every PAT by its owner; remember which projects and groups
-	// have bot tokens, and which users may hold impersonation tokens.
-	botProjects, botGroups := map[int64]bool{}, map[int64]bool{}
-	impersonationKnown := false
-	holders := map[int64]bool{}
+// addPATs classifies every PAT by its owner, adds it, and says what is left
+// to read per resource.
+func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, t *tree) instanceNeeds {
+	need := instanceNeeds{botProjects: map[int64]bool{}, botGroups: map[int64]bool{}, holders: map[int64]bool{}}
 	for i := range pats {
 		p := &pats[i]
 		if p.Impersonation != nil {
-			impersonationKnown = true
+			need.impersonationKnown = true
 		}
 		o := owners[p.UserID]
 		kind, res := c.classify(o, t)
 		switch kind {
 		case inventory.KindProjectAccess:
 			if _, ok := t.projects[res.ID]; ok {
-				botProjects[res.ID] = true
+				need.botProjects[res.ID] = true
 			}
 		case inventory.KindGroupAccess:
 			if _, ok := t.groups[res.ID]; ok {
-				botGroups[res.ID] = true
+				need.botGroups[res.ID] = true
 			}
 		default:
 			// GitLab issues impersonation tokens for people only. An owner
 			// missing from /users is not asked: its 404 ("404 User Not
 			// Found") would read like a GitLab without the route.
 			if o != nil && o.Type == inventory.OwnerHuman {
-				holders[p.UserID] = true
+				need.holders[p.UserID] = true
 			}
 		}
 		c.addToken(mapPAT(p, kind, o, res, srcPATs))
 	}
-	c.log.Debug("instance lists read", "pats", len(pats), "users", len(users), "deploy_tokens", len(deploys),
-		"projects", len(projects), "groups", len(groups), "requests", c.counter.Count())
+	return need
+}
 
-	for i := range deploys {
-		// GET /deploy_tokens does not say which project or group a token
-		// belongs to (https://docs.gitlab.com/api/deploy_tokens/#list-all-deploy-tokens);
-		// finding out would cost a request per project and group.
-		c.addToken(mapDeployToken(&deploys[i], inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens))
-	}
-
-	g, gctx = errgroup.WithContext(ctx)
+// instancePerResource makes the per-resource reads, concurrently: the
+// impersonation tokens of each holder (after a probe), person reach when
+// asked for, the access levels of bot tokens, and each project's triggers
+// and job token scope.
+func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds, pats []patWire, owners map[int64]*inventory.Owner, t *tree, treeComplete bool) error {
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	task := c.starter(g, gctx)
 
 	// The admin PAT list does not flag impersonation tokens
-	// (gitlab-api/README.md §2.5): ask each user that holds tokens, unless
-	// this GitLab sends the flag in the list.
-	// The first call is a probe: a GitLab (or simulator) without the route
-	// answers 404, and then one gap says so instead of one per user.
-	if ids := sortedKeys(holders); !impersonationKnown && len(ids) > 0 {
+	// (https://docs.gitlab.com/api/personal_access_tokens/ lists no such
+	// field): ask each user that holds tokens, unless this GitLab sends the
+	// flag in the list. The first call is a probe: a GitLab (or simulator)
+	// without the route answers 404, and then one gap says so instead of one
+	// per user.
+	if ids := sortedKeys(need.holders); !need.impersonationKnown && len(ids) > 0 {
 		c.plan(1)
 		ok, err := c.impersonationProbe(ctx, ids[0], owners[ids[0]])
 		c.finished()
@@ -181,18 +215,18 @@ func (c *collector) instance(ctx context.Context) error {
 	}
 	setReach := func() {}
 	if c.opts.PersonReach {
-		setReach = c.startPersonReach(pats, owners, t, projectsOK && groupsOK, task)
+		setReach = c.startPersonReach(pats, owners, t, treeComplete, task)
 	}
-	c.log.Debug("per-resource reads planned", "impersonation_holders", len(holders),
-		"bot_projects", len(botProjects), "bot_groups", len(botGroups), "projects", len(t.projects))
+	c.log.Debug("per-resource reads planned", "impersonation_holders", len(need.holders),
+		"bot_projects", len(need.botProjects), "bot_groups", len(need.botGroups), "projects", len(t.projects))
 	// Access levels live only in the resource lists.
-	for _, pid := range sortedKeys(botProjects) {
+	for _, pid := range sortedKeys(need.botProjects) {
 		res := t.project(pid)
 		task(func(ctx context.Context) error {
 			return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
 		})
 	}
-	for _, gid := range sortedKeys(botGroups) {
+	for _, gid := range sortedKeys(need.botGroups) {
 		res := t.group(gid)
 		task(func(ctx context.Context) error {
 			return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
@@ -331,37 +365,19 @@ func (c *collector) triggers(ctx context.Context, res inventory.Resource, owners
 	return nil
 }
 
-// jobTokenScope reads a project's CI/CD job token scope; the allowlists are
-// counted only when the inbound allowlist is enforced, since otherwise
-// every project may use the job token anyway
-// (https://docs.gitlab.com/api/project_job_token_scopes/).
+// jobTokenScope reads whether a project's inbound CI/CD job token
+// allowlist is on (https://docs.gitlab.com/api/project_job_token_scopes/),
+// which TA-072 judges. The allowlists themselves are not read: no rule or
+// report uses their contents, and counting them cost two requests for every
+// project with the allowlist on.
 func (c *collector) jobTokenScope(ctx context.Context, res inventory.Resource) error {
-	name := projectName(res.Path, res.ID)
 	var s struct {
 		InboundEnabled bool `json:"inbound_enabled"`
 	}
 	if _, err := c.get(ctx, fmt.Sprintf("projects/%d/job_token_scope", res.ID), nil, &s); err != nil {
-		return c.gapOrStop(ctx, name, "job token scope", err)
+		return c.gapOrStop(ctx, projectName(res.Path, res.ID), "job token scope", err)
 	}
-	scope := &inventory.JobTokenScope{InboundEnabled: s.InboundEnabled}
-	if s.InboundEnabled {
-		np, err1 := count(ctx, c, fmt.Sprintf("projects/%d/job_token_scope/allowlist", res.ID), nil)
-		if err1 != nil {
-			if err := c.gapOrStop(ctx, name, "job token project allowlist", err1); err != nil {
-				return err
-			}
-		}
-		ng, err2 := count(ctx, c, fmt.Sprintf("projects/%d/job_token_scope/groups_allowlist", res.ID), nil)
-		if err2 != nil {
-			if err := c.gapOrStop(ctx, name, "job token group allowlist", err2); err != nil {
-				return err
-			}
-		}
-		if err1 == nil && err2 == nil {
-			scope.ProjectsAllowed, scope.GroupsAllowed, scope.AllowlistsCounted = np, ng, true
-		}
-	}
-	c.setProject(res, scope)
+	c.setProject(res, &inventory.JobTokenScope{InboundEnabled: s.InboundEnabled})
 	return nil
 }
 

@@ -183,26 +183,6 @@ func listPages[T any](ctx context.Context, c *collector, path string, q url.Valu
 	return out, nil
 }
 
-// count returns the size of a list from one request with per_page=1 and
-// X-Total; when GitLab omits X-Total (over 10,000 results) it pages through.
-func count(ctx context.Context, c *collector, path string, query url.Values) (int, error) {
-	q := cloneQuery(query)
-	q.Set("per_page", "1")
-	var first []struct{}
-	resp, err := c.get(ctx, path, q, &first)
-	if err != nil {
-		return 0, err
-	}
-	if resp.Header.Get("X-Total") != "" || resp.NextPage == 0 {
-		if resp.Header.Get("X-Total") == "" {
-			return len(first), nil
-		}
-		return int(resp.TotalItems), nil
-	}
-	all, err := listAll[struct{}](ctx, c, path, query)
-	return len(all), err
-}
-
 func cloneQuery(q url.Values) url.Values {
 	out := url.Values{}
 	for k, v := range q {

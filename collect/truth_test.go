@@ -194,21 +194,7 @@ func (tr *truth) trigger(t *gitlabsim.Trigger, owner *inventory.Owner) inventory
 }
 
 func (tr *truth) scope(p *gitlabsim.Project) *inventory.JobTokenScope {
-	s := &inventory.JobTokenScope{InboundEnabled: p.JobTokenScope.InboundEnabled}
-	if s.InboundEnabled {
-		for _, id := range p.JobTokenScope.AllowlistProjectIDs {
-			if tr.projects[id] != nil {
-				s.ProjectsAllowed++
-			}
-		}
-		for _, id := range p.JobTokenScope.AllowlistGroupIDs {
-			if tr.groups[id] != nil {
-				s.GroupsAllowed++
-			}
-		}
-		s.AllowlistsCounted = true
-	}
-	return s
+	return &inventory.JobTokenScope{InboundEnabled: p.JobTokenScope.InboundEnabled}
 }
 
 // project is p's record; its job token scope only when scopes (the

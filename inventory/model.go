@@ -179,10 +179,9 @@ func (t Token) Key() Key { return Key{t.Kind, t.ID} }
 // JobTokenScope is a project's CI/CD job token scope
 // (https://docs.gitlab.com/api/project_job_token_scopes/).
 type JobTokenScope struct {
-	InboundEnabled    bool `json:"inbound_enabled"`
-	ProjectsAllowed   int  `json:"projects_allowed"`
-	GroupsAllowed     int  `json:"groups_allowed"`
-	AllowlistsCounted bool `json:"-"` // false when the allowlists were not read
+	// InboundEnabled is whether only allowlisted projects and groups may
+	// use their CI/CD job token against this project.
+	InboundEnabled bool `json:"inbound_enabled"`
 }
 
 // Project is a project the collector read per-project settings of.

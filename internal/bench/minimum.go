@@ -70,14 +70,9 @@ func newIndex(w *gitlabsim.World) *index {
 }
 
 // perProject is what only a request per project tells: its pipeline
-// triggers, its job token scope, and where the inbound allowlist is
-// enforced, the sizes of its two allowlists (X-Total of a one-item page).
+// triggers and whether its inbound job token allowlist is on.
 func (ix *index) perProject(p *gitlabsim.Project) int {
-	n := Pages(ix.triggers[p.ID]) + 1
-	if p.JobTokenScope.InboundEnabled {
-		n += 2
-	}
-	return n
+	return Pages(ix.triggers[p.ID]) + 1
 }
 
 // InstanceMinimum is the fewest requests that read, as an administrator,
