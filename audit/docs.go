@@ -5,24 +5,6 @@ import (
 	"strings"
 )
 
-// policyDoc describes the policy's thresholds for the rule reference, in
-// the order of Policy's fields, with their configuration keys.
-var policyDoc = []struct {
-	key     string
-	value   func(Policy) int
-	meaning string
-}{
-	{"max_lifetime_days", func(p Policy) int { return p.MaxLifetimeDays }, "longest token lifetime (TA-002); bar for the instance's maximum (TA-071)"},
-	{"expiring_urgent_days", func(p Policy) int { return p.ExpiringUrgentDays }, "expires within this many days (TA-003)"},
-	{"expiring_soon_days", func(p Policy) int { return p.ExpiringSoonDays }, "expires within this many days (TA-004)"},
-	{"large_group_projects", func(p Policy) int { return p.LargeGroupProjects }, "a group with more projects is large (TA-022)"},
-	{"person_reach_projects", func(p Policy) int { return p.PersonReachProjects }, "a person in more projects reaches many (TA-024)"},
-	{"stale_days", func(p Policy) int { return p.StaleDays }, "not used for more days (TA-030)"},
-	{"never_used_days", func(p Policy) int { return p.NeverUsedDays }, "never used and older than this (TA-031)"},
-	{"rotation_days", func(p Policy) int { return p.RotationDays }, "created more days ago (TA-050)"},
-	{"trigger_unused_days", func(p Policy) int { return p.TriggerUnusedDays }, "trigger not used for more days (TA-063)"},
-}
-
 // RulesMarkdown renders the rule catalogue, the default thresholds and the
 // risk-score formula as the Markdown of docs/rules.md. A test keeps the file
 // in step; `go test ./audit -update` rewrites it.
@@ -56,15 +38,14 @@ func RulesMarkdown() string {
 		w("Remediation: %s\n", r.Remediation)
 	}
 
-	def := DefaultPolicy()
 	w("\n## Policy\n\n")
 	w("Every threshold can be changed in the configuration file, every rule's severity overridden and\n")
 	w("any rule turned off (`rules: {TA-011: {severity: medium}, TA-050: {disabled: true}}`).\n\n")
-	w("| Setting | Default | Meaning |\n|---|---|---|\n")
-	for _, d := range policyDoc {
-		w("| `%s` | %d | %s |\n", d.key, d.value(def), d.meaning)
+	w("| Setting | Default | Allowed | Meaning |\n|---|---|---|---|\n")
+	for _, t := range thresholds {
+		w("| `%s` | %d %s | %s | %s |\n", t.key, t.def, t.unit, t.allowed(), t.meaning)
 	}
-	w("| `legacy_bot_users` | none | usernames or glob patterns of human-type accounts used by automation (TA-040) |\n")
+	w("| `legacy_bot_users` | none | usernames, glob patterns | human-type accounts used by automation (TA-040) |\n")
 	w("\nExceptions accept a known risk until a date. Each names a rule (or `*`, every rule, for one token\n")
 	w("named by kind and id), what it covers (`kind` and `id`; `owner` and/or `name` glob patterns,\n")
 	w("optionally narrowed by `kind`; or a `resource` pattern such as `project acme/*` for instance and\n")

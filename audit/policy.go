@@ -18,41 +18,18 @@ import (
 // the yaml tags let go.yaml.in/yaml/v3 decode the same keys).
 // The zero value is not useful: start from DefaultPolicy and change fields.
 type Policy struct {
-	// MaxLifetimeDays is the longest lifetime (expiry date minus creation
-	// date) a token may have before TA-002 flags it. Default 365, GitLab's
-	// own maximum for personal, project and group access tokens
-	// (https://docs.gitlab.com/user/profile/personal_access_tokens/). It is
-	// also the bar TA-071 holds the instance's max_personal_access_token_lifetime to.
-	MaxLifetimeDays int `mapstructure:"max_lifetime_days" yaml:"max_lifetime_days"`
-	// ExpiringUrgentDays: a token that stops working within this many days
-	// is flagged by TA-003 (default 7).
-	ExpiringUrgentDays int `mapstructure:"expiring_urgent_days" yaml:"expiring_urgent_days"`
-	// ExpiringSoonDays: a token that stops working within this many days,
-	// but not within ExpiringUrgentDays, is flagged by TA-004 (default 30).
-	// Must be at least ExpiringUrgentDays.
-	ExpiringSoonDays int `mapstructure:"expiring_soon_days" yaml:"expiring_soon_days"`
-	// LargeGroupProjects: a group access token whose group holds more than
-	// this many projects (subgroups included) is flagged by TA-022
-	// (default 20; the token guide says to avoid group tokens for groups of
-	// more than 10-20 projects).
-	LargeGroupProjects int `mapstructure:"large_group_projects" yaml:"large_group_projects"`
-	// PersonReachProjects: a person's token whose account is a member of more
-	// than this many projects is flagged by TA-024, where the number is known
-	// (default 50).
+	// The thresholds, whole numbers of days or projects. Each one's
+	// meaning, default and allowed values are in the thresholds table
+	// (thresholds.go), which DefaultPolicy, Validate and docs/rules.md read.
+	MaxLifetimeDays     int `mapstructure:"max_lifetime_days" yaml:"max_lifetime_days"`
+	ExpiringUrgentDays  int `mapstructure:"expiring_urgent_days" yaml:"expiring_urgent_days"`
+	ExpiringSoonDays    int `mapstructure:"expiring_soon_days" yaml:"expiring_soon_days"`
+	LargeGroupProjects  int `mapstructure:"large_group_projects" yaml:"large_group_projects"`
 	PersonReachProjects int `mapstructure:"person_reach_projects" yaml:"person_reach_projects"`
-	// StaleDays: a token last used more than this many days ago is flagged
-	// by TA-030 (default 90).
-	StaleDays int `mapstructure:"stale_days" yaml:"stale_days"`
-	// NeverUsedDays: a token never used and created more than this many days
-	// ago is flagged by TA-031 (default 30).
-	NeverUsedDays int `mapstructure:"never_used_days" yaml:"never_used_days"`
-	// RotationDays: a token created more than this many days ago is flagged
-	// by TA-050 as due for rotation (default 365).
-	RotationDays int `mapstructure:"rotation_days" yaml:"rotation_days"`
-	// TriggerUnusedDays: a pipeline trigger token last used (or, if never
-	// used, created) more than this many days ago is flagged by TA-063
-	// (default 90).
-	TriggerUnusedDays int `mapstructure:"trigger_unused_days" yaml:"trigger_unused_days"`
+	StaleDays           int `mapstructure:"stale_days" yaml:"stale_days"`
+	NeverUsedDays       int `mapstructure:"never_used_days" yaml:"never_used_days"`
+	RotationDays        int `mapstructure:"rotation_days" yaml:"rotation_days"`
+	TriggerUnusedDays   int `mapstructure:"trigger_unused_days" yaml:"trigger_unused_days"`
 
 	// LegacyBotUsers names the human-type accounts that automation uses
 	// (the token guide's "bot user PAT", a last resort): usernames or
@@ -116,49 +93,20 @@ type Exception struct {
 	Expires string `mapstructure:"expires" yaml:"expires"`
 }
 
-// DefaultPolicy returns the thresholds described on each Policy field, no
-// overrides and no exceptions.
+// DefaultPolicy returns the thresholds' defaults (the thresholds table),
+// no overrides and no exceptions.
 func DefaultPolicy() Policy {
-	return Policy{
-		MaxLifetimeDays:     365,
-		ExpiringUrgentDays:  7,
-		ExpiringSoonDays:    30,
-		LargeGroupProjects:  20,
-		PersonReachProjects: 50,
-		StaleDays:           90,
-		NeverUsedDays:       30,
-		RotationDays:        365,
-		TriggerUnusedDays:   90,
+	var p Policy
+	for _, th := range thresholds {
+		*th.field(&p) = th.def
 	}
+	return p
 }
 
 // Validate reports every problem in the policy at once, each naming the
 // field and what is allowed.
 func (p Policy) Validate() error {
-	var errs []error
-	positive := []struct {
-		field string
-		v     int
-	}{
-		{"max_lifetime_days", p.MaxLifetimeDays},
-		{"expiring_urgent_days", p.ExpiringUrgentDays},
-		{"expiring_soon_days", p.ExpiringSoonDays},
-		{"large_group_projects", p.LargeGroupProjects},
-		{"person_reach_projects", p.PersonReachProjects},
-		{"stale_days", p.StaleDays},
-		{"never_used_days", p.NeverUsedDays},
-		{"rotation_days", p.RotationDays},
-		{"trigger_unused_days", p.TriggerUnusedDays},
-	}
-	for _, f := range positive {
-		if f.v <= 0 {
-			errs = append(errs, fmt.Errorf("policy %s: %d is not allowed (want a whole number above 0)", f.field, f.v))
-		}
-	}
-	if p.ExpiringUrgentDays > 0 && p.ExpiringSoonDays > 0 && p.ExpiringSoonDays < p.ExpiringUrgentDays {
-		errs = append(errs, fmt.Errorf("policy expiring_soon_days: %d is below expiring_urgent_days %d (want at least that)",
-			p.ExpiringSoonDays, p.ExpiringUrgentDays))
-	}
+	errs := p.thresholdProblems()
 	for i, u := range p.LegacyBotUsers {
 		if err := checkPattern(u); err != nil || u == "" {
 			errs = append(errs, fmt.Errorf("policy legacy_bot_users[%d]: %q is not a username or glob pattern", i, u))

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -82,6 +84,58 @@ func TestValidateMessages(t *testing.T) {
 	p.Rules = map[string]RuleSetting{"ta-050": {Disabled: true}, "TA-011": {Severity: "Medium"}}
 	if err := p.Validate(); err != nil {
 		t.Errorf("valid policy: Validate() = %v", err)
+	}
+}
+
+// TestThresholds: the thresholds table covers every numeric field of
+// Policy once, under the key the configuration file decodes, and Validate
+// checks each row: a value below its minimum is reported under its key.
+func TestThresholds(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, th := range thresholds {
+		if seen[th.key] {
+			t.Errorf("threshold %s listed twice", th.key)
+		}
+		seen[th.key] = true
+		if th.meaning == "" || th.unit == "" {
+			t.Errorf("threshold %s: no meaning or unit for docs/rules.md", th.key)
+		}
+	}
+	for f := range reflect.TypeFor[Policy]().Fields() {
+		if f.Type.Kind() != reflect.Int {
+			continue
+		}
+		key := f.Tag.Get("mapstructure")
+		if !seen[key] {
+			t.Errorf("Policy.%s (%s) has no row in thresholds: no default, no validation, no docs", f.Name, key)
+		}
+		if y := f.Tag.Get("yaml"); y != key {
+			t.Errorf("Policy.%s: yaml tag %q, mapstructure tag %q", f.Name, y, key)
+		}
+	}
+	for _, th := range thresholds {
+		for _, v := range []int{th.min - 1, -7} {
+			p := DefaultPolicy()
+			*th.field(&p) = v
+			want := fmt.Sprintf("policy %s: %d is not allowed (want a whole number above %d", th.key, v, th.min-1)
+			if err := p.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s = %d: Validate() = %v, want %q", th.key, v, err, want)
+			}
+		}
+		p := DefaultPolicy()
+		*th.field(&p) = th.min
+		if th.atLeast == "" {
+			if err := p.Validate(); err != nil {
+				t.Errorf("%s = its minimum %d: Validate() = %v", th.key, th.min, err)
+			}
+		}
+	}
+	// expiring_soon_days 0 is one mistake, not also "below expiring_urgent_days".
+	p := DefaultPolicy()
+	p.ExpiringSoonDays = 0
+	if err := p.Validate(); err == nil || strings.Contains(err.Error(), "below") {
+		t.Errorf("expiring_soon_days 0: Validate() = %v, want only the range message", err)
 	}
 }
 
