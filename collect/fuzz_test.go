@@ -19,14 +19,22 @@ import (
 // maps what decodes. Nothing may panic, and the mapped tokens keep the
 // model's promises: scopes never nil, the expiry readable back from its own
 // String and JSON, a kind and a key, sources sorted. Seeds: GitLab's own
-// example answers in shared/gitlab-api/fixtures (when present) and the
-// committed corpus in testdata/fuzz/FuzzDecodeTokens.
+// example answers in fixtures (which must be there) and the committed
+// corpus in testdata/fuzz/FuzzDecodeTokens.
 func FuzzDecodeTokens(f *testing.F) {
-	fixtures, _ := filepath.Glob("../../shared/gitlab-api/fixtures/*.json")
-	for _, p := range fixtures {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
+	seeds, err := filepath.Glob(filepath.Join(fixtures, "*.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(seeds) == 0 {
+		f.Fatalf("no fixtures in %s to seed from", fixtures)
+	}
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Add([]byte(`[{"id":1,"name":"a","scopes":null,"expires_at":"2026-13-40","last_used_ips":null}]`))
 	f.Add([]byte(`[{"id":9,"expires_at":"0000-01-01T00:00:00+23:59","token":"glptt-0123","owner":{"id":1}}]`))
@@ -68,7 +76,11 @@ func FuzzDecodeTokens(f *testing.F) {
 		if json.Unmarshal(data, &users) == nil {
 			for i := range users {
 				o := mapUser(&users[i])
-				kindForOwner(o.Type)
+				// A user's tokens are PATs, service-account or bot tokens; never
+				// deploy, trigger or impersonation tokens, whatever the user.
+				if k := kindForOwner(o.Type); !slices.Contains(userTokenKinds, k) {
+					t.Errorf("user %d of type %q: token kind %q, want one of %v", o.ID, o.Type, k, userTokenKinds)
+				}
 				parseBotUsername(users[i].Username)
 				serviceAccountGroup(users[i].Username)
 			}
@@ -92,6 +104,9 @@ func FuzzDecodeTokens(f *testing.F) {
 		}
 	})
 }
+
+// userTokenKinds are the kinds kindForOwner may give a user's token.
+var userTokenKinds = []inventory.Kind{inventory.KindPersonal, inventory.KindServiceAccount, inventory.KindProjectAccess, inventory.KindGroupAccess}
 
 func checkMappedToken(t *testing.T, tok inventory.Token) {
 	t.Helper()

@@ -14,7 +14,9 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 )
 
-const fixtures = "../../shared/gitlab-api/fixtures"
+// fixtures are GitLab's example responses, kept with the simulator's
+// (internal/gitlabsim/testdata/fixtures/SOURCES.md says where each is from).
+const fixtures = "../internal/gitlabsim/testdata/fixtures"
 
 // decodeFixture decodes one of GitLab's example responses, or fails.
 func decodeFixture(t *testing.T, name string, v any) []byte {
