@@ -1,5 +1,5 @@
 // Package audit scores an inventory against tokenaudit's rule catalogue,
-// built from GitLab's token guidance (shared/token-guide.md). It is pure: no
+// built from GitLab's token guidance (https://docs.gitlab.com/security/tokens/). It is pure: no
 // I/O and no clock; "now" is a parameter of Evaluate.
 package audit
 

@@ -170,7 +170,7 @@ func isUnknownAuthority(err error) bool {
 }
 
 // describeAuthError puts GitLab's refusal of the token in plain words, with
-// the fix. GitLab's reasons (shared/gitlab-api/README.md §1.2): an unknown
+// the fix. GitLab's reasons (https://docs.gitlab.com/api/rest/troubleshooting/): an unknown
 // token gets a bare 401; expired and revoked ones a 401 invalid_token with a
 // description; a token without a fitting scope a 403 insufficient_scope.
 func describeAuthError(err error) (string, bool) {

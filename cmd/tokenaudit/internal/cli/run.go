@@ -105,7 +105,7 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 
 // scopeRefused turns a read refused for the token's scope into the error of
 // a rejected token. GitLab answers 403 insufficient_scope when a token lacks
-// read_api (shared/gitlab-api/README.md §1.2); every GET endpoint the
+// read_api (https://docs.gitlab.com/api/rest/troubleshooting/); every GET endpoint the
 // collector reads accepts read_api, so such a gap means the token reads
 // nothing but /user, and a report built on it would look clean while
 // having read nothing.
