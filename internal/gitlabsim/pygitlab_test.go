@@ -18,6 +18,11 @@ import (
 // installs; the pyenv python first on PATH does not see it.
 const pythonForCheck = "/usr/bin/python3"
 
+// requirePygitlabEnv, set by scripts/test, turns a missing python-gitlab
+// from a skip into a failure, so that the README's test command never
+// passes without the independent check.
+const requirePygitlabEnv = "TOKENAUDIT_REQUIRE_PYGITLAB"
+
 // pygitlabOutput is what scripts/pygitlab_check.py prints.
 type pygitlabOutput struct {
 	Version string `json:"python_gitlab"`
@@ -40,7 +45,10 @@ type pygitlabOutput struct {
 // must list exactly the World's tokens.
 func TestPythonGitlabAgreesWithGroundTruth(t *testing.T) {
 	if out, err := exec.Command(pythonForCheck, "-c", "import gitlab").CombinedOutput(); err != nil {
-		t.Fatalf("python-gitlab is not importable by %s (%v: %s); install it with: apt-get install python3-gitlab", pythonForCheck, err, bytes.TrimSpace(out))
+		if os.Getenv(requirePygitlabEnv) == "" {
+			t.Skipf("python-gitlab is missing (%s cannot import gitlab); scripts/test, the README's test command, installs it and runs everything", pythonForCheck)
+		}
+		t.Fatalf("python-gitlab is not importable by %s (%v: %s) and %s is set; install Debian's python3-gitlab", pythonForCheck, err, bytes.TrimSpace(out), requirePygitlabEnv)
 	}
 	w, err := Generate("small", 1)
 	if err != nil {
