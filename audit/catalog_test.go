@@ -138,7 +138,7 @@ func TestRulesMarkdown(t *testing.T) {
 			t.Errorf("rules.md lacks %s or its remediation", r.ID)
 		}
 	}
-	if !strings.Contains(got, ScoreFormula) {
+	if !strings.Contains(got, scoreFormula()) {
 		t.Error("rules.md lacks the score formula")
 	}
 }

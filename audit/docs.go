@@ -33,7 +33,11 @@ func RulesMarkdown() string {
 		w("**%s**\n\n", r.Title)
 		w("- Severity: %s\n", r.Severity)
 		w("- Principle: %s\n", r.Principle)
-		w("- Applies to: %s\n\n", r.AppliesTo())
+		w("- Applies to: %s\n", r.AppliesTo())
+		if r.Hygiene != 0 {
+			w("- Hygiene points: %d (see [Risk score](#risk-score))\n", r.Hygiene)
+		}
+		w("\n")
 		w("%s\n\n", r.Rationale)
 		w("Remediation: %s\n", r.Remediation)
 	}
@@ -55,6 +59,6 @@ func RulesMarkdown() string {
 	w("`--fail-on`.\n")
 
 	w("\n## Risk score\n\n")
-	w("%s\n", ScoreFormula)
+	b.WriteString(scoreFormula())
 	return b.String()
 }

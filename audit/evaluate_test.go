@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,6 +220,33 @@ func TestScore(t *testing.T) {
 		if tr.RiskScore != tc.want {
 			t.Errorf("%s: risk score %d, want %d (findings %v)", tc.name, tr.RiskScore, tc.want, ruleIDs(tr.Findings))
 		}
+	}
+}
+
+// TestHygienePoints: a finding adds its rule's Hygiene points to the risk
+// score and a rule without points adds none, so the points docs/rules.md
+// lists are the ones Score counts; together they stop at maxHygiene.
+func TestHygienePoints(t *testing.T) {
+	t.Parallel()
+	tok := healthy(inventory.KindPersonal, 1)
+	base := Score(&tok, nil, true)
+	var all []Finding
+	for _, r := range Rules {
+		if got := Score(&tok, []Finding{{Rule: r.ID}}, true) - base; got != r.Hygiene {
+			t.Errorf("a %s finding adds %d to the score, want its Hygiene %d", r.ID, got, r.Hygiene)
+		}
+		if r.Hygiene > 0 {
+			all = append(all, Finding{Rule: r.ID})
+			if want := fmt.Sprintf("- %s %s: %d\n", r.ID, r.Title, r.Hygiene); !strings.Contains(scoreFormula(), want) {
+				t.Errorf("the score formula lacks %q", want)
+			}
+		}
+	}
+	if len(all) < 2 {
+		t.Fatalf("%d rules with hygiene points", len(all))
+	}
+	if got := Score(&tok, all, true) - base; got != maxHygiene {
+		t.Errorf("every hygiene finding at once adds %d, want the cap %d", got, maxHygiene)
 	}
 }
 

@@ -77,7 +77,10 @@ type Rule struct {
 	Title     string
 	Principle Principle
 	// Severity is the default; the policy may override it.
-	Severity  Severity
+	Severity Severity
+	// Hygiene is the points each finding of the rule adds to the hygiene
+	// part of a token's risk score (score.go), suppressed or not; 0: none.
+	Hygiene   int
 	Rationale string
 	// Remediation says what to do, naming the better token type where the
 	// token guide's decision tree has one.
