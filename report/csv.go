@@ -104,11 +104,7 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult) []byte {
 	b = append(b, ',')
 	b = appendCSVTime(b, t.CreatedAt, time.RFC3339)
 	b = append(b, ',')
-	if t.Expires.DateOnly {
-		b = appendCSVTime(b, t.Expires.At, time.DateOnly)
-	} else {
-		b = appendCSVTime(b, t.Expires.At, time.RFC3339)
-	}
+	b = appendExpiry(b, t.Expires, false)
 	b = append(b, ',')
 	b = appendCSVTime(b, t.LastUsedAt, time.RFC3339)
 	b = append(b, ',')

@@ -76,10 +76,12 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 	b = append(b, ","+in1+`"created_at": `...)
 	b = appendTime(b, t.CreatedAt, time.RFC3339)
 	b = append(b, ","+in1+`"expires_at": `...)
-	if t.Expires.DateOnly {
-		b = appendTime(b, t.Expires.At, time.DateOnly)
+	if t.Expires.Never() {
+		b = append(b, "null"...)
 	} else {
-		b = appendTime(b, t.Expires.At, time.RFC3339)
+		b = append(b, '"')
+		b = appendExpiry(b, t.Expires, false)
+		b = append(b, '"')
 	}
 	b = append(b, ","+in1+`"last_used_at": `...)
 	b = appendTime(b, t.LastUsedAt, time.RFC3339)

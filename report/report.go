@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 // SchemaVersion is the JSON report's schema_version. It changes only when a
@@ -91,4 +92,21 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// appendExpiry appends when a token stops working, spelt the one way every
+// report spells it: GitLab's own form (Expiry.String's: YYYY-MM-DD for a
+// date, RFC 3339 in UTC for a time) or, with day, the date alone, which is
+// what the table's narrow column shows. It appends nothing for never; each
+// report says never its own way, as it does any absent value. Neither form
+// needs quoting or escaping in CSV or JSON.
+func appendExpiry(b []byte, e inventory.Expiry, day bool) []byte {
+	if e.Never() {
+		return b
+	}
+	layout := time.RFC3339
+	if e.DateOnly || day {
+		layout = time.DateOnly
+	}
+	return e.At.UTC().AppendFormat(b, layout)
 }

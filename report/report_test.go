@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
 	"github.com/tokenaudit/tokenaudit/audit"
+	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -179,4 +181,27 @@ func TestOddStrings(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAppendExpiry: the one spelling of an expiry is GitLab's form
+// (Expiry.String) for CSV and JSON, its UTC date for the table, and
+// nothing for never; every report writes a token's expiry through it.
+func TestAppendExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		e          inventory.Expiry
+		full, date string
+	}{
+		{"never", inventory.Expiry{}, "", ""},
+		{"date", inventory.Expiry{At: day(2027, 11, 1), DateOnly: true}, "2027-11-01", "2027-11-01"},
+		// Read in another zone: written in UTC, the date that of UTC.
+		{"time", inventory.Expiry{At: time.Date(2026, 12, 2, 0, 30, 0, 0, time.FixedZone("CET", 3600))}, "2026-12-01T23:30:00Z", "2026-12-01"},
+	} {
+		if got := string(appendExpiry(nil, tc.e, false)); got != tc.full || got != tc.e.String() {
+			t.Errorf("%s: appendExpiry = %q, want %q, Expiry.String() %q", tc.name, got, tc.full, tc.e.String())
+		}
+		if got := string(appendExpiry([]byte("x,"), tc.e, true)); got != "x,"+tc.date {
+			t.Errorf("%s: appendExpiry(day) = %q, want %q", tc.name, got, "x,"+tc.date)
+		}
+	}
 }

@@ -217,7 +217,7 @@ func tokenRow(tr *audit.TokenResult) []string {
 	}
 	expires := "never"
 	if !t.Expires.Never() {
-		expires = t.Expires.At.UTC().Format(time.DateOnly)
+		expires = string(appendExpiry(nil, t.Expires, true))
 	}
 	kind, ok := tableKinds[t.Kind]
 	if !ok {
