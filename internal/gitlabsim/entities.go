@@ -276,13 +276,20 @@ func (s *Server) adminUserFields(m map[string]any, u *User, admin bool) {
 	m["theme_id"] = 1
 	m["last_activity_on"] = lastActivity(u)
 	m["color_scheme_id"] = 1
+	// An external user may create neither groups nor projects
+	// (User#ensure_user_rights_and_limits sets can_create_group false and
+	// projects_limit 0,
+	// https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/models/user.rb).
 	m["projects_limit"] = 100000
+	if u.External {
+		m["projects_limit"] = 0
+	}
 	m["current_sign_in_at"] = nil
 	m["identities"] = []any{}
-	m["can_create_group"] = u.UserType == UserTypeHuman
-	m["can_create_project"] = u.UserType == UserTypeHuman
+	m["can_create_group"] = u.UserType == UserTypeHuman && !u.External
+	m["can_create_project"] = u.UserType == UserTypeHuman && !u.External
 	m["two_factor_enabled"] = false
-	m["external"] = false
+	m["external"] = u.External
 	m["private_profile"] = false
 	m["commit_email"] = u.Email
 	if !admin {

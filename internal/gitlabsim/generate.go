@@ -196,7 +196,19 @@ func Generate(preset string, seed int64) (*World, error) {
 	g.genPATs()
 	g.genDeployTokens()
 	g.genTriggers()
+	genUserUpdates(g.w, seed)
 	return g.w, nil
+}
+
+// genUserUpdates gives every user an UpdatedAt between its creation and
+// Now. It draws from a stream of its own so as not to shift the draws, and
+// so the values, of every other step.
+func genUserUpdates(w *World, seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x7570646174656421)) // "updated!"
+	for _, u := range w.Users {
+		span := max(int64(w.Now.Sub(u.CreatedAt)), 0)
+		u.UpdatedAt = u.CreatedAt.Add(time.Duration(rng.Int64N(span + 1)))
+	}
 }
 
 // defaultSettings are the application settings of generated instances and

@@ -71,8 +71,16 @@ type User struct {
 	// ServiceAccountGroupID is the top-level group of a group service
 	// account; 0 for an instance service account or a non-service account.
 	ServiceAccountGroupID int64
-	CreatedAt             time.Time
-	LastActivityOn        *time.Time // a date (midnight UTC); nil: never
+	// External is GitLab's external user flag (GET /users?external=true).
+	// Generated Worlds hold no external user: what one may see (internal
+	// projects and groups only as a member) is not modelled.
+	External  bool
+	CreatedAt time.Time
+	// UpdatedAt is users.updated_at, the last change to the record: no user
+	// entity shows it, GET /users?order_by=updated_at sorts by it. Zero
+	// means CreatedAt.
+	UpdatedAt      time.Time
+	LastActivityOn *time.Time // a date (midnight UTC); nil: never
 }
 
 // Bot reports whether GitLab shows the user with "bot": true.
