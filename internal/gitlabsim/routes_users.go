@@ -2,7 +2,9 @@ package gitlabsim
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 )
 
 // getCurrentUser is GET /user.
@@ -10,99 +12,227 @@ func getCurrentUser(s *Server, rc *reqCtx) (any, *apiError) {
 	return s.userSelf(rc.c.user, rc.c.admin), nil
 }
 
-// listUsers is GET /users (README §8): an administrator gets UserWithAdmin
-// (is_admin, bot, email, last_activity_on, ...), anyone else UserBasic only.
-// Non-administrators' order_by/sort are dropped (users.rb params.except!);
-// the default order is id desc.
+// listUsers is GET /users: an administrator gets UserWithAdmin (is_admin,
+// bot, email, last_activity_on, ...), anyone else UserBasic only
+// (https://docs.gitlab.com/api/users/#list-users). The filters are
+// userFilters; the order is usersOrder's.
 func listUsers(s *Server, rc *reqCtx) (any, *apiError) {
-	flags := map[string]bool{}
-	for _, name := range []string{"active", "blocked", "humans", "exclude_humans", "exclude_internal", "without_project_bots", "exclude_active", "admins", "external", "exclude_external"} {
-		v, _, err := boolParam(rc, name)
+	var keep []func(*User) bool
+	for _, f := range userFilters {
+		k, err := f.parse(rc, f.name)
 		if err != nil {
 			return nil, err
 		}
-		flags[name] = v
+		if k != nil && (rc.c.admin || !f.adminOnly) {
+			keep = append(keep, k)
+		}
 	}
-	if !rc.c.admin {
-		flags["admins"] = false // admin-only filter
-	}
-	username := strings.ToLower(rc.q.Get("username"))
-	search := strings.ToLower(rc.q.Get("search"))
-	orderBy, sortDir := "id", "desc"
-	if rc.c.admin {
-		var err *apiError
-		if orderBy, err = valuesParam(rc, "order_by", "id", "name", "username", "created_at", "updated_at"); err != nil {
-			return nil, err
-		}
-		if sortDir, err = valuesParam(rc, "sort", "asc", "desc"); err != nil {
-			return nil, err
-		}
-		if orderBy == "" {
-			orderBy = "id"
-		}
-		if sortDir == "" {
-			sortDir = "desc"
-		}
+	order, err := usersOrder(rc)
+	if err != nil {
+		return nil, err
 	}
 	var list []*User
 	for _, u := range rc.ix.w.Users {
-		if username != "" && strings.ToLower(u.Username) != username {
-			continue
+		if keepsUser(keep, u) {
+			list = append(list, u)
 		}
-		if search != "" && !strings.Contains(strings.ToLower(u.Username), search) && !strings.Contains(strings.ToLower(u.Name), search) &&
-			!(rc.c.admin && strings.EqualFold(u.Email, search)) {
-			continue
-		}
-		if flags["active"] && u.State != "active" {
-			continue
-		}
-		if flags["exclude_active"] && u.State == "active" {
-			continue
-		}
-		if flags["blocked"] && u.State != "blocked" && u.State != "ldap_blocked" {
-			continue
-		}
-		if flags["humans"] && u.UserType != UserTypeHuman {
-			continue
-		}
-		if flags["exclude_humans"] && u.UserType == UserTypeHuman {
-			continue
-		}
-		// exclude_internal removes GitLab's internal bots (alert, support,
-		// ghost, ...), which a World does not hold; project bots and
-		// service accounts are not internal (README §7, §8).
-		if flags["without_project_bots"] && u.UserType == UserTypeProjectBot {
-			continue
-		}
-		if flags["admins"] && !u.Admin {
-			continue
-		}
-		list = append(list, u)
 	}
-	id := func(u *User) int64 { return u.ID }
-	cmp := func(a, b *User) int { return 0 }
-	switch orderBy {
-	case "name":
-		cmp = func(a, b *User) int { return cmpStr(a.Name, b.Name) }
-	case "username":
-		cmp = func(a, b *User) int { return cmpStr(a.Username, b.Username) }
-	case "created_at", "updated_at":
-		cmp = func(a, b *User) int { return cmpTime(a.CreatedAt, b.CreatedAt) }
-	}
-	if sortDir == "desc" {
-		list = sortBy(list, func(a, b *User) int {
-			if c := cmp(b, a); c != 0 {
-				return c
-			}
-			return compareInt64(b.ID, a.ID)
-		}, id)
-	} else {
-		list = sortBy(list, cmp, id)
-	}
+	slices.SortFunc(list, order)
 	if rc.c.admin {
 		return paged(s, rc, list, s.userListAdmin)
 	}
 	return paged(s, rc, list, s.userBasic)
+}
+
+// keepsUser reports whether every filter keeps u.
+func keepsUser(keep []func(*User) bool, u *User) bool {
+	for _, k := range keep {
+		if !k(u) {
+			return false
+		}
+	}
+	return true
+}
+
+// userFilter is one filtering query parameter of GET /users. parse reads
+// it, and answers 400 for a malformed value to anyone, as Grape validates
+// every declared parameter first; it returns nil when the parameter is
+// absent or filters nothing, else whether a user stays in the list.
+type userFilter struct {
+	name string
+	// adminOnly parameters are ignored for anyone else: users.rb drops
+	// created_after, created_before and two_factor
+	// (index_params.except!), UsersFinder#by_admins admins.
+	adminOnly bool
+	parse     func(rc *reqCtx, name string) (func(*User) bool, *apiError)
+}
+
+// userFilters are the filters of GET /users
+// (https://docs.gitlab.com/api/users/#list-users), those the parameters of
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/users.rb
+// declare and a World can answer: extern_uid and provider (a World holds no
+// identities) and without_projects are not served.
+var userFilters = []userFilter{
+	{name: "username", parse: usernameFilter},
+	{name: "search", parse: searchFilter},
+	// active and blocked true only: active=false or blocked=false filter
+	// nothing (the docs: "It does not support active=false or
+	// blocked=false").
+	{name: "active", parse: whenTrue(func(u *User) bool { return u.State == "active" })},
+	{name: "exclude_active", parse: whenTrue(func(u *User) bool { return u.State != "active" })},
+	{name: "blocked", parse: whenTrue(func(u *User) bool { return u.State == "blocked" || u.State == "ldap_blocked" })},
+	{name: "humans", parse: whenTrue(func(u *User) bool { return u.UserType == UserTypeHuman })},
+	{name: "exclude_humans", parse: whenTrue(func(u *User) bool { return u.UserType != UserTypeHuman })},
+	// external=true lists external users only, exclude_external=true
+	// leaves them out: UsersFinder#by_external and #by_non_external, the
+	// scopes where(external: true) and where(external: false)
+	// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/finders/users_finder.rb,
+	// https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/models/user.rb).
+	{name: "external", parse: whenTrue(func(u *User) bool { return u.External })},
+	{name: "exclude_external", parse: whenTrue(func(u *User) bool { return !u.External })},
+	// exclude_internal removes GitLab's internal bots (alert, support,
+	// ghost, ...), which a World does not hold; project and group bots
+	// are not internal (the docs above).
+	{name: "exclude_internal", parse: whenTrue(func(*User) bool { return true })},
+	{name: "without_project_bots", parse: whenTrue(func(u *User) bool { return u.UserType != UserTypeProjectBot })},
+	{name: "admins", adminOnly: true, parse: whenTrue(func(u *User) bool { return u.Admin })},
+	// CreatedAtFilter: created_at >= created_after, <= created_before.
+	{name: "created_after", adminOnly: true, parse: createdFilter(func(u *User, t time.Time) bool { return !u.CreatedAt.Before(t) })},
+	{name: "created_before", adminOnly: true, parse: createdFilter(func(u *User, t time.Time) bool { return !u.CreatedAt.After(t) })},
+	{name: "two_factor", adminOnly: true, parse: twoFactorFilter},
+}
+
+// whenTrue is the parser of a Boolean filter that keeps the users keep
+// accepts when true and filters nothing when false.
+func whenTrue(keep func(*User) bool) func(*reqCtx, string) (func(*User) bool, *apiError) {
+	return func(rc *reqCtx, name string) (func(*User) bool, *apiError) {
+		on, _, err := boolParam(rc, name)
+		if err != nil || !on {
+			return nil, err
+		}
+		return keep, nil
+	}
+}
+
+// usernameFilter: the user of that username, case-insensitively.
+func usernameFilter(rc *reqCtx, name string) (func(*User) bool, *apiError) {
+	username := strings.ToLower(rc.q.Get(name))
+	if username == "" {
+		return nil, nil
+	}
+	return func(u *User) bool { return strings.ToLower(u.Username) == username }, nil
+}
+
+// searchFilter: part of the username or name; an administrator's search
+// also matches a whole email address (User.search with_private_emails).
+func searchFilter(rc *reqCtx, name string) (func(*User) bool, *apiError) {
+	search := strings.ToLower(rc.q.Get(name))
+	if search == "" {
+		return nil, nil
+	}
+	admin := rc.c.admin
+	return func(u *User) bool {
+		return strings.Contains(strings.ToLower(u.Username), search) || strings.Contains(strings.ToLower(u.Name), search) ||
+			admin && strings.EqualFold(u.Email, search)
+	}, nil
+}
+
+// createdFilter is the parser of a Grape DateTime filter on created_at.
+func createdFilter(keep func(u *User, t time.Time) bool) func(*reqCtx, string) (func(*User) bool, *apiError) {
+	return func(rc *reqCtx, name string) (func(*User) bool, *apiError) {
+		t, err := timeParam(rc, name)
+		if err != nil || t == nil {
+			return nil, err
+		}
+		return func(u *User) bool { return keep(u, *t) }, nil
+	}
+}
+
+// twoFactorFilter: two_factor=enabled keeps the users with two-factor
+// authentication, of whom a World holds none (two_factor_enabled is false
+// in every entity), =disabled all of them; any other value filters
+// nothing (UsersFinder#by_2fa).
+func twoFactorFilter(rc *reqCtx, name string) (func(*User) bool, *apiError) {
+	switch rc.q.Get(name) {
+	case "enabled":
+		return func(*User) bool { return false }, nil
+	case "disabled":
+		return func(*User) bool { return true }, nil
+	}
+	return nil, nil
+}
+
+// usersOrder is the order of GET /users, for every caller: users.rb's
+// reorder_users reads order_by and sort from the request itself, not from
+// the parameters it drops for non-administrators. Without either, a search
+// keeps User.search's order (searchOrder); otherwise order_by (default id)
+// and sort (default desc) apply with ID in the same direction breaking ties,
+// and created_at orders by ID (order_options_with_tie_breaker,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/helpers.rb).
+func usersOrder(rc *reqCtx) (func(a, b *User) int, *apiError) {
+	orderBy, err := valuesParam(rc, "order_by", "id", "name", "username", "created_at", "updated_at")
+	if err != nil {
+		return nil, err
+	}
+	sortDir, err := valuesParam(rc, "sort", "asc", "desc")
+	if err != nil {
+		return nil, err
+	}
+	if search := strings.ToLower(rc.q.Get("search")); search != "" && orderBy == "" && sortDir == "" {
+		return searchOrder(search), nil
+	}
+	key := func(a, b *User) int { return 0 } // id, created_at
+	switch orderBy {
+	case "name":
+		key = func(a, b *User) int { return cmpStr(a.Name, b.Name) }
+	case "username":
+		key = func(a, b *User) int { return cmpStr(a.Username, b.Username) }
+	case "updated_at":
+		key = func(a, b *User) int { return cmpTime(a.updatedAt(), b.updatedAt()) }
+	}
+	asc := func(a, b *User) int {
+		if c := key(a, b); c != 0 {
+			return c
+		}
+		return compareInt64(a.ID, b.ID)
+	}
+	if sortDir == "asc" {
+		return asc, nil
+	}
+	return func(a, b *User) int { return asc(b, a) }, nil
+}
+
+// searchOrder is User.search's order: exact username match, then exact
+// name match, then the rest, each by name and ID ascending. The public
+// email, which GitLab ranks first, is null for every user of a World.
+func searchOrder(search string) func(a, b *User) int {
+	rank := func(u *User) int {
+		switch {
+		case strings.ToLower(u.Username) == search:
+			return 1
+		case strings.ToLower(u.Name) == search:
+			return 2
+		}
+		return 3
+	}
+	return func(a, b *User) int {
+		if c := rank(a) - rank(b); c != 0 {
+			return c
+		}
+		if c := cmpStr(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return compareInt64(a.ID, b.ID)
+	}
+}
+
+// updatedAt is the user's updated_at; a user without one (a scenario file
+// does not set it) was last updated when created.
+func (u *User) updatedAt() time.Time {
+	if u.UpdatedAt.IsZero() {
+		return u.CreatedAt
+	}
+	return u.UpdatedAt
 }
 
 // getUser is GET /users/:id: Entities::User (with bot) for a user,
