@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,97 +96,10 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 	}
 	p := &printer{w: bufio.NewWriter(w), width: width, color: t.Options.Color}
 
-	// Tokens with open findings. Result.Tokens is worst first; a token's
-	// Severity counts unsuppressed findings only.
-	var rows [][]string
-	var sevs []audit.Severity
-	withFindings := 0
-	for i := range r.Tokens {
-		tr := &r.Tokens[i]
-		if tr.Severity < audit.SeverityInfo {
-			continue
-		}
-		withFindings++
-		if maxRows > 0 && len(rows) >= maxRows {
-			continue
-		}
-		rows = append(rows, tokenRow(tr))
-		sevs = append(sevs, tr.Severity)
-	}
-	without := len(r.Tokens) - withFindings
-	if len(rows) == 0 {
-		p.line("No token has open findings.")
-	} else {
-		p.line("Tokens with findings, worst first")
-		p.table([]column{
-			{header: "severity"},
-			{header: "risk", right: true},
-			{header: "kind"},
-			{header: "name", flex: true, max: 40},
-			{header: "owner", flex: true, max: 30},
-			{header: "resource", flex: true, left: true, max: 40},
-			{header: "expires"},
-			{header: "findings", flex: true, list: true, min: 9, max: 30},
-		}, rows, sevs)
-	}
-	if len(rows) < withFindings {
-		p.para(fmt.Sprintf("Showing the %d worst of %d tokens with findings; the CSV and JSON reports list every token.", len(rows), withFindings))
-	}
-	if without > 0 {
-		p.line(plural(without, "token", "tokens") + " without findings not shown.")
-	}
-
-	// Findings of no single token, unsuppressed ones only, like the tokens;
-	// a rule that many projects trip takes one row.
-	frows, open := resourceRows(r.Findings)
-	rows, sevs = rows[:0], sevs[:0]
-	for _, fr := range frows {
-		if maxRows > 0 && len(rows) >= maxRows {
-			break
-		}
-		rows = append(rows, fr.cells)
-		sevs = append(sevs, fr.severity)
-	}
-	if len(rows) > 0 {
-		p.blank()
-		p.line("Findings not tied to a token")
-		p.table([]column{
-			{header: "severity"},
-			{header: "rule"},
-			{header: "resource", flex: true, left: true, max: 30},
-			{header: "title", flex: true, wrap: true, min: 30},
-		}, rows, sevs)
-		switch {
-		case len(rows) == len(frows):
-		case len(frows) == open:
-			p.para(fmt.Sprintf("Showing the first %d of %d findings not tied to a token; the JSON report lists them all.", len(rows), open))
-		default:
-			p.para(fmt.Sprintf("Showing the first %d of %d rows of findings not tied to a token (%d findings); the JSON report lists them all.", len(rows), len(frows), open))
-		}
-	}
-
-	if len(inv.Gaps) > 0 {
-		rows = rows[:0]
-		for _, g := range inv.Gaps {
-			if maxRows > 0 && len(rows) >= maxRows {
-				break
-			}
-			rows = append(rows, []string{g.Resource, g.What, string(g.Kind), g.Reason})
-		}
-		p.blank()
-		p.line("Not read (gaps)")
-		p.table([]column{
-			{header: "resource", flex: true, left: true, max: 30},
-			{header: "what", flex: true, max: 30},
-			{header: "kind"},
-			{header: "reason", flex: true, wrap: true, min: 30},
-		}, rows, nil)
-		if len(rows) < len(inv.Gaps) {
-			p.para(fmt.Sprintf("Showing the first %d of %d gaps; the JSON report lists them all.", len(rows), len(inv.Gaps)))
-		}
-	}
-
-	p.blank()
+	p.section(tokenSection(r.Tokens), maxRows)
+	p.section(resourceSection(r.Findings), maxRows)
+	p.section(gapSection(inv.Gaps), maxRows)
+	p.separate()
 	p.summary(r, &inv)
 
 	if p.err == nil {
@@ -195,6 +109,147 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 		return fmt.Errorf("write table report: %w", p.err)
 	}
 	return nil
+}
+
+// section is the shape every table of the report shares: a title over a
+// table of at most Options.MaxRows rows, a note when rows were left out,
+// and the lines to write instead when it has no rows and after it.
+type section struct {
+	title string
+	cols  []column
+	// rows yields the rows in order, each with the severity that colours
+	// it (SeverityNone: none). The section stops pulling one row past its
+	// cap, so 100,000 tokens make 51 rows, not 100,000.
+	rows iter.Seq2[[]string, audit.Severity]
+	// more is the note when only the first shown rows could be shown.
+	more func(shown int) string
+	// empty is the line written when there are no rows; "": the section
+	// is left out.
+	empty string
+	// footer is a line written after the section; "": none.
+	footer string
+}
+
+// section writes s, after a blank line if anything came before.
+func (p *printer) section(s section, maxRows int) {
+	var rows [][]string
+	var sevs []audit.Severity
+	more := false
+	for row, sev := range s.rows {
+		if maxRows > 0 && len(rows) == maxRows {
+			more = true
+			break
+		}
+		rows = append(rows, row)
+		sevs = append(sevs, sev)
+	}
+	switch {
+	case len(rows) > 0:
+		p.separate()
+		p.line(s.title)
+		p.table(s.cols, rows, sevs)
+		if more {
+			p.para(s.more(len(rows)))
+		}
+	case s.empty != "":
+		p.separate()
+		p.line(s.empty)
+	default:
+		return
+	}
+	if s.footer != "" {
+		p.line(s.footer)
+	}
+}
+
+// tokenSection lists the tokens with open findings. Result.Tokens is worst
+// first; a token's Severity counts unsuppressed findings only.
+func tokenSection(tokens []audit.TokenResult) section {
+	withFindings := 0
+	for i := range tokens {
+		if tokens[i].Severity >= audit.SeverityInfo {
+			withFindings++
+		}
+	}
+	s := section{
+		title: "Tokens with findings, worst first",
+		cols: []column{
+			{header: "severity"},
+			{header: "risk", right: true},
+			{header: "kind"},
+			{header: "name", flex: true, max: 40},
+			{header: "owner", flex: true, max: 30},
+			{header: "resource", flex: true, left: true, max: 40},
+			{header: "expires"},
+			{header: "findings", flex: true, list: true, min: 9, max: 30},
+		},
+		rows: func(yield func([]string, audit.Severity) bool) {
+			for i := range tokens {
+				if tr := &tokens[i]; tr.Severity >= audit.SeverityInfo && !yield(tokenRow(tr), tr.Severity) {
+					return
+				}
+			}
+		},
+		more: func(shown int) string {
+			return fmt.Sprintf("Showing the %d worst of %d tokens with findings; the CSV and JSON reports list every token.", shown, withFindings)
+		},
+		empty: "No token has open findings.",
+	}
+	if without := len(tokens) - withFindings; without > 0 {
+		s.footer = plural(without, "token", "tokens") + " without findings not shown."
+	}
+	return s
+}
+
+// resourceSection lists the findings of no single token, unsuppressed ones
+// only, like the tokens; a rule that many projects trip takes one row.
+func resourceSection(findings []audit.ResourceFinding) section {
+	frows, open := resourceRows(findings)
+	return section{
+		title: "Findings not tied to a token",
+		cols: []column{
+			{header: "severity"},
+			{header: "rule"},
+			{header: "resource", flex: true, left: true, max: 30},
+			{header: "title", flex: true, wrap: true, min: 30},
+		},
+		rows: func(yield func([]string, audit.Severity) bool) {
+			for _, fr := range frows {
+				if !yield(fr.cells, fr.severity) {
+					return
+				}
+			}
+		},
+		more: func(shown int) string {
+			if len(frows) == open {
+				return fmt.Sprintf("Showing the first %d of %d findings not tied to a token; the JSON report lists them all.", shown, open)
+			}
+			return fmt.Sprintf("Showing the first %d of %d rows of findings not tied to a token (%d findings); the JSON report lists them all.", shown, len(frows), open)
+		},
+	}
+}
+
+// gapSection lists what the collector could not read.
+func gapSection(gaps []inventory.Gap) section {
+	return section{
+		title: "Not read (gaps)",
+		cols: []column{
+			{header: "resource", flex: true, left: true, max: 30},
+			{header: "what", flex: true, max: 30},
+			{header: "kind"},
+			{header: "reason", flex: true, wrap: true, min: 30},
+		},
+		rows: func(yield func([]string, audit.Severity) bool) {
+			for _, g := range gaps {
+				if !yield([]string{g.Resource, g.What, string(g.Kind), g.Reason}, audit.SeverityNone) {
+					return
+				}
+			}
+		},
+		more: func(shown int) string {
+			return fmt.Sprintf("Showing the first %d of %d gaps; the JSON report lists them all.", shown, len(gaps))
+		},
+	}
 }
 
 func tokenRow(tr *audit.TokenResult) []string {
@@ -350,6 +405,7 @@ type printer struct {
 	w     *bufio.Writer
 	width int
 	color bool
+	wrote bool // a line has been written
 	err   error
 }
 
@@ -367,9 +423,16 @@ func (p *printer) line(s string) {
 		}
 	}
 	_, p.err = p.w.WriteString(s + "\n")
+	p.wrote = true
 }
 
-func (p *printer) blank() { p.line("") }
+// separate writes a blank line between what came before and what follows;
+// nothing at the start.
+func (p *printer) separate() {
+	if p.wrote {
+		p.line("")
+	}
+}
 
 // para writes text word-wrapped to the width.
 func (p *printer) para(text string) {
@@ -388,7 +451,8 @@ func (p *printer) para(text string) {
 }
 
 // table renders rows under headers, two spaces between columns; sevs, when
-// given, colours each row's first cell (its severity) on a colour terminal.
+// given, colours each row's first cell (its severity) on a colour terminal,
+// SeverityNone not at all.
 func (p *printer) table(cols []column, rows [][]string, sevs []audit.Severity) {
 	if p.err != nil {
 		return
