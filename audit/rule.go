@@ -10,7 +10,7 @@ import (
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
-// Principle is the part of GitLab's token guidance (shared/token-guide.md)
+// Principle is the part of GitLab's token guidance (https://docs.gitlab.com/security/tokens/)
 // a rule serves: one of its four security principles, its security best
 // practices, or its decision tree for choosing a token type.
 type Principle string
