@@ -20,6 +20,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tokenaudit/tokenaudit/internal/redact"
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
 
@@ -73,13 +74,7 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*invento
 	c.inv.GitLab.Mode, c.inv.GitLab.ModeReason = mode, reason
 	c.log.Debug("collecting", "mode", mode, "reason", reason, "concurrency", c.concurrency)
 
-	var v struct {
-		Version string `json:"version"`
-	}
-	if _, err := c.get(ctx, "version", nil, &v); err != nil {
-		c.gap(ctx, "instance", "version", err)
-	}
-	c.inv.GitLab.Version = v.Version
+	c.readVersion(ctx)
 
 	switch mode {
 	case inventory.ModeInstance:
@@ -139,6 +134,7 @@ type collector struct {
 	concurrency int
 	sem         chan struct{}
 	me          *inventory.Owner
+	version     gitlabVersion
 
 	mu       sync.Mutex
 	inv      inventory.Inventory
@@ -276,6 +272,9 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 		}
 	}
 	reason := errorReason(err)
+	if c.opts.Redact != nil {
+		reason = c.opts.Redact(reason)
+	}
 	c.log.Debug("gap", "resource", resource, "what", what, "kind", kind, "reason", reason)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -289,7 +288,11 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 }
 
 // errorReason is a short, secret-free description of a failed request: the
-// status and GitLab's message, without the URL.
+// status and GitLab's message, without the URL. GitLab's text is a
+// server's: it is cut to one line of at most redact.MaxLine characters,
+// between words, its control characters escaped and anything shaped like a
+// token removed (gap() removes the caller's token as well), so a report, a
+// log or the terminal gets neither an escape sequence nor an echoed token.
 func errorReason(err error) string {
 	var er *gitlab.ErrorResponse
 	if errors.As(err, &er) {
@@ -301,9 +304,12 @@ func errorReason(err error) string {
 		if len(er.Body) > 0 && json.Unmarshal(er.Body, &body) == nil && body.Description != "" {
 			msg = body.Error + ": " + body.Description
 		}
-		if strings.HasPrefix(msg, "failed to parse") || len(msg) > 200 {
+		// Not JSON: an HTML error page (GitLab's own, a proxy's) says no
+		// more than its status.
+		if strings.HasPrefix(msg, "failed to parse") {
 			msg = ""
 		}
+		msg = redact.Line(msg, redact.MaxLine)
 		s := fmt.Sprintf("%d %s", er.StatusCode, http.StatusText(er.StatusCode))
 		if msg != "" && msg != s {
 			s += ": " + msg
@@ -319,11 +325,11 @@ func errorReason(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if ue.Timeout() {
-			return "timeout: " + ue.Err.Error()
+			return "timeout: " + redact.Line(ue.Err.Error(), redact.MaxLine)
 		}
-		return ue.Err.Error()
+		return redact.Line(ue.Err.Error(), redact.MaxLine)
 	}
-	return "malformed answer: " + err.Error()
+	return "malformed answer: " + redact.Line(err.Error(), redact.MaxLine)
 }
 
 // finish sorts everything into the deterministic order of Inventory.

@@ -125,13 +125,15 @@ func (c *collector) readTree(step func(func(context.Context) error), d *groupTre
 // accounts and its credentials inventory.
 func (c *collector) readTopLevel(step func(func(context.Context) error), d *groupTree) {
 	top, name := d.top, groupName(d.top.FullPath, d.top.ID)
-	step(func(ctx context.Context) (err error) {
-		d.accounts, err = listAll[serviceAccountWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts", top.ID), nil)
-		if err != nil {
-			return c.gapOrStop(ctx, name, "service accounts", err)
-		}
-		return nil
-	})
+	if !c.unavailable(name, featServiceAccounts) {
+		step(func(ctx context.Context) (err error) {
+			d.accounts, err = listAll[serviceAccountWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts", top.ID), nil)
+			if err != nil {
+				return c.gapOrStop(ctx, name, "service accounts", err)
+			}
+			return nil
+		})
+	}
 	// The credentials inventory exists only on GitLab.com, for Owners of a
 	// Premium/Ultimate top-level group
 	// (https://docs.gitlab.com/api/groups/#credentials-inventory-management);
@@ -255,6 +257,8 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 			return c.deployTokens(ctx, res, fmt.Sprintf("groups/%d/deploy_tokens", gid), srcGroupDeploy)
 		})
 	}
+	scopes := !c.opts.SkipJobTokenScope && len(t.projects) > 0 && !c.unavailable("groups", featJobTokenScope)
+	accountTokens := len(m.accounts) > 0 && !c.unavailable("groups", featServiceAccountTokens)
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
@@ -269,11 +273,14 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 		if !c.opts.SkipTriggers {
 			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
 		}
-		if !c.opts.SkipJobTokenScope {
+		if scopes {
 			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
 		}
 	}
 	for _, uid := range sortedKeys(m.accounts) {
+		if !accountTokens {
+			break
+		}
 		a, res := m.accounts[uid], t.group(m.accountGroup[uid])
 		task(func(ctx context.Context) error {
 			toks, err := listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts/%d/personal_access_tokens", res.ID, uid), nil)

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -37,12 +38,16 @@ import (
 //   - GET /deploy_tokens does not name a token's project or group, so
 //     deploy tokens carry the instance as their resource.
 func (c *collector) instance(ctx context.Context) error {
+	settings, settingsOK, err := c.proveAdmin(ctx)
+	if err != nil {
+		return err
+	}
 	l, err := c.readInstanceLists(ctx)
 	if err != nil {
 		return err
 	}
-	if l.settingsOK {
-		c.inv.Settings = mapSettings(&l.settings)
+	if settingsOK {
+		c.inv.Settings = mapSettings(settings)
 	}
 	t := newTree(l.groups, l.projects, l.archived, l.projectsOK && l.groupsOK)
 	owners := make(map[int64]*inventory.Owner, len(l.users))
@@ -61,17 +66,46 @@ func (c *collector) instance(ctx context.Context) error {
 	return c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK)
 }
 
+// ErrNotServedAsAdmin is returned (wrapped) when /user says the caller is an
+// administrator but GitLab does not serve the token as one: with Admin Mode
+// on, a token without the admin_mode scope gets the non-administrator view
+// of every list (GET /personal_access_tokens answers 200 with the caller's
+// own tokens only) and 403 on the administrator-only endpoints
+// (https://docs.gitlab.com/administration/settings/sign_in_restrictions/#admin-mode).
+// An audit made so would look complete and see almost nothing.
+var ErrNotServedAsAdmin = errors.New("GitLab does not serve the token as an administrator")
+
+// proveAdmin reads the application settings first, alone: only an
+// administrator served as one may read them, so a 403 here, while /user
+// says administrator, proves Admin Mode withholds the rights, before any
+// list is read with the wrong view. Any other failure is an ordinary gap.
+func (c *collector) proveAdmin(ctx context.Context) (*settingsWire, bool, error) {
+	var s settingsWire
+	c.plan(1)
+	defer c.finished()
+	if _, err := c.get(ctx, "application/settings", nil, &s); err != nil {
+		if gitlab.HasStatusCode(err, http.StatusForbidden) {
+			return nil, false, fmt.Errorf("%w: %s is an administrator, but GET /application/settings answered %s: "+
+				"Admin Mode is on and the token lacks the admin_mode scope", ErrNotServedAsAdmin, c.me.Username, errorReason(err))
+		}
+		if !c.gap(ctx, "instance", "application settings", err) {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, nil
+	}
+	return &s, true, nil
+}
+
 // instanceLists is what instance mode reads in one pass over each
 // instance-wide list. What could not be read is a gap already, and its
 // list stays empty; the ok flags say which lists the tree may trust.
 type instanceLists struct {
-	pats                             []patWire
-	users                            []userWire
-	deploys                          []gitlab.DeployToken
-	projects, archived               []projectWire
-	groups                           []groupWire
-	settings                         settingsWire
-	settingsOK, projectsOK, groupsOK bool
+	pats                 []patWire
+	users                []userWire
+	deploys              []gitlab.DeployToken
+	projects, archived   []projectWire
+	groups               []groupWire
+	projectsOK, groupsOK bool
 }
 
 // readInstanceLists reads the instance-wide lists concurrently.
@@ -106,10 +140,6 @@ func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, erro
 	})
 	read("deploy tokens", &deploysOK, func() (err error) {
 		l.deploys, err = listAll[gitlab.DeployToken](gctx, c, "deploy_tokens", nil)
-		return err
-	})
-	read("application settings", &l.settingsOK, func() error {
-		_, err := c.get(gctx, "application/settings", nil, &l.settings)
 		return err
 	})
 	// Every project (paths, archived state, and the per-project reads) and
@@ -232,13 +262,14 @@ func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds,
 			return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
 		})
 	}
+	scopes := !c.opts.SkipJobTokenScope && len(t.projects) > 0 && !c.unavailable("instance", featJobTokenScope)
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
 		if !c.opts.SkipTriggers {
 			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
 		}
-		if !c.opts.SkipJobTokenScope {
+		if scopes {
 			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
 		}
 	}

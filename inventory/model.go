@@ -214,10 +214,14 @@ const (
 type GapKind string
 
 // Gap kinds: a permission gap is expected for the caller's role and does not
-// fail a run; an error gap is a failed fetch and makes the run incomplete.
+// fail a run; an error gap is a failed fetch and makes the run incomplete;
+// an unavailable gap is something this GitLab's version or edition does not
+// have (its reason says from which version GitLab has it), which never
+// fails a run.
 const (
-	GapPermission GapKind = "permission"
-	GapError      GapKind = "error"
+	GapPermission  GapKind = "permission"
+	GapError       GapKind = "error"
+	GapUnavailable GapKind = "unavailable"
 )
 
 // Gap records something the collector could not read. Nothing is dropped

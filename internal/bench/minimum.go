@@ -76,7 +76,7 @@ func (ix *index) perProject(p *gitlabsim.Project) int {
 }
 
 // InstanceMinimum is the fewest requests that read, as an administrator,
-// everything the instance-mode inventory holds: /user and /version, one
+// everything the instance-mode inventory holds: /user, /version and /metadata, one
 // pass over each instance-wide list (personal access tokens, users, deploy
 // tokens, projects, groups) and the application settings, plus only what no
 // list offers: the access levels of bot tokens per project and group that
@@ -86,7 +86,7 @@ func (ix *index) perProject(p *gitlabsim.Project) int {
 // archived=true list is not counted.
 func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
 	ix := newIndex(w)
-	n := 2 // /user and /version
+	n := 3 // /user, /version, /metadata
 	n += Pages(len(w.Tokens)) + Pages(len(w.Users)) + Pages(len(w.DeployTokens))
 	n++ // application settings
 	n += Pages(len(w.Projects)) + Pages(len(w.Groups))
@@ -107,7 +107,7 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
 
 // GroupsMinimum is the fewest requests that read, as an Owner of the
 // top-level group at topPath, every token groups mode reports for its tree:
-// /user and /version, the group itself, its descendants and its projects
+// /user, /version and /metadata, the group itself, its descendants and its projects
 // (one list each, archived state included), the caller's own tokens, the
 // group's service accounts and each one's tokens, and per group and per
 // project of the tree the lists only it offers: access tokens and deploy
@@ -128,7 +128,7 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 		return 0
 	}
 	inTree := func(id int64) bool { return InTree(ix.groups, id, top.ID) }
-	n := 3 // /user, /version, the group
+	n := 4 // /user, /version, /metadata, the group
 	var descendants, projects, own, resourceTokens int
 	members := map[int64]bool{}
 	accessTokens := func(c int) int {
