@@ -35,7 +35,9 @@ func syntheticResult(n int) *audit.Result {
 			RiskScore: 100 - i*100/n,
 			Severity:  sev,
 		}
-		if kind != inventory.KindDeploy {
+		if kind == inventory.KindDeploy {
+			tr.Unknown = []string{"TA-002", "TA-050"} // GitLab reports no creation or usage
+		} else {
 			tr.Token.Owner = &inventory.Owner{ID: int64(i%20000 + 1), Username: "user" + strconv.Itoa(i%20000), Type: inventory.OwnerHuman, State: "active"}
 			tr.Token.LastUsedAt = fixedNow.Add(-time.Duration(i) * time.Second)
 		}

@@ -29,6 +29,7 @@ var CSVHeader = []string{
 	"active", "revoked",
 	"risk_score", "severity",
 	"findings", "suppressed",
+	"unknown",
 }
 
 // Write implements Writer. Rows are built by appendCSVField, which quotes
@@ -89,13 +90,7 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult) []byte {
 	b = append(b, ',')
 	b = appendCSVField(b, t.Resource.Path, true)
 	b = append(b, ',')
-	s := (*scratch)[:0]
-	for i, sc := range t.Scopes {
-		if i > 0 {
-			s = append(s, ' ')
-		}
-		s = append(s, sc...)
-	}
+	s := appendJoined((*scratch)[:0], t.Scopes, ' ')
 	b = appendCSVField(b, s, true)
 	b = append(b, ',')
 	if t.AccessLevel != 0 {
@@ -120,6 +115,9 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult) []byte {
 	b = appendCSVField(b, s, true)
 	b = append(b, ',')
 	s = ruleIDs(s[:0], tr.Findings, true)
+	b = appendCSVField(b, s, true)
+	b = append(b, ',')
+	s = appendJoined(s[:0], tr.Unknown, ';')
 	b = appendCSVField(b, s, true)
 	*scratch = s
 	return append(b, '\n')
@@ -175,6 +173,17 @@ func appendCSVField[T ~string | ~[]byte](b []byte, s T, neutral bool) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendJoined appends ss joined by sep.
+func appendJoined(b []byte, ss []string, sep byte) []byte {
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, sep)
+		}
+		b = append(b, s...)
+	}
+	return b
 }
 
 // ruleIDs appends the rule IDs of the findings that are (suppressed true)

@@ -34,6 +34,10 @@ func TestCSVRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(CSVHeader, rows[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
+	// Columns are added at the end only.
+	if last := rows[0][len(rows[0])-1]; last != "unknown" || rows[0][len(rows[0])-2] != "suppressed" {
+		t.Errorf("header ends %q, want suppressed then unknown", rows[0][len(rows[0])-2:])
+	}
 	col := make(map[string]int)
 	for i, h := range rows[0] {
 		col[h] = i
@@ -76,6 +80,10 @@ func TestCSVRoundTrip(t *testing.T) {
 		{"300", "findings"}:       "",
 		{"400", "name"}:           "'@support-impersonation",
 		{"900", "name"}:           oddMixed,
+		{"31", "unknown"}:         "TA-002;TA-050",
+		{"5", "unknown"}:          "TA-062",
+		{"101", "unknown"}:        "",
+		{"2201", "unknown"}:       "",
 	}
 	for key, w := range want {
 		found := false
@@ -153,9 +161,10 @@ func referenceCSV(t testing.TB, r *audit.Result) string {
 			string(tok.Resource.Type), neutralise(tok.Resource.Path),
 			neutralise(strings.Join(tok.Scopes, " ")), access,
 			formatTime(tok.CreatedAt), tok.Expires.String(), formatTime(tok.LastUsedAt),
-			strconv.FormatBool(tok.Active), strconv.FormatBool(tok.Revoked),
+			strconv.FormatBool(tr.Active), strconv.FormatBool(tok.Revoked),
 			strconv.Itoa(tr.RiskScore), tr.Severity.String(),
 			neutralise(strings.Join(open, ";")), neutralise(strings.Join(suppressed, ";")),
+			neutralise(strings.Join(tr.Unknown, ";")),
 		})
 	}
 	cw.Flush()
@@ -175,6 +184,7 @@ func TestCSVMatchesEncodingCSV(t *testing.T) {
 		tr.Token.Name, tr.Token.Resource.Path = s, s
 		tr.Token.Scopes = []string{s, "api"}
 		tr.Findings = []audit.Finding{{Rule: s}, {Rule: s + ",x", Suppressed: true}}
+		tr.Unknown = []string{"TA-030", s}
 		r.Tokens = append(r.Tokens, tr)
 	}
 	for _, res := range []*audit.Result{r, emptyResult()} {

@@ -19,8 +19,9 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 
 // richResult is a hand-built result with every kind, every severity, a
 // deploy token without owner, a never-expiring token, suppressed findings,
-// resource findings, gaps of both kinds, an expired exception and odd
-// strings. Tokens are worst first, as audit.Evaluate orders them.
+// rules that could not judge three tokens (four checks), resource
+// findings, gaps of both kinds, an expired exception and odd strings.
+// Tokens are worst first, as audit.Evaluate orders them.
 func richResult() *audit.Result {
 	inv := &inventory.Inventory{
 		GitLab: inventory.Instance{
@@ -76,6 +77,8 @@ func richResult() *audit.Result {
 				Active:   true,
 			},
 			RiskScore: 40, Severity: audit.SeverityMedium,
+			// GitLab reports neither creation nor usage of deploy tokens.
+			Unknown: []string{"TA-002", "TA-050"},
 			Findings: []audit.Finding{
 				{Rule: "TA-012", Severity: audit.SeverityMedium, Title: "Deploy token without owner", Detail: "Nobody answers for it.", Remediation: "Replace with a project access token."},
 			},
@@ -103,7 +106,7 @@ func richResult() *audit.Result {
 				CreatedAt: time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC),
 				Active:    true,
 			},
-			RiskScore: 20, Severity: audit.SeverityLow,
+			RiskScore: 20, Severity: audit.SeverityLow, Unknown: []string{"TA-062"},
 			Findings: []audit.Finding{
 				{Rule: "TA-015", Severity: audit.SeverityLow, Title: "Trigger token never expires", Detail: "Trigger tokens cannot expire.", Remediation: "Rotate it yearly."},
 			},
@@ -134,7 +137,7 @@ func richResult() *audit.Result {
 				Expires:   inventory.Expiry{At: day(2027, 1, 15), DateOnly: true},
 				Active:    true,
 			},
-			RiskScore: 0, Severity: audit.SeverityNone, Findings: []audit.Finding{},
+			RiskScore: 0, Severity: audit.SeverityNone, Findings: []audit.Finding{}, Unknown: []string{"TA-041"},
 		},
 		{
 			Token: inventory.Token{

@@ -143,6 +143,47 @@ func TestJSONContent(t *testing.T) {
 	}
 }
 
+// TestJSONUnknown: every token carries "unknown", the rules that could not
+// judge it in the result's order, and [] (never null or absent) when there
+// are none.
+func TestJSONUnknown(t *testing.T) {
+	r := richResult()
+	var doc struct {
+		Tokens []map[string]json.RawMessage `json:"tokens"`
+	}
+	if err := json.Unmarshal(render(t, "json", r, Options{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	empty := 0
+	for i, tok := range doc.Tokens {
+		raw, ok := tok["unknown"]
+		if !ok {
+			t.Errorf("token %d has no unknown field", r.Tokens[i].Token.ID)
+			continue
+		}
+		var got []string
+		if err := json.Unmarshal(raw, &got); err != nil || got == nil {
+			t.Errorf("token %d: unknown = %s, want a list", r.Tokens[i].Token.ID, raw)
+		}
+		want := r.Tokens[i].Unknown
+		if len(want) == 0 {
+			empty++
+			want = []string{}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("token %d: unknown (-result +report):\n%s", r.Tokens[i].Token.ID, diff)
+		}
+	}
+	// The fixture's known lists, so the loop above cannot pass on an
+	// empty fixture.
+	if got := string(doc.Tokens[2]["unknown"]); strings.Join(strings.Fields(got), "") != `["TA-002","TA-050"]` {
+		t.Errorf("deploy token: unknown = %s, want [TA-002, TA-050]", got)
+	}
+	if empty == 0 || empty == len(doc.Tokens) {
+		t.Errorf("%d of %d tokens without unknown rules: the fixture should have both", empty, len(doc.Tokens))
+	}
+}
+
 // TestJSONEmpty: lists are [] and every count key is there, 0, even when
 // the result's maps are nil.
 func TestJSONEmpty(t *testing.T) {
@@ -235,6 +276,9 @@ func TestJSONSchemaRejects(t *testing.T) {
 		{"bad mode", `"mode": "instance"`, `"mode": "auto"`},
 		{"owner without username", `"username": "root",`, ``},
 		{"missing summary count", `"info": 1,`, ``},
+		{"null unknown", `"unknown": []`, `"unknown": null`},
+		{"missing unknown", `],` + "\n" + `      "unknown": []`, `]`},
+		{"empty rule in unknown", `"TA-062"`, `""`},
 	}
 	for _, b := range broken {
 		doc := strings.Replace(good, b.old, b.new, 1)

@@ -54,18 +54,8 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 	b = appendString(b, t.Resource.Path)
 	b = append(b, in1+"}"...)
 
-	b = append(b, ","+in1+`"scopes": [`...)
-	for i, s := range t.Scopes {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, in2...)
-		b = appendString(b, s)
-	}
-	if len(t.Scopes) > 0 {
-		b = append(b, in1...)
-	}
-	b = append(b, ']')
+	b = append(b, ","+in1+`"scopes": `...)
+	b = appendStrings(b, t.Scopes, in1, in2)
 
 	b = append(b, ","+in1+`"access_level": `...)
 	if t.AccessLevel == 0 {
@@ -122,7 +112,27 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 		b = append(b, in1...)
 	}
 	b = append(b, ']')
+
+	b = append(b, ","+in1+`"unknown": `...)
+	b = appendStrings(b, tr.Unknown, in1, in2)
 	return append(b, "\n    }"...)
+}
+
+// appendStrings appends ss as an indented JSON array, its elements on
+// lines indented by in, the closing bracket by outer; [] when empty.
+func appendStrings(b []byte, ss []string, outer, in string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in...)
+		b = appendString(b, s)
+	}
+	if len(ss) > 0 {
+		b = append(b, outer...)
+	}
+	return append(b, ']')
 }
 
 // appendTime appends t in UTC in layout, quoted, or null for the zero time.

@@ -58,6 +58,7 @@ type jsonToken struct {
 	RiskScore   int            `json:"risk_score"`
 	Severity    audit.Severity `json:"severity"`
 	Findings    []jsonFinding  `json:"findings"`
+	Unknown     []string       `json:"unknown"`
 }
 
 func referenceToken(tr *audit.TokenResult) jsonToken {
@@ -65,8 +66,9 @@ func referenceToken(tr *audit.TokenResult) jsonToken {
 	jt := jsonToken{
 		Kind: t.Kind, ID: t.ID, Name: t.Name,
 		Resource: jsonResource{Type: t.Resource.Type, ID: t.Resource.ID, Path: t.Resource.Path},
-		Scopes:   t.Scopes, Active: t.Active, Revoked: t.Revoked,
+		Scopes:   t.Scopes, Active: tr.Active, Revoked: t.Revoked,
 		RiskScore: tr.RiskScore, Severity: tr.Severity, Findings: []jsonFinding{},
+		Unknown: append([]string{}, tr.Unknown...),
 	}
 	if jt.Scopes == nil {
 		jt.Scopes = []string{}
@@ -120,6 +122,7 @@ func TestAppendTokenMatchesEncoder(t *testing.T) {
 		tr.Token.Scopes = []string{s, "api"}
 		tr.Token.Owner = &inventory.Owner{Username: s, State: s, Type: inventory.OwnerUnknown}
 		tr.Findings = []audit.Finding{{Rule: s, Title: s, Detail: s, Remediation: s, Suppressed: true, SuppressionReason: s}}
+		tr.Unknown = []string{s, "TA-030"}
 		r.Tokens = append(r.Tokens, tr)
 	}
 	for i := range r.Tokens {

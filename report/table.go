@@ -602,6 +602,22 @@ func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
 	}
 	p.item("Findings", fmt.Sprintf("%d open, %d suppressed", open, s.Suppressed))
 
+	// Rules that could not judge a token for missing data are neither a
+	// pass nor a finding; the table says how many, the other reports which.
+	checks, unjudged := 0, 0
+	for i := range r.Tokens {
+		if n := len(r.Tokens[i].Unknown); n > 0 {
+			checks += n
+			unjudged++
+		}
+	}
+	notJudged := "none: every rule had the data it needs"
+	if checks > 0 {
+		notJudged = plural(checks, "rule check", "rule checks") + " on " + plural(unjudged, "token", "tokens") +
+			" lacked data, listed as unknown in the CSV and JSON reports"
+	}
+	p.item("Not judged", notJudged)
+
 	gaps := strconv.Itoa(s.Gaps)
 	switch {
 	case !s.Complete:

@@ -75,6 +75,36 @@ func TestTableContent(t *testing.T) {
 	}
 }
 
+// TestTableNotJudged: the summary counts the rule checks that lacked data
+// and the tokens they were on, and says so when there were none.
+func TestTableNotJudged(t *testing.T) {
+	none := richResult()
+	for i := range none.Tokens {
+		none.Tokens[i].Unknown = nil
+	}
+	one := richResult()
+	one.Tokens = one.Tokens[:1]
+	one.Tokens[0].Unknown = []string{"TA-041"}
+	for _, tc := range []struct {
+		name string
+		r    *audit.Result
+		want string
+	}{
+		{"rich", richResult(), "Not judged 4 rule checks on 3 tokens lacked data, listed as unknown in the CSV and JSON reports"},
+		{"one", one, "Not judged 1 rule check on 1 token lacked data, listed as unknown in the CSV and JSON reports"},
+		{"none", none, "Not judged none: every rule had the data it needs"},
+		{"no tokens", emptyResult(), "Not judged none: every rule had the data it needs"},
+	} {
+		out := string(render(t, "table", tc.r, Options{}))
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), tc.want) {
+			t.Errorf("%s: table lacks %q:\n%s", tc.name, tc.want, out)
+		}
+		if strings.Count(out, "Not judged") != 1 {
+			t.Errorf("%s: want one Not judged line:\n%s", tc.name, out)
+		}
+	}
+}
+
 // TestTableMaxRows: past MaxRows the table says how many it left out.
 func TestTableMaxRows(t *testing.T) {
 	r := richResult()
