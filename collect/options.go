@@ -38,6 +38,11 @@ type Options struct {
 	Progress func(Progress)
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
+	// Redact, when set, removes secrets (the caller's token) from the text
+	// of GitLab's answers before a gap's reason keeps it or the debug log
+	// shows it: a broken or hostile GitLab may echo the token it was sent.
+	// Token shapes are removed either way.
+	Redact func(string) string
 	// Clock times the collection (Stats.Duration); nil: time.Now. The
 	// collector judges nothing by it: the inventory keeps GitLab's facts,
 	// and audit judges them at its own now.
