@@ -78,6 +78,12 @@ func errInsufficientScope(scopes string) *apiError {
 type caller struct {
 	user  *User
 	token *PersonalAccessToken
+	// isAdmin: the user is an administrator (User#admin?), which GET /user
+	// shows whatever the token.
+	isAdmin bool
+	// admin: the request is served as an administrator
+	// (can_admin_all_resources?, authenticated_as_admin!), which Admin Mode
+	// also requires the admin_mode scope for.
 	admin bool
 }
 
@@ -155,8 +161,23 @@ func (ix *index) authenticateSecret(secret string, need scopeNeed) (*caller, *ap
 	case "deactivated":
 		return nil, errUserDeactivated
 	}
-	// GitLab.com has no instance administrators (README §2.1).
-	return &caller{user: u, token: t, admin: u.Admin && !ix.w.GitLabCom}, nil
+	// GitLab.com serves no customer as an instance administrator: the
+	// administrator-only endpoints are offered on GitLab Self-Managed and
+	// Dedicated only (https://docs.gitlab.com/api/settings/).
+	isAdmin := u.Admin && !ix.w.GitLabCom
+	return &caller{user: u, token: t, isAdmin: isAdmin, admin: isAdmin && ix.adminModeAllows(t)}, nil
+}
+
+// adminModeAllows reports whether Admin Mode lets a token act as an
+// administrator: with the admin_mode setting on, only a token with the
+// admin_mode scope does (GitLab 15.8, MR !107925,
+// https://gitlab.com/gitlab-org/gitlab/-/merge_requests/107925); without
+// it the admin lists answer as to anyone else: 403 from
+// authenticated_as_admin!, the caller's own tokens from
+// GET /personal_access_tokens, UserBasic from GET /users
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/helpers.rb).
+func (ix *index) adminModeAllows(t *PersonalAccessToken) bool {
+	return !ix.w.Settings.AdminMode || slices.Contains(t.Scopes, "admin_mode")
 }
 
 func hasAnyScope(have []string, want ...string) bool {

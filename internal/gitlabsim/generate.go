@@ -163,8 +163,14 @@ func Presets() []string {
 // still exist (gitlab-api/README.md §1.5). Every token carries a Plant label
 // (the Plant* constants). Besides the random population, every preset has
 // two well-known tokens, part of the ground truth like any other: see
-// World.AdminToken and World.GroupOwnerToken.
-func Generate(preset string, seed int64) (*World, error) {
+// World.AdminToken and World.GroupOwnerToken. Options (GenOption) change
+// the instance beyond that; without them it is the same as it has always
+// been for that preset and seed.
+func Generate(preset string, seed int64, opts ...GenOption) (*World, error) {
+	var cfg genConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	i := slices.IndexFunc(presetSpecs, func(p presetEntry) bool { return p.name == preset })
 	if i < 0 {
 		return nil, fmt.Errorf("unknown preset %q (want one of %s)", preset, strings.Join(Presets(), ", "))
@@ -196,6 +202,7 @@ func Generate(preset string, seed int64) (*World, error) {
 	g.genPATs()
 	g.genDeployTokens()
 	g.genTriggers()
+	g.applyOptions(cfg)
 	genUserUpdates(g.w, seed)
 	return g.w, nil
 }

@@ -165,6 +165,7 @@ func getSettings(s *Server, rc *reqCtx) (any, *apiError) {
 	m["throttle_authenticated_api_enabled"] = st.ThrottleAuthenticatedAPIEnabled
 	m["throttle_authenticated_api_requests_per_period"] = st.ThrottleAuthenticatedAPIRequests
 	m["throttle_authenticated_api_period_in_seconds"] = st.ThrottleAuthenticatedAPIPeriodSeconds
+	m["admin_mode"] = st.AdminMode
 	return m, nil
 }
 

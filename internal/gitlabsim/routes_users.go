@@ -7,9 +7,12 @@ import (
 	"time"
 )
 
-// getCurrentUser is GET /user.
+// getCurrentUser is GET /user: its entity follows current_user.admin?,
+// not Admin Mode, so an administrator's token without the admin_mode scope
+// still reads is_admin: true here
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/users.rb).
 func getCurrentUser(s *Server, rc *reqCtx) (any, *apiError) {
-	return s.userSelf(rc.c.user, rc.c.admin), nil
+	return s.userSelf(rc.c.user, rc.c.isAdmin), nil
 }
 
 // listUsers is GET /users: an administrator gets UserWithAdmin (is_admin,

@@ -35,6 +35,7 @@ import (
 //	  throttle_authenticated_api_enabled: false
 //	  throttle_authenticated_api_requests_per_period: 7200
 //	  throttle_authenticated_api_period_in_seconds: 3600
+//	  admin_mode: false              # on: admin tokens need the admin_mode scope
 //	users:
 //	  - username: root               # required, except for bots and service accounts
 //	    id: 1
@@ -109,6 +110,7 @@ type scenarioSettings struct {
 	ThrottleEnabled       *bool   `yaml:"throttle_authenticated_api_enabled"`
 	ThrottleRequests      *int    `yaml:"throttle_authenticated_api_requests_per_period"`
 	ThrottlePeriodSeconds *int    `yaml:"throttle_authenticated_api_period_in_seconds"`
+	AdminMode             *bool   `yaml:"admin_mode"`
 }
 
 type scenarioMember struct {
@@ -354,6 +356,7 @@ func (b *scenarioBuilder) build() (*World, error) {
 	setIf(&s.ThrottleAuthenticatedAPIEnabled, f.Settings.ThrottleEnabled)
 	setIf(&s.ThrottleAuthenticatedAPIRequests, f.Settings.ThrottleRequests)
 	setIf(&s.ThrottleAuthenticatedAPIPeriodSeconds, f.Settings.ThrottlePeriodSeconds)
+	setIf(&s.AdminMode, f.Settings.AdminMode)
 
 	for _, step := range []func() error{b.buildUsers, b.buildGroups, b.buildProjects, b.buildBots, b.buildTokens, b.buildDeployTokens, b.buildTriggers} {
 		if err := step(); err != nil {

@@ -186,4 +186,10 @@ type Settings struct {
 	ThrottleAuthenticatedAPIEnabled       bool
 	ThrottleAuthenticatedAPIRequests      int
 	ThrottleAuthenticatedAPIPeriodSeconds int
+	// AdminMode is the admin_mode setting (Admin > Settings > General >
+	// Sign-in restrictions): with it on, an administrator's token acts as
+	// an administrator only if it has the admin_mode scope
+	// (https://docs.gitlab.com/administration/settings/sign_in_restrictions/#admin-mode,
+	// https://docs.gitlab.com/user/profile/personal_access_tokens/#personal-access-token-scopes).
+	AdminMode bool
 }

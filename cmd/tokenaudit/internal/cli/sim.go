@@ -32,6 +32,7 @@ type simSettings struct {
 	errorRate float64
 	latency   time.Duration
 	gitlabCom bool
+	adminMode bool
 }
 
 func newSimCmd(s *Streams) *cobra.Command {
@@ -73,6 +74,7 @@ share of requests with 500/502/503, --latency slows every request, and
 	f.Float64Var(&st.errorRate, "error-rate", 0, "share of requests answered with 500, 502 or 503, 0 to 1")
 	f.DurationVar(&st.latency, "latency", 0, "latency added to every request, such as 50ms")
 	f.BoolVar(&st.gitlabCom, "gitlab-com", false, "behave as GitLab.com: no administrator, group credentials inventory")
+	f.BoolVar(&st.adminMode, "admin-mode", false, "turn GitLab's Admin Mode on: administrator tokens act as administrators only with the admin_mode scope")
 	return cmd
 }
 
@@ -112,6 +114,7 @@ func runSim(ctx context.Context, s *Streams, st simSettings) error {
 		return exitCode(ExitCannotRun, err)
 	}
 	world.GitLabCom = world.GitLabCom || st.gitlabCom
+	world.Settings.AdminMode = world.Settings.AdminMode || st.adminMode
 	// The simulator's own URLs (web_url, http_url_to_repo) name the address
 	// it listens on, so it listens on the port asked for and no other.
 	srv, err := gitlabsim.Listen(world, gitlabsim.Options{
@@ -127,13 +130,24 @@ func runSim(ctx context.Context, s *Streams, st simSettings) error {
 	url := srv.URL()
 
 	admin := world.AdminToken()
+	adminMode := ""
+	if world.Settings.AdminMode {
+		adminMode = world.AdminModeToken()
+	}
 	owner, group := world.GroupOwnerToken()
 	fmt.Fprintf(s.Out, "GitLab simulator (%s) serving on %s\n", source, url)
 	fmt.Fprintf(s.Out, "\nSimulator tokens: made up by the simulator and printed on purpose; tokenaudit never prints a real token.\n")
 	ownerLabel := "owner of group " + group + ":"
+	adminModeLabel := "administrator, admin_mode scope:"
 	width := max(len("administrator:"), len(ownerLabel))
+	if adminMode != "" {
+		width = max(width, len(adminModeLabel))
+	}
 	if admin != "" {
 		fmt.Fprintf(s.Out, "  %-*s  %s\n", width, "administrator:", admin)
+	}
+	if adminMode != "" {
+		fmt.Fprintf(s.Out, "  %-*s  %s\n", width, adminModeLabel, adminMode)
 	}
 	if owner != "" {
 		fmt.Fprintf(s.Out, "  %-*s  %s\n", width, ownerLabel, owner)
@@ -159,7 +173,11 @@ func simWorld(st simSettings) (*gitlabsim.World, string, error) {
 		}
 		return w, "scenario " + st.scenario, nil
 	}
-	w, err := gitlabsim.Generate(st.preset, st.seed)
+	var opts []gitlabsim.GenOption
+	if st.adminMode {
+		opts = append(opts, gitlabsim.WithAdminMode())
+	}
+	w, err := gitlabsim.Generate(st.preset, st.seed, opts...)
 	if err != nil {
 		return nil, "", fmt.Errorf("preset: %w", err)
 	}
