@@ -46,8 +46,6 @@ var (
 	// errRoute404 is Grape's catch-all for an unknown API route, which uses
 	// the "error" key (lib/api/api.rb `route :any, '*path'` → error!).
 	errRoute404 = &apiError{status: http.StatusNotFound, body: `{"error":"404 Not Found"}`}
-	// errOffset405 is GitLab's answer past the offset limit for projects.
-	errOffset405 = &apiError{status: http.StatusMethodNotAllowed, body: `{"error":"Offset pagination has a maximum allowed offset of 50000 for requests that return objects of type Project. Remaining records can be retrieved using keyset pagination."}`}
 
 	// The invalid_token bodies of lib/api/api_guard.rb, with the
 	// WWW-Authenticate header Rack::OAuth2 sends beside them.

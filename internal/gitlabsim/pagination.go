@@ -1,6 +1,7 @@
 package gitlabsim
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -18,7 +19,8 @@ const (
 	// X-Total, X-Total-Pages and rel="last" (Kaminari MAX_COUNT_LIMIT).
 	maxCountLimit = 10_000
 	// maxOffset is offset_pagination_limit: a request for a type that has
-	// keyset pagination (projects) with page*per_page above it gets a 405.
+	// keyset pagination (projects, users) with page*per_page above it gets
+	// a 405.
 	maxOffset = 50_000
 )
 
@@ -115,9 +117,20 @@ func (pp pageParams) offset() int {
 }
 
 // offsetLimitExceeded is GitLab's offset_limit_exceeded? check, used for
-// types that also have keyset pagination (projects).
+// types that also have keyset pagination (projects, users).
 func (pp pageParams) offsetLimitExceeded() bool {
 	return int64(pp.page)*int64(pp.perPage) > maxOffset
+}
+
+// errOffsetLimit is paginate_with_strategies' refusal of an offset page
+// past offset_pagination_limit for a type that has keyset pagination: 405
+// under the key "error", naming the type (Project, User)
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/helpers/pagination_strategies.rb,
+// testdata/fixtures/errors/405_offset_pagination_limit.json).
+func errOffsetLimit(klass string) *apiError {
+	b, _ := json.Marshal(map[string]string{"error": "Offset pagination has a maximum allowed offset of " + strconv.Itoa(maxOffset) +
+		" for requests that return objects of type " + klass + ". Remaining records can be retrieved using keyset pagination."})
+	return &apiError{status: http.StatusMethodNotAllowed, body: string(b)}
 }
 
 // secretParams never appear in a Link header: GitLab reads tokens from them.

@@ -178,7 +178,7 @@ func listProjects(s *Server, rc *reqCtx) (any, *apiError) {
 		return nil, perr
 	}
 	if !keyset && pp.offsetLimitExceeded() {
-		return nil, errOffset405
+		return nil, errOffsetLimit("Project")
 	}
 	// The two usual orders come presorted from the index; the rest are
 	// sorted per request.

@@ -1,8 +1,11 @@
 package gitlabsim
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,17 +37,183 @@ func listUsers(s *Server, rc *reqCtx) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	var list []*User
-	for _, u := range rc.ix.w.Users {
-		if keepsUser(keep, u) {
-			list = append(list, u)
+	keyset := rc.q.Get("pagination") == "keyset"
+	pp, err := parsePageParams(rc.q)
+	if err != nil {
+		return nil, err
+	}
+	// Users are a type with keyset pagination, so offset pages past 50,000
+	// rows are refused (GitLab 17.0; lib/api/helpers/pagination_strategies.rb,
+	// https://docs.gitlab.com/api/users/#list-users).
+	if !keyset && pp.offsetLimitExceeded() {
+		return nil, errOffsetLimit("User")
+	}
+	list := rc.ix.w.Users // in ID order; shared, so copied before sorting
+	if len(keep) > 0 {
+		list = nil
+		for _, u := range rc.ix.w.Users {
+			if keepsUser(keep, u) {
+				list = append(list, u)
+			}
 		}
 	}
-	slices.SortFunc(list, order)
+	conv := s.userBasic
 	if rc.c.admin {
-		return paged(s, rc, list, s.userListAdmin)
+		conv = s.userListAdmin
 	}
-	return paged(s, rc, list, s.userBasic)
+	if keyset {
+		return usersKeysetPage(rc, list, pp.perPage, conv)
+	}
+	list = slices.Clone(list)
+	slices.SortFunc(list, order)
+	return paged(s, rc, list, conv)
+}
+
+// userCursor is a keyset cursor of GET /users: the last row's order column
+// and ID, as Gitlab::Pagination::Keyset::Paginator encodes one (base64url
+// JSON, "_kd" the direction). Clients only pass it back.
+type userCursor struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	Username  string `json:"username,omitempty"`
+	CreatedAt string `json:"created_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitempty"`
+	Direction string `json:"_kd"`
+}
+
+// usersKeysetPage is GET /users?pagination=keyset (GitLab 16.5): order_by
+// id, name, username, created_at or updated_at (default id), sort asc or
+// desc (default desc), each with the ID as tie-breaker; the first per_page
+// rows after cursor, and a Link rel="next" carrying the cursor of the last
+// one when more follow. No other pagination header is sent, and the last
+// page has no Link (CursorPager and HeaderBuilder in
+// https://gitlab.com/gitlab-org/gitlab/-/tree/master/lib/gitlab/pagination/keyset,
+// https://docs.gitlab.com/api/rest/#keyset-based-pagination).
+// list is in ID order and is not changed.
+func usersKeysetPage(rc *reqCtx, list []*User, perPage int, conv func(*User) map[string]any) (any, *apiError) {
+	orderBy := cmpOr(rc.q.Get("order_by"), "id")
+	desc := rc.q.Get("sort") != "asc"
+	order := userKeysetOrder(orderBy, desc)
+	if orderBy != "id" {
+		list = slices.Clone(list)
+		slices.SortFunc(list, order)
+	}
+	var after *User
+	if raw := rc.q.Get("cursor"); raw != "" {
+		var ok bool
+		if after, ok = decodeUserCursor(raw); !ok {
+			// The message is the simulator's [I]: GitLab's decoder fails
+			// on a cursor it did not write.
+			return nil, errValidation("cursor is invalid")
+		}
+	}
+	// Walk from the cursor in the order: forward through a sorted copy,
+	// or through the ID-ordered list either way round.
+	page := make([]*User, 0, perPage+1)
+	if orderBy == "id" && desc {
+		i := len(list)
+		if after != nil {
+			i, _ = slices.BinarySearchFunc(list, after.ID, func(u *User, id int64) int { return compareInt64(u.ID, id) })
+		}
+		for i--; i >= 0 && len(page) <= perPage; i-- {
+			page = append(page, list[i])
+		}
+	} else {
+		i := 0
+		if after != nil {
+			i, _ = slices.BinarySearchFunc(list, after, func(u, c *User) int {
+				if order(u, c) <= 0 {
+					return -1
+				}
+				return 1
+			})
+		}
+		for ; i < len(list) && len(page) <= perPage; i++ {
+			page = append(page, list[i])
+		}
+	}
+	list = page
+	more := len(list) > perPage
+	if more {
+		list = list[:perPage]
+		last := list[len(list)-1]
+		c := userCursor{ID: strconv.FormatInt(last.ID, 10), Direction: "n"}
+		switch orderBy {
+		case "name":
+			c.Name = last.Name
+		case "username":
+			c.Username = last.Username
+		case "created_at":
+			c.CreatedAt = last.CreatedAt.UTC().Format(time.RFC3339Nano)
+		case "updated_at":
+			c.UpdatedAt = last.updatedAt().UTC().Format(time.RFC3339Nano)
+		}
+		b, _ := json.Marshal(c)
+		u := pageURL(rc.r, requestBase(rc.r), map[string]string{"cursor": base64.URLEncoding.EncodeToString(b)})
+		rc.w.Header().Set("Link", "<"+u+`>; rel="next"`)
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, u := range list {
+		out = append(out, conv(u))
+	}
+	return out, nil
+}
+
+// userKeysetOrder is the keyset order of GET /users: the column, then the
+// ID, both ascending or both descending.
+func userKeysetOrder(orderBy string, desc bool) func(a, b *User) int {
+	key := func(a, b *User) int { return 0 }
+	switch orderBy {
+	case "name":
+		key = func(a, b *User) int { return cmpStr(a.Name, b.Name) }
+	case "username":
+		key = func(a, b *User) int { return cmpStr(a.Username, b.Username) }
+	case "created_at":
+		key = func(a, b *User) int { return cmpTime(a.CreatedAt, b.CreatedAt) }
+	case "updated_at":
+		key = func(a, b *User) int { return cmpTime(a.updatedAt(), b.updatedAt()) }
+	}
+	asc := func(a, b *User) int {
+		if c := key(a, b); c != 0 {
+			return c
+		}
+		return compareInt64(a.ID, b.ID)
+	}
+	if desc {
+		return func(a, b *User) int { return asc(b, a) }
+	}
+	return asc
+}
+
+// decodeUserCursor reads a cursor back into a User holding its keys.
+func decodeUserCursor(raw string) (*User, bool) {
+	b, err := base64.URLEncoding.DecodeString(raw)
+	if err != nil {
+		return nil, false
+	}
+	var c userCursor
+	if json.Unmarshal(b, &c) != nil {
+		return nil, false
+	}
+	id, ok := parseID(c.ID)
+	if !ok {
+		return nil, false
+	}
+	u := &User{ID: id, Name: c.Name, Username: c.Username}
+	for _, f := range []struct {
+		v   string
+		dst *time.Time
+	}{{c.CreatedAt, &u.CreatedAt}, {c.UpdatedAt, &u.UpdatedAt}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.v)
+		if err != nil {
+			return nil, false
+		}
+		*f.dst = t
+	}
+	return u, true
 }
 
 // keepsUser reports whether every filter keeps u.
