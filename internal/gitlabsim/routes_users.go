@@ -93,7 +93,7 @@ type userCursor struct {
 func usersKeysetPage(rc *reqCtx, list []*User, perPage int, conv func(*User) map[string]any) (any, *apiError) {
 	orderBy := cmpOr(rc.q.Get("order_by"), "id")
 	desc := rc.q.Get("sort") != "asc"
-	order := userKeysetOrder(orderBy, desc)
+	order := userOrder(orderBy, desc)
 	if orderBy != "id" {
 		list = slices.Clone(list)
 		slices.SortFunc(list, order)
@@ -159,9 +159,10 @@ func usersKeysetPage(rc *reqCtx, list []*User, perPage int, conv func(*User) map
 	return out, nil
 }
 
-// userKeysetOrder is the keyset order of GET /users: the column, then the
-// ID, both ascending or both descending.
-func userKeysetOrder(orderBy string, desc bool) func(a, b *User) int {
+// userOrder is an order of GET /users: the column, then the ID, both
+// ascending or both descending. The keyset pages use it as it is; the
+// offset pages by created_at use the ID (usersOrder).
+func userOrder(orderBy string, desc bool) func(a, b *User) int {
 	key := func(a, b *User) int { return 0 }
 	switch orderBy {
 	case "name":
@@ -353,25 +354,10 @@ func usersOrder(rc *reqCtx) (func(a, b *User) int, *apiError) {
 	if search := strings.ToLower(rc.q.Get("search")); search != "" && orderBy == "" && sortDir == "" {
 		return searchOrder(search), nil
 	}
-	key := func(a, b *User) int { return 0 } // id, created_at
-	switch orderBy {
-	case "name":
-		key = func(a, b *User) int { return cmpStr(a.Name, b.Name) }
-	case "username":
-		key = func(a, b *User) int { return cmpStr(a.Username, b.Username) }
-	case "updated_at":
-		key = func(a, b *User) int { return cmpTime(a.updatedAt(), b.updatedAt()) }
+	if orderBy == "created_at" {
+		orderBy = "id" // created_at orders by ID
 	}
-	asc := func(a, b *User) int {
-		if c := key(a, b); c != 0 {
-			return c
-		}
-		return compareInt64(a.ID, b.ID)
-	}
-	if sortDir == "asc" {
-		return asc, nil
-	}
-	return func(a, b *User) int { return asc(b, a) }, nil
+	return userOrder(orderBy, sortDir != "asc"), nil
 }
 
 // searchOrder is User.search's order: exact username match, then exact

@@ -125,7 +125,7 @@ func TestUsersKeysetOrders(t *testing.T) {
 		for _, sortDir := range []string{"asc", "desc", ""} {
 			want := make([]*User, len(w.Users))
 			copy(want, w.Users)
-			slices.SortFunc(want, userKeysetOrder(orderBy, sortDir != "asc"))
+			slices.SortFunc(want, userOrder(orderBy, sortDir != "asc"))
 			var wantIDs []int64
 			for _, u := range want {
 				wantIDs = append(wantIDs, u.ID)
