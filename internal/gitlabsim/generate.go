@@ -180,11 +180,13 @@ func Generate(preset string, seed int64, opts ...GenOption) (*World, error) {
 		return nil, fmt.Errorf("parse generator time: %w", err)
 	}
 	g := &generator{
-		spec:   presetSpecs[i].spec,
-		rng:    rand.New(rand.NewPCG(uint64(seed), 0x746f6b656e617564)), // "tokenaud"
-		now:    now,
-		today:  now.Truncate(24 * time.Hour),
-		values: make(map[string]struct{}),
+		spec:    presetSpecs[i].spec,
+		rng:     rand.New(rand.NewPCG(uint64(seed), 0x746f6b656e617564)), // "tokenaud"
+		now:     now,
+		today:   now.Truncate(24 * time.Hour),
+		values:  make(map[string]struct{}),
+		saRNG:   rand.New(rand.NewPCG(uint64(seed), 0x73616e616d657321)), // "sanames!"
+		saTaken: make(map[string]bool),
 		w: &World{
 			Now:         now,
 			Version:     GeneratorVersion,
@@ -262,6 +264,9 @@ type generator struct {
 
 	values map[string]struct{}
 	ipPool []string
+
+	saRNG   *rand.Rand      // service-account usernames (saUsername)
+	saTaken map[string]bool // free-form service-account usernames given
 }
 
 // between returns a uniform integer in [lo, hi].
@@ -456,7 +461,7 @@ func (g *generator) genHumans() {
 
 func (g *generator) genInstanceServiceAccounts() {
 	for range g.spec.InstanceSAs {
-		name := "service_account_" + randString(g.rng, hexDigits, 32)
+		name := g.saUsername("service_account_" + randString(g.rng, hexDigits, 32))
 		g.sas = append(g.sas, g.addUser(&User{
 			Username: name, Name: saNames[g.rng.IntN(len(saNames))],
 			Email: name + "@noreply." + GeneratorHost, State: "active",
@@ -466,6 +471,37 @@ func (g *generator) genInstanceServiceAccounts() {
 }
 
 var saNames = []string{"Service account user", "CI deployer", "Release automation", "Backup job", "Security scanner", "Renovate"}
+
+// saUsernames are the free-form usernames the generator gives service
+// accounts: since GitLab 16.10 whoever creates one may name it
+// (https://docs.gitlab.com/api/service_accounts/, "username and name
+// attributes added in GitLab 16.10"), so most are not recognisable by name.
+var saUsernames = []string{
+	"terraform-automation", "ci-deployer", "renovate-bot", "release-bot", "backup-job", "security-scanner",
+	"argocd-sync", "docs-publisher", "metrics-exporter", "dependency-updater", "k8s-deployer", "sonar-scanner",
+	"migration-runner", "nightly-build", "jira-sync", "svc-platform",
+}
+
+// saUsername names a service account: the username GitLab generates when
+// none is given (generated, drawn by the caller whatever the outcome so that
+// the generator's other values stay put) for about a third of them, a
+// free-form one for the rest. The choice draws from a stream of its own;
+// names are unique in the World, as GitLab's usernames are.
+func (g *generator) saUsername(generated string) string {
+	if g.saRNG.IntN(10) < 3 {
+		return generated
+	}
+	base := saUsernames[g.saRNG.IntN(len(saUsernames))]
+	name := base
+	if g.saRNG.IntN(4) == 0 {
+		name = fmt.Sprintf("%s-%d", base, 1+g.saRNG.IntN(20))
+	}
+	for n := 2; g.saTaken[name]; n++ {
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
+	g.saTaken[name] = true
+	return name
+}
 
 var groupWords = []string{
 	"platform", "payments", "mobile", "data", "infra", "security", "web", "search", "billing", "identity",
@@ -742,7 +778,7 @@ func (g *generator) genGroupServiceAccounts() {
 	}
 	for range g.spec.GroupSAs {
 		top := tops[g.rng.IntN(len(tops))]
-		name := fmt.Sprintf("service_account_group_%d_%s", top.ID, randString(g.rng, hexDigits, 32))
+		name := g.saUsername(fmt.Sprintf("service_account_group_%d_%s", top.ID, randString(g.rng, hexDigits, 32)))
 		u := g.addUser(&User{
 			Username: name, Name: saNames[g.rng.IntN(len(saNames))],
 			Email: name + "@noreply." + GeneratorHost, State: "active",

@@ -165,6 +165,7 @@ var (
 	botUsername  = regexp.MustCompile(`^(project|group)_(\d+)_bot_[0-9a-f]{32}$`)
 	groupSA      = regexp.MustCompile(`^service_account_group_(\d+)_[0-9a-f]{32}$`)
 	instanceSA   = regexp.MustCompile(`^service_account_[0-9a-f]{32}$`)
+	freeFormSA   = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	deployUser   = regexp.MustCompile(`^gitlab\+deploy-token-(\d+)$`)
 )
 
@@ -435,8 +436,9 @@ func TestGenerateShape(t *testing.T) {
 }
 
 // TestGenerateBots checks bot and service-account users against GitLab's
-// naming (gitlab-api/README.md §5, §7) and that every bot is a direct
-// member of its resource.
+// naming (https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects,
+// https://docs.gitlab.com/api/service_accounts/: free-form usernames since
+// 16.10) and that every bot is a direct member of its resource.
 func TestGenerateBots(t *testing.T) {
 	for _, tt := range []struct {
 		preset  string
@@ -449,7 +451,7 @@ func TestGenerateBots(t *testing.T) {
 			for _, x := range w.Tokens {
 				tokensOf[x.UserID]++
 			}
-			orphans, groupSAs, instanceSAs := 0, 0, 0
+			orphans, groupSAs, instanceSAs, prefixed, freeForm := 0, 0, 0, 0, 0
 			for _, u := range w.Users {
 				switch u.UserType {
 				case UserTypeProjectBot:
@@ -480,16 +482,34 @@ func TestGenerateBots(t *testing.T) {
 						t.Errorf("bot %d is no member of its %s %d", u.ID, u.BotSourceType, u.BotSourceID)
 					}
 				case UserTypeServiceAccount:
-					if m := groupSA.FindStringSubmatch(u.Username); m != nil {
+					// Since 16.10 a service account may have any username;
+					// the ones GitLab generates name their group.
+					if u.ServiceAccountGroupID != 0 {
 						groupSAs++
-						g := groups[u.ServiceAccountGroupID]
-						if m[1] != strconv.FormatInt(u.ServiceAccountGroupID, 10) || g == nil || g.ParentID != 0 {
-							t.Errorf("service account %d: %q in group %d, want a top-level group named in the username", u.ID, u.Username, u.ServiceAccountGroupID)
+						if g := groups[u.ServiceAccountGroupID]; g == nil || g.ParentID != 0 {
+							t.Errorf("service account %d: group %d, want a top-level group", u.ID, u.ServiceAccountGroupID)
 						}
-					} else if instanceSA.MatchString(u.Username) && u.ServiceAccountGroupID == 0 {
-						instanceSAs++
 					} else {
-						t.Errorf("service account %d: username %q, group %d", u.ID, u.Username, u.ServiceAccountGroupID)
+						instanceSAs++
+					}
+					switch m := groupSA.FindStringSubmatch(u.Username); {
+					case m != nil:
+						prefixed++
+						if m[1] != strconv.FormatInt(u.ServiceAccountGroupID, 10) {
+							t.Errorf("service account %d: %q in group %d, want the group the username names", u.ID, u.Username, u.ServiceAccountGroupID)
+						}
+					case instanceSA.MatchString(u.Username):
+						prefixed++
+						if u.ServiceAccountGroupID != 0 {
+							t.Errorf("service account %d: %q is an instance account's name, in group %d", u.ID, u.Username, u.ServiceAccountGroupID)
+						}
+					case strings.HasPrefix(u.Username, "service_account") || botUsername.MatchString(u.Username) || !freeFormSA.MatchString(u.Username):
+						t.Errorf("service account %d: username %q", u.ID, u.Username)
+					default:
+						freeForm++
+					}
+					if u.Email != u.Username+"@noreply."+GeneratorHost || !u.Bot() || u.Admin {
+						t.Errorf("service account %d: email %q, bot %v, admin %v", u.ID, u.Email, u.Bot(), u.Admin)
 					}
 				case UserTypeHuman:
 					if u.BotSourceType != "" || u.ServiceAccountGroupID != 0 || u.Bot() {
@@ -504,6 +524,9 @@ func TestGenerateBots(t *testing.T) {
 			}
 			if instanceSAs == 0 || (tt.preset != "tiny" && groupSAs == 0) {
 				t.Errorf("%d instance and %d group service accounts", instanceSAs, groupSAs)
+			}
+			if tt.preset != "tiny" && (prefixed == 0 || freeForm == 0) {
+				t.Errorf("%d service accounts with GitLab's generated names and %d with free-form ones, want both", prefixed, freeForm)
 			}
 			// Each bot's membership carries its token's access level: every
 			// project/group token has a bot member (or an orphaned bot).

@@ -505,25 +505,43 @@ func saOrder(rc *reqCtx, in []*User) ([]*User, *apiError) {
 	}, id), nil
 }
 
-// listServiceAccounts is GET /service_accounts: instance service accounts,
-// administrators only (so never on GitLab.com).
+// listServiceAccounts is GET /service_accounts (17.1): administrators only
+// (authenticated_as_admin!, so never on GitLab.com), every user of type
+// service_account, the group service accounts included: the route lists
+// User.service_account, though the docs call them instance service
+// accounts (https://gitlab.com/gitlab-org/gitlab/-/blob/master/ee/lib/api/service_accounts.rb,
+// https://docs.gitlab.com/api/service_accounts/#list-all-instance-service-accounts).
+// It pages with paginate_with_strategies over users, so offset pages past
+// 50,000 rows are refused as on GET /users.
 func listServiceAccounts(s *Server, rc *reqCtx) (any, *apiError) {
 	if !rc.c.admin {
 		return nil, errForbidden
 	}
 	var list []*User
 	for _, u := range rc.ix.w.Users {
-		if u.UserType == UserTypeServiceAccount && u.ServiceAccountGroupID == 0 {
+		if u.UserType == UserTypeServiceAccount {
 			list = append(list, u)
 		}
 	}
+	return saPage(s, rc, list, func(u *User) map[string]any {
+		return map[string]any{"id": u.ID, "username": u.Username, "name": u.Name}
+	})
+}
+
+// saPage orders and pages a service-account list.
+func saPage(s *Server, rc *reqCtx, list []*User, conv func(*User) map[string]any) (any, *apiError) {
 	list, err := saOrder(rc, list)
 	if err != nil {
 		return nil, err
 	}
-	return paged(s, rc, list, func(u *User) map[string]any {
-		return map[string]any{"id": u.ID, "username": u.Username, "name": u.Name}
-	})
+	pp, err := parsePageParams(rc.q)
+	if err != nil {
+		return nil, err
+	}
+	if pp.offsetLimitExceeded() {
+		return nil, errOffsetLimit("User")
+	}
+	return paged(s, rc, list, conv)
 }
 
 // listGroupServiceAccounts is GET /groups/:id/service_accounts: Owner of the
@@ -539,11 +557,7 @@ func listGroupServiceAccounts(s *Server, rc *reqCtx) (any, *apiError) {
 			list = append(list, u)
 		}
 	}
-	list, err = saOrder(rc, list)
-	if err != nil {
-		return nil, err
-	}
-	return paged(s, rc, list, func(u *User) map[string]any {
+	return saPage(s, rc, list, func(u *User) map[string]any {
 		return map[string]any{"id": u.ID, "username": u.Username, "name": u.Name, "email": u.Email}
 	})
 }

@@ -189,15 +189,17 @@ func TestClientGoAdminView(t *testing.T) {
 		return c.DeployTokens.ListAllDeployTokens(p)
 	}, func(x *gitlab.DeployToken) int64 { return x.ID }), deploy)
 
-	var instanceSAs []int64
+	// GET /service_accounts lists every service account, group ones too
+	// (User.service_account in ee/lib/api/service_accounts.rb).
+	var allSAs []int64
 	for _, u := range w.Users {
-		if u.UserType == UserTypeServiceAccount && u.ServiceAccountGroupID == 0 {
-			instanceSAs = append(instanceSAs, u.ID)
+		if u.UserType == UserTypeServiceAccount {
+			allSAs = append(allSAs, u.ID)
 		}
 	}
-	sameIDs(t, "instance service accounts", collectIDs(t, "service accounts", func(p gitlab.PaginationOptionFunc) ([]*gitlab.ServiceAccount, *gitlab.Response, error) {
+	sameIDs(t, "service accounts", collectIDs(t, "service accounts", func(p gitlab.PaginationOptionFunc) ([]*gitlab.ServiceAccount, *gitlab.Response, error) {
 		return c.Users.ListServiceAccounts(&gitlab.ListServiceAccountsOptions{}, p)
-	}, func(x *gitlab.ServiceAccount) int64 { return x.ID }), instanceSAs)
+	}, func(x *gitlab.ServiceAccount) int64 { return x.ID }), allSAs)
 
 	// Every project's and group's token lists, followed to the end.
 	var projectTokens, triggers, groupTokens, projectDeploy, groupDeploy int

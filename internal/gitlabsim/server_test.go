@@ -361,7 +361,7 @@ func TestVisibilityViews(t *testing.T) {
 		{"users by username", tokCarol, "/users?username=ALICE", []int64{2}},
 		{"users active humans", tokAdmin, "/users?humans=true&active=true", []int64{4, 3, 2, 1}},
 		{"users blocked", tokAdmin, "/users?blocked=true", []int64{7}},
-		{"instance service accounts", tokAdmin, "/service_accounts", []int64{9}},
+		{"service accounts, group ones included", tokAdmin, "/service_accounts", []int64{9, 8}},
 		{"group service accounts", tokAlice, "/groups/10/service_accounts", []int64{8}},
 		{"group SA tokens", tokAlice, "/groups/10/service_accounts/8/personal_access_tokens", []int64{112}},
 		{"all deploy tokens", tokAdmin, "/deploy_tokens", []int64{301, 302}},
