@@ -9,7 +9,7 @@ package redact
 
 import (
 	"fmt"
-	"regexp"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +21,7 @@ import (
 // Mark replaces every secret.
 const Mark = "[REDACTED]"
 
-// tokenShape matches GitLab's prefixed token formats. The prefixes are
+// tokenPrefixes are GitLab's prefixed token formats. The prefixes are
 // GitLab's table (https://docs.gitlab.com/security/tokens/#token-prefixes):
 // glpat- (personal, impersonation, project and group access tokens),
 // gloas- (OAuth application secrets), gldt- (deploy tokens), glrt- and
@@ -39,7 +39,14 @@ const Mark = "[REDACTED]"
 // token") stays readable. A custom personal access token prefix cannot be
 // told by shape; the caller's own token is removed by value whatever it
 // looks like.
-var tokenShape = regexp.MustCompile(`(?:gl(?:pat|oas|dt|rtr?|cbt|ptt|ft|imt|agent|wt|soat|ffct)-|GR1348941)[A-Za-z0-9_.\-]{8,}`)
+var tokenPrefixes = []string{
+	"glpat-", "gloas-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glptt-", "glft-",
+	"glimt-", "glagent-", "glwt-", "glsoat-", "glffct-", "GR1348941",
+}
+
+// minTokenBody is the fewest token characters after a prefix that make a
+// token shape.
+const minTokenBody = 8
 
 // Redactor removes secrets from text. The zero value and nil remove token
 // shapes only. It is safe for concurrent use.
@@ -77,13 +84,21 @@ func (r *Redactor) Add(secrets ...string) {
 
 // String returns s without the secrets and without token shapes, each
 // replaced by Mark.
-func (r *Redactor) String(s string) string {
-	if r != nil {
-		r.mu.RLock()
-		for _, secret := range r.secrets {
-			s = strings.ReplaceAll(s, secret, Mark)
-		}
-		r.mu.RUnlock()
+func (r *Redactor) String(s string) string { return redactWith(r.snapshot(), s) }
+
+// snapshot returns the secrets, longest first.
+func (r *Redactor) snapshot() []string {
+	if r == nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.secrets
+}
+
+func redactWith(secrets []string, s string) string {
+	for _, secret := range secrets {
+		s = strings.ReplaceAll(s, secret, Mark)
 	}
 	return Tokens(s)
 }
@@ -92,12 +107,47 @@ func (r *Redactor) String(s string) string {
 // max) of s without the secrets.
 func (r *Redactor) Line(s string, max int) string { return Line(r.String(s), max) }
 
-// Tokens returns s with every token shape replaced by Mark.
+// Tokens returns s with every token shape (a prefix of tokenPrefixes and
+// at least minTokenBody token characters) replaced by Mark. A scan, not a
+// regular expression: it runs over every string of an inventory.
 func Tokens(s string) string {
 	if !strings.Contains(s, "gl") && !strings.Contains(s, "GR1348941") {
 		return s
 	}
-	return tokenShape.ReplaceAllString(s, Mark)
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for i := 0; i+1 < len(s); i++ {
+		if !(s[i] == 'g' && s[i+1] == 'l') && !(s[i] == 'G' && s[i+1] == 'R') {
+			continue
+		}
+		for _, p := range tokenPrefixes {
+			if !strings.HasPrefix(s[i:], p) {
+				continue
+			}
+			end := i + len(p)
+			for end < len(s) && isTokenChar(s[end]) {
+				end++
+			}
+			if end-i-len(p) >= minTokenBody {
+				b.WriteString(s[done:i])
+				b.WriteString(Mark)
+				done = end
+				i = end - 1
+			}
+			break
+		}
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// isTokenChar reports whether c can be part of a GitLab token: URL-safe
+// base64, hex, and the dots of routable tokens.
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.'
 }
 
 // MaxLine is the length Line cuts a server's text to where the caller has
@@ -183,5 +233,38 @@ func escapeRune(c rune, size int, first byte) string {
 	default:
 		q := strconv.QuoteRune(c) // '\n', '\x1b', '\u202e'
 		return q[1 : len(q)-1]
+	}
+}
+
+// Strings redacts, in place, every string that v (a pointer) reaches
+// through exported struct fields, pointers, slices and arrays: a whole
+// inventory of GitLab's answers in one call, whatever fields it grows.
+// Maps and interfaces are left alone.
+func (r *Redactor) Strings(v any) {
+	walkStrings(reflect.ValueOf(v), r.snapshot())
+}
+
+func walkStrings(v reflect.Value, secrets []string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			walkStrings(v.Elem(), secrets)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				walkStrings(f, secrets)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkStrings(v.Index(i), secrets)
+		}
+	case reflect.String:
+		if s := v.String(); s != "" && v.CanSet() {
+			if clean := redactWith(secrets, s); clean != s {
+				v.SetString(clean)
+			}
+		}
 	}
 }

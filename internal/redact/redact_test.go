@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -40,6 +41,25 @@ func TestRedactorString(t *testing.T) {
 	var none *Redactor
 	if got := none.String("x " + patLike); got != "x "+Mark {
 		t.Errorf("nil Redactor: %q, want token shapes removed", show(got))
+	}
+}
+
+func TestTokens(t *testing.T) {
+	for in, want := range map[string]string{
+		"glpat-abcdefgh":                           Mark,
+		"glpat-abcdefg":                            "glpat-abcdefg",
+		"xglpat-abcdefgh.01.abc,":                  "x" + Mark + ",",
+		"glrtr-abcdefgh glrt-abcdefgh":             Mark + " " + Mark,
+		"glpat-abcdefgh glpat-":                    Mark + " glpat-",
+		"glpat-glpat-abcdefgh":                     Mark,
+		"GR1348941abcdefgh/GR1348941abcd":          Mark + "/GR1348941abcd",
+		"gl":                                       "gl",
+		"glen gitlab GRAND":                        "glen gitlab GRAND",
+		"glagent-" + strings.Repeat("a", 50) + "!": Mark + "!",
+	} {
+		if got := Tokens(in); got != want {
+			t.Errorf("Tokens(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -155,5 +175,38 @@ func TestHandler(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log %q lacks %q", out, want)
 		}
+	}
+}
+
+func TestRedactorStrings(t *testing.T) {
+	type kind string
+	type owner struct{ Username string }
+	type token struct {
+		Kind   kind
+		Name   string
+		Owner  *owner
+		Scopes []string
+		At     time.Time
+		n      string
+	}
+	shared := &owner{Username: "u " + callerToken}
+	inv := struct {
+		Tokens [2]token
+		More   []token
+		Empty  *owner
+	}{
+		Tokens: [2]token{{Kind: "personal", Name: callerToken, Owner: shared, Scopes: []string{"api", patLike}, n: callerToken}},
+		More:   []token{{Name: "ok", Owner: shared}},
+	}
+	New(callerToken).Strings(&inv)
+	got := []string{inv.Tokens[0].Name, inv.Tokens[0].Owner.Username, inv.Tokens[0].Scopes[1], string(inv.Tokens[0].Kind), inv.More[0].Name}
+	want := []string{Mark, "u " + Mark, Mark, "personal", "ok"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("string %d: %q, want %q", i, show(got[i]), want[i])
+		}
+	}
+	if inv.Tokens[0].n != callerToken {
+		t.Error("an unexported field was changed")
 	}
 }

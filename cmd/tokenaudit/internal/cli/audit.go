@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/collect"
+	"github.com/tokenaudit/tokenaudit/internal/redact"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
 )
@@ -109,6 +110,8 @@ Exit codes:
 			if err != nil {
 				return exitCode(ExitCannotRun, err)
 			}
+			// From here on, nothing printed, logged or kept shows it.
+			s.redactor.Add(token)
 			run := &auditRun{cfg: cfg, configFile: used, token: token, dir: dir}
 			if runF != nil {
 				return runF(cmd.Context(), run)
@@ -151,7 +154,7 @@ func configError(file string, err error) error {
 // runAudit audits a real GitLab.
 func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	cfg := run.cfg
-	logger := newLogger(s.ErrOut, cfg.LogLevel)
+	logger := newLogger(s.ErrOut, cfg.LogLevel, s.redactor)
 	u, err := checkURL(cfg.GitLabURL, cfg.AllowInsecureHTTP)
 	if err != nil {
 		return exitCode(ExitCannotRun, err)
@@ -188,6 +191,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 			PersonReach:       cfg.PersonReach,
 			BaseURL:           u.String(),
 			Logger:            logger,
+			Redact:            s.redactor.String,
 			Clock:             wallClock,
 		},
 		policy:   cfg.Policy,
@@ -204,7 +208,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) {
 		// A green run over one's own tokens must not pass for an audit of
 		// the instance.
-		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", orUnknown(gl.Caller))
+		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", redact.Escape(s.redactor.String(orUnknown(gl.Caller))))
 	}
 	return verdict(result, cfg)
 }

@@ -14,8 +14,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/tokenaudit/tokenaudit/internal/redact"
 )
 
 // Exit codes, DESIGN.md "Contracts that users build on".
@@ -57,6 +61,11 @@ type Streams struct {
 	ErrTTY bool
 	// Width is the terminal's width in columns; 0 when unknown.
 	Width int
+
+	// redactor removes the token (once it is read) and token shapes from
+	// everything tokenaudit prints on ErrOut, logs, or keeps from GitLab's
+	// answers; newRootCmd sets it.
+	redactor *redact.Redactor
 }
 
 // SystemStreams returns the process's own streams.
@@ -81,13 +90,32 @@ func Main() int {
 		<-ctx.Done()
 		stop() // restore default signal handling: a second Ctrl-C ends the process at once
 	}()
-	return Run(ctx, os.Args[1:], SystemStreams())
+	return runCommand(ctx, os.Args[1:], SystemStreams(), true)
 }
 
 // Run executes one tokenaudit command line and returns its exit code.
-// Errors go to s.ErrOut as one line "tokenaudit: <error>".
+// Errors go to s.ErrOut as one line "tokenaudit: <error>". A panic is not
+// recovered: tests see it whole, with its stack.
 func Run(ctx context.Context, args []string, s *Streams) int {
+	return runCommand(ctx, args, s, false)
+}
+
+// runCommand is Run; with recoverPanics (Main's) a panic of the goroutine that
+// runs the command (flags, collection setup, evaluation, reports) becomes
+// one line on stderr and exit 2, not a stack dump that may quote GitLab's
+// data.
+func runCommand(ctx context.Context, args []string, s *Streams, recoverPanics bool) (code int) {
+	own := *s // newRootCmd gives it a redactor; the caller's Streams stay as they are
+	s = &own
 	root := newRootCmd(s)
+	if recoverPanics {
+		defer func() {
+			if v := recover(); v != nil {
+				fmt.Fprintf(s.ErrOut, "tokenaudit: internal error: %s; please report it\n", s.redactor.Line(fmt.Sprint(v), maxMessageLine))
+				code = ExitCannotRun
+			}
+		}()
+	}
 	root.SetArgs(args)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
@@ -96,7 +124,7 @@ func Run(ctx context.Context, args []string, s *Streams) int {
 	if err == nil {
 		return ExitOK
 	}
-	code := ExitCannotRun
+	code = ExitCannotRun
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code
@@ -104,12 +132,62 @@ func Run(ctx context.Context, args []string, s *Streams) int {
 			return code
 		}
 	}
-	fmt.Fprintf(s.ErrOut, "tokenaudit: %v\n", err)
+	fmt.Fprintf(s.ErrOut, "tokenaudit: %s\n", errorText(err, s.redactor))
 	return code
+}
+
+// maxMessageLine bounds each line of an error message. tokenaudit's own
+// messages stay well below it; only text a server sent can reach it.
+const maxMessageLine = 1000
+
+// errorText is err's message as stderr shows it. GitLab's answers inside it
+// (client-go's errors quote the whole body: an HTML page, an escape
+// sequence, the token echoed back) are cut to one short line; then the
+// token and token shapes are removed from the whole message, and control
+// characters escaped on each of its lines.
+func errorText(err error, r *redact.Redactor) string {
+	msg := err.Error()
+	for _, er := range gitlabErrors(err) {
+		if q := er.Error(); len(q) > 0 {
+			msg = strings.ReplaceAll(msg, q, r.Line(q, redact.MaxLine))
+		}
+	}
+	lines := strings.Split(redact.EscapeLines(r.String(msg)), "\n")
+	for i, l := range lines {
+		if utf8.RuneCountInString(l) > maxMessageLine {
+			lines[i] = redact.Line(l, maxMessageLine)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// gitlabErrors are the GitLab answers in err's tree.
+func gitlabErrors(err error) []*gitlab.ErrorResponse {
+	var found []*gitlab.ErrorResponse
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+			return
+		case *gitlab.ErrorResponse:
+			found = append(found, e)
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				walk(err)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return found
 }
 
 // newRootCmd builds the command tree. Every subcommand writes to s.
 func newRootCmd(s *Streams) *cobra.Command {
+	if s.redactor == nil {
+		s.redactor = redact.New()
+	}
 	root := &cobra.Command{
 		Use:   "tokenaudit",
 		Short: "Audit the access tokens of a GitLab instance or group",

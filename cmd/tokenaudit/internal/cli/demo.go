@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, s *Streams, d demoSettings) error {
 		opts: collect.Options{
 			Mode:    inventory.ModeAuto,
 			BaseURL: srv.URL(),
-			Logger:  newLogger(s.ErrOut, d.logLevel),
+			Logger:  newLogger(s.ErrOut, d.logLevel, s.redactor),
 			// Locally the memberships reads are cheap, and TA-024 has
 			// something to judge.
 			PersonReach: true,

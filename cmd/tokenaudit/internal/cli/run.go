@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/collect"
+	"github.com/tokenaudit/tokenaudit/internal/redact"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
 )
@@ -56,6 +58,9 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		if info, err := os.Stat(filepath.Dir(outputs[i].path)); err != nil || !info.IsDir() {
 			return nil, exitCode(ExitCannotRun, fmt.Errorf("output %s=%s: directory %s does not exist", o.format, o.path, filepath.Dir(outputs[i].path)))
 		}
+		if _, err := outputInPlace(outputs[i].path); err != nil {
+			return nil, exitCode(ExitCannotRun, fmt.Errorf("output %s=%s: %w", o.format, o.path, err))
+		}
 	}
 	var pr *progressPrinter
 	if s.ErrTTY || j.progress {
@@ -72,6 +77,10 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	if err != nil {
 		return nil, exitCode(ExitCannotRun, explainCollectError(err, j.opts.BaseURL))
 	}
+	// Names, descriptions, paths and usernames are GitLab's text as well: a
+	// server that names a token after the caller's token must not get it
+	// into the reports.
+	s.redactor.Strings(inv)
 	if err := scopeRefused(inv); err != nil {
 		return nil, exitCode(ExitCannotRun, err)
 	}
@@ -86,7 +95,7 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		Color: s.OutTTY && os.Getenv("NO_COLOR") == "",
 		Width: s.Width,
 	}
-	if err := report.Write(s.Out, j.format, result, ropts); err != nil {
+	if err := writeStdout(s, j.format, result, ropts); err != nil {
 		return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report to stdout: %w", j.format, err))
 	}
 	for _, o := range outputs {
@@ -124,11 +133,30 @@ func firstLine(s string) string {
 	return s
 }
 
-// newLogger returns the stderr logger at level (validated earlier).
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger returns the stderr logger at level (validated earlier). Every
+// message and attribute passes through r: a log line quotes errors and
+// reasons that hold GitLab's answers. The text handler quotes and escapes
+// a value with control characters itself.
+func newLogger(w io.Writer, level string, r *redact.Redactor) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(redact.Handler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}), r))
+}
+
+// writeStdout writes the report on stdout. CSV and JSON carry GitLab's
+// names as they are, which is right for a file or a pipe; on a terminal
+// their control characters are escaped like the table's, so a token named
+// with an escape sequence cannot rewrite the screen. The table escapes
+// GitLab's text itself and adds colours of its own, so it is written as is.
+func writeStdout(s *Streams, format string, result *audit.Result, opts report.Options) error {
+	if !s.OutTTY || format == "table" {
+		return report.Write(s.Out, format, result, opts)
+	}
+	tw := redact.NewTerminalWriter(s.Out)
+	if err := report.Write(tw, format, result, opts); err != nil {
+		return err
+	}
+	return tw.Close()
 }
 
 // writeFileAtomic writes a report next to path and renames it into place
@@ -136,7 +164,19 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // existing report stays as it was until the new one is whole. The file is
 // created readable by its owner only (os.CreateTemp uses 0600): reports name
 // every token of an organisation.
+//
+// A character device or a FIFO (/dev/null, /dev/stdout, a named pipe,
+// bash's >(...)) is written in place, as the shell's > would: renaming
+// onto it would replace the device with a regular file (as root, /dev/null
+// itself), and a stream cannot be swapped whole anyway.
 func writeFileAtomic(ctx context.Context, path string, write func(*os.File) error) (err error) {
+	inPlace, err := outputInPlace(path)
+	if err != nil {
+		return err
+	}
+	if inPlace {
+		return writeInPlace(path, write)
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -167,6 +207,58 @@ func writeFileAtomic(ctx context.Context, path string, write func(*os.File) erro
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// outputInPlace says how a report reaches path: false for a regular file or
+// a path that does not exist yet (a temporary file renamed onto it), true
+// for a character device or a FIFO (written in place). A symlink is judged
+// by what it points to, which is what a write reaches. Anything else (a
+// directory, a block device, a socket) is refused: a report has no
+// business there.
+func outputInPlace(path string) (bool, error) {
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	switch m := info.Mode(); {
+	case m.IsRegular():
+		return false, nil
+	case m&fs.ModeCharDevice != 0, m&fs.ModeNamedPipe != 0:
+		return true, nil
+	case m.IsDir():
+		return false, fmt.Errorf("%s is a directory", path)
+	case m&fs.ModeDevice != 0:
+		return false, fmt.Errorf("%s is a block device; a report goes to a regular file, a character device or a FIFO", path)
+	default:
+		return false, fmt.Errorf("%s is not a regular file (mode %s); a report goes to a regular file, a character device or a FIFO", path, m.Type())
+	}
+}
+
+// writeInPlace writes a report into an existing character device or FIFO.
+// O_WRONLY alone: no O_CREATE, so a device that vanished since the check
+// is not created as a regular file; no O_TRUNC, which a stream does not
+// have. Opening a FIFO waits for its reader, as the shell's > does. No
+// fsync: a device or pipe has nothing to flush to disk, and some refuse it.
+func writeInPlace(path string, write func(*os.File) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if info, err := f.Stat(); err != nil || info.Mode().IsRegular() {
+		f.Close() // swapped for a regular file since the check: not overwritten in place
+		return fmt.Errorf("%s changed while the report was written; try again", path)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
