@@ -357,8 +357,11 @@ func summarize(res *Result) Summary {
 		count(f.Finding)
 	}
 	for _, g := range res.Inventory.Gaps {
-		if g.Kind == inventory.GapError {
+		switch g.Kind {
+		case inventory.GapError:
 			s.GapErrors++
+		case inventory.GapUnavailable:
+			s.GapUnavailable++
 		}
 	}
 	return s

@@ -113,8 +113,12 @@ type Summary struct {
 	Findings   map[Severity]int       // unsuppressed findings (token and resource) by severity
 	Suppressed int
 	Gaps       int
-	GapErrors  int
-	Complete   bool
+	GapErrors  int // gaps of kind error: failed reads, which make the result incomplete
+	// GapUnavailable counts gaps of kind unavailable: features this
+	// GitLab's version or edition does not have. They never make the
+	// result incomplete.
+	GapUnavailable int
+	Complete       bool
 }
 
 // Result is the outcome of Evaluate: tokens worst first (severity, then risk

@@ -204,3 +204,28 @@ func emptyResult() *audit.Result {
 		Summary: audit.Summary{Complete: true},
 	}
 }
+
+// unavailableInventory is what the collector reads from a GitLab 16.0
+// Community Edition as a group owner: one permission gap and two gaps of
+// features that GitLab does not have, no error.
+func unavailableInventory() *inventory.Inventory {
+	return &inventory.Inventory{
+		GitLab: inventory.Instance{URL: "https://gitlab.example.com", Version: "16.0.5", Mode: inventory.ModeGroups},
+		Gaps: []inventory.Gap{
+			{Resource: "group acme", What: "service accounts", Kind: inventory.GapUnavailable, Reason: "not in GitLab Community Edition: service accounts needs GitLab Premium or Ultimate 17.1 or later (https://docs.gitlab.com/api/service_accounts/)"},
+			{Resource: "group acme/legacy", What: "group access tokens", Kind: inventory.GapPermission, Reason: "403 Forbidden: the caller is not an Owner of the group"},
+			{Resource: "project acme/api", What: "job token scope", Kind: inventory.GapUnavailable, Reason: "not in GitLab 16.0: job token scope came in GitLab 16.1 (https://docs.gitlab.com/api/project_job_token_scopes/)"},
+		},
+		Stats: inventory.Stats{Requests: 12, Duration: 340 * time.Millisecond},
+	}
+}
+
+// unavailableResult is the audit of unavailableInventory: no tokens,
+// three gaps, two of them unavailable, complete.
+func unavailableResult() *audit.Result {
+	return &audit.Result{
+		Inventory: unavailableInventory(),
+		Now:       fixedNow,
+		Summary:   audit.Summary{Gaps: 3, GapUnavailable: 2, Complete: true},
+	}
+}

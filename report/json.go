@@ -45,8 +45,10 @@ type jsonSummary struct {
 	Suppressed int           `json:"suppressed"`
 	Gaps       int           `json:"gaps"`
 	GapErrors  int           `json:"gap_errors"`
-	Complete   bool          `json:"complete"`
-	Requests   int           `json:"requests"`
+	// GapUnavailable counts the gaps of features this GitLab lacks.
+	GapUnavailable int  `json:"gap_unavailable"`
+	Complete       bool `json:"complete"`
+	Requests       int  `json:"requests"`
 	// DurationSeconds is the collection's wall time, to the millisecond.
 	DurationSeconds float64 `json:"duration_seconds"`
 }
@@ -188,6 +190,7 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		Suppressed:      sum.Suppressed,
 		Gaps:            sum.Gaps,
 		GapErrors:       sum.GapErrors,
+		GapUnavailable:  sum.GapUnavailable,
 		Complete:        sum.Complete,
 		Requests:        inv.Stats.Requests,
 		DurationSeconds: math.Round(inv.Stats.Duration.Seconds()*1000) / 1000,

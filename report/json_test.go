@@ -30,6 +30,7 @@ type reportDoc struct {
 		Suppressed      int            `json:"suppressed"`
 		Gaps            int            `json:"gaps"`
 		GapErrors       int            `json:"gap_errors"`
+		GapUnavailable  int            `json:"gap_unavailable"`
 		Complete        bool           `json:"complete"`
 		Requests        int            `json:"requests"`
 		DurationSeconds float64        `json:"duration_seconds"`
@@ -279,6 +280,7 @@ func TestJSONSchemaRejects(t *testing.T) {
 		{"null unknown", `"unknown": []`, `"unknown": null`},
 		{"missing unknown", `],` + "\n" + `      "unknown": []`, `]`},
 		{"empty rule in unknown", `"TA-062"`, `""`},
+		{"missing gap_unavailable", `"gap_unavailable": 0,`, ``},
 	}
 	for _, b := range broken {
 		doc := strings.Replace(good, b.old, b.new, 1)
@@ -287,6 +289,55 @@ func TestJSONSchemaRejects(t *testing.T) {
 		}
 		if err := validate(sch, []byte(doc)); err == nil {
 			t.Errorf("%s: broken document validates", b.name)
+		}
+	}
+}
+
+// TestUnavailableGaps: the audit of a GitLab that lacks features counts
+// its unavailable gaps and stays complete; the JSON summary carries the
+// count (gap_unavailable, schema-valid) and the table's summary says how
+// many were unavailable in this GitLab. An error gap still makes it
+// incomplete, with both counts.
+func TestUnavailableGaps(t *testing.T) {
+	sch := compileSchema(t)
+	for _, tc := range []struct {
+		name     string
+		errGap   bool
+		complete bool
+		line     string
+	}{
+		{"unavailable", false, true, "Gaps 3 (1 permission limit, 2 unavailable in GitLab 16.0.5): complete for this caller"},
+		{"and an error", true, false, "Gaps 4 (1 error, 2 unavailable in GitLab 16.0.5): INCOMPLETE, some data could not be read"},
+	} {
+		inv := unavailableInventory()
+		if tc.errGap {
+			inv.Gaps = append(inv.Gaps, inventory.Gap{Resource: "project acme/api", What: "pipeline triggers", Kind: inventory.GapError, Reason: "502 Bad Gateway"})
+		}
+		r, err := audit.Evaluate(inv, audit.DefaultPolicy(), fixedNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := r.Summary; s.GapUnavailable != 2 || s.Complete != tc.complete {
+			t.Errorf("%s: summary GapUnavailable %d, Complete %v; want 2, %v", tc.name, s.GapUnavailable, s.Complete, tc.complete)
+		}
+		js := render(t, "json", r, Options{})
+		if err := validate(sch, js); err != nil {
+			t.Errorf("%s: report does not validate: %v", tc.name, err)
+		}
+		doc := decodeJSON(t, js)
+		if s := doc.Summary; s.Gaps != len(inv.Gaps) || s.GapUnavailable != 2 || s.Complete != tc.complete {
+			t.Errorf("%s: JSON summary gaps %d, gap_unavailable %d, complete %v; want %d, 2, %v",
+				tc.name, s.Gaps, s.GapUnavailable, s.Complete, len(inv.Gaps), tc.complete)
+		}
+		if n := bytes.Count(js, []byte(`"kind": "unavailable"`)); n != 2 {
+			t.Errorf("%s: %d gaps of kind unavailable in the JSON, want 2", tc.name, n)
+		}
+		table := strings.Join(strings.Fields(string(render(t, "table", r, Options{}))), " ")
+		if !strings.Contains(table, tc.line) {
+			t.Errorf("%s: table lacks %q:\n%s", tc.name, tc.line, table)
+		}
+		if !strings.Contains(table, "unavailable: this GitLab's version or edition does not have it") {
+			t.Errorf("%s: the gaps section does not say what unavailable means:\n%s", tc.name, table)
 		}
 	}
 }

@@ -31,6 +31,7 @@ var goldenCases = []struct {
 }{
 	{"rich", richResult},
 	{"empty", emptyResult},
+	{"unavailable", unavailableResult},
 }
 
 // checkGolden compares got with testdata/name, which -update rewrites.

@@ -126,7 +126,7 @@ type section struct {
 	// empty is the line written when there are no rows; "": the section
 	// is left out.
 	empty string
-	// footer is a line written after the section; "": none.
+	// footer is a note written after the section, word-wrapped; "": none.
 	footer string
 }
 
@@ -158,7 +158,7 @@ func (p *printer) section(s section, maxRows int) {
 		return
 	}
 	if s.footer != "" {
-		p.line(s.footer)
+		p.para(s.footer)
 	}
 }
 
@@ -229,8 +229,21 @@ func resourceSection(findings []audit.ResourceFinding) section {
 	}
 }
 
-// gapSection lists what the collector could not read.
+// gapSection lists what the collector could not read. Gaps of kind
+// unavailable get a note: the kind's name alone does not say that nothing
+// was missed.
 func gapSection(gaps []inventory.Gap) section {
+	unavailable := 0
+	for _, g := range gaps {
+		if g.Kind == inventory.GapUnavailable {
+			unavailable++
+		}
+	}
+	footer := ""
+	if unavailable > 0 {
+		footer = "unavailable: this GitLab's version or edition does not have it; the reason says which GitLab does. " +
+			"There was nothing to read, so the report is not incomplete for it."
+	}
 	return section{
 		title: "Not read (gaps)",
 		cols: []column{
@@ -249,6 +262,7 @@ func gapSection(gaps []inventory.Gap) section {
 		more: func(shown int) string {
 			return fmt.Sprintf("Showing the first %d of %d gaps; the JSON report lists them all.", shown, len(gaps))
 		},
+		footer: footer,
 	}
 }
 
@@ -618,10 +632,31 @@ func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
 	}
 	p.item("Not judged", notJudged)
 
+	// Gaps of kind unavailable are features this GitLab does not have:
+	// counted, and named by its version, but never a reason to call the
+	// report incomplete.
 	gaps := strconv.Itoa(s.Gaps)
+	var unavailable string
+	if s.GapUnavailable > 0 {
+		in := "this GitLab version"
+		if gl.Version != "" {
+			in = "GitLab " + sanitize(gl.Version)
+		}
+		unavailable = strconv.Itoa(s.GapUnavailable) + " unavailable in " + in
+	}
 	switch {
 	case !s.Complete:
-		gaps += " (" + plural(s.GapErrors, "error", "errors") + "): INCOMPLETE, some data could not be read"
+		counts := plural(s.GapErrors, "error", "errors")
+		if unavailable != "" {
+			counts += ", " + unavailable
+		}
+		gaps += " (" + counts + "): INCOMPLETE, some data could not be read"
+	case unavailable != "":
+		counts := unavailable
+		if perm := s.Gaps - s.GapErrors - s.GapUnavailable; perm > 0 {
+			counts = plural(perm, "permission limit", "permission limits") + ", " + counts
+		}
+		gaps += " (" + counts + "): complete for this caller"
 	case s.Gaps > 0:
 		gaps += ", permission limits only: complete for this caller"
 	default:
