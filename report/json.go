@@ -22,7 +22,10 @@ import (
 // appendToken, the hot path), the rest through json.Encoder, so memory stays
 // flat however many tokens there are; the bytes are the same as
 // json.MarshalIndent of the whole document with a two-space indent and no
-// HTML escaping (TestJSONLayout).
+// HTML escaping (TestJSONLayout), except that the C1 controls (U+0080 to
+// U+009F) and the bidi controls are escaped as \uXXXX (escJSON): a JSON
+// reader gets the same strings, and the document printed or viewed as
+// text holds no character that acts instead of showing.
 type JSONWriter struct{}
 
 // The types below spell out the contract field by field rather than reuse
@@ -157,7 +160,13 @@ func (s *jsonStream) value(v any) {
 		return
 	}
 	b := s.buf.Bytes()
-	_, s.err = s.w.Write(b[:len(b)-1]) // Encode ends with a newline
+	b = b[:len(b)-1] // Encode ends with a newline
+	if needsEscape(b, escJSON) {
+		// encoding/json leaves C1 and bidi controls raw. Outside ASCII is
+		// only ever inside a string, so the escapes land in strings.
+		b = appendEscaped(nil, string(b), escJSON)
+	}
+	_, s.err = s.w.Write(b)
 }
 
 // Write implements Writer.

@@ -293,6 +293,42 @@ func TestJSONSchemaRejects(t *testing.T) {
 	}
 }
 
+// TestJSONEscapesControls: a C1 control (U+009B, CSI) and a bidi override
+// (U+202E) are written as \uXXXX wherever GitLab's text goes (a token's
+// name, written by appendToken; a finding's title and a gap's reason,
+// written through encoding/json), the document validates and every string
+// reads back as it was.
+func TestJSONEscapesControls(t *testing.T) {
+	const hostile = "evil\u202egpj.exe\u009b31m"
+	r := richResult()
+	r.Tokens[0].Token.Name = hostile
+	r.Findings[0].Title = hostile
+	r.Inventory.Gaps[0].Reason = hostile
+	got := render(t, "json", r, Options{})
+	if bytes.ContainsAny(got, "\u202e\u009b") {
+		t.Errorf("JSON holds a raw U+202E or U+009B:\n%s", got)
+	}
+	if n := bytes.Count(got, []byte(`"evil\u202egpj.exe\u009b31m"`)); n != 3 {
+		t.Errorf("%d escaped strings, want 3 (name, title, reason)", n)
+	}
+	if err := validate(compileSchema(t), got); err != nil {
+		t.Errorf("report does not validate: %v", err)
+	}
+	var doc struct {
+		Tokens   []struct{ Name string }   `json:"tokens"`
+		Findings []struct{ Title string }  `json:"findings"`
+		Gaps     []struct{ Reason string } `json:"gaps"`
+	}
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for field, s := range map[string]string{"name": doc.Tokens[0].Name, "title": doc.Findings[0].Title, "reason": doc.Gaps[0].Reason} {
+		if s != hostile {
+			t.Errorf("%s reads back as %q, want %q", field, s, hostile)
+		}
+	}
+}
+
 // TestUnavailableGaps: the audit of a GitLab that lacks features counts
 // its unavailable gaps and stays complete; the JSON summary carries the
 // count (gap_unavailable, schema-valid) and the table's summary says how

@@ -148,9 +148,10 @@ func appendTime(b []byte, t time.Time, layout string) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string the way encoding/json does with
-// SetEscapeHTML(false): quotes, backslashes and control characters
+// SetEscapeHTML(false) (quotes, backslashes and control characters
 // escaped, invalid UTF-8 as \ufffd, and U+2028 and U+2029 escaped for
-// JavaScript's sake.
+// JavaScript's sake) and, beyond it, the C1 and bidi controls as \uXXXX
+// (escJSON), as jsonStream.value escapes the rest of the document.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -189,9 +190,9 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
+		if escJSON.has(r) {
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			b = appendRuneEscape(b, r)
 			i += size
 			start = i
 			continue

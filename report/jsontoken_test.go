@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -99,6 +100,8 @@ func referenceToken(tr *audit.TokenResult) jsonToken {
 	return jt
 }
 
+// encodeReference is what the JSON report writes for v: encoding/json's
+// encoding with the extra escapes.
 func encodeReference(t testing.TB, v any) string {
 	t.Helper()
 	var buf bytes.Buffer
@@ -108,7 +111,25 @@ func encodeReference(t testing.TB, v any) string {
 	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	return withJSONExtras(strings.TrimSuffix(buf.String(), "\n"))
+}
+
+// jsonExtras are the characters the JSON report escapes beyond
+// encoding/json, listed one by one: the C1 controls and the bidi controls.
+var jsonExtras = func() []rune {
+	var rs []rune
+	for r := rune(0x80); r <= 0x9f; r++ {
+		rs = append(rs, r)
+	}
+	return append(rs, 0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069)
+}()
+
+// withJSONExtras escapes the jsonExtras in encoding/json's output.
+func withJSONExtras(s string) string {
+	for _, r := range jsonExtras {
+		s = strings.ReplaceAll(s, string(r), fmt.Sprintf(`\u%04x`, r))
+	}
+	return s
 }
 
 // TestAppendTokenMatchesEncoder: the hand-written encoder writes what
@@ -116,7 +137,7 @@ func encodeReference(t testing.TB, v any) string {
 // in every string field.
 func TestAppendTokenMatchesEncoder(t *testing.T) {
 	r := richResult()
-	for _, s := range []string{oddFormula, oddMixed, "<script>&amp;</script>", "ctl \x00\x01\x1f\x7f \b\f", "sep \u2028 \u2029", "bad \xff\xfe utf8", `back\slash "q"`} {
+	for _, s := range []string{oddFormula, oddMixed, "<script>&amp;</script>", "ctl \x00\x01\x1f\x7f \b\f", "sep \u2028 \u2029", "bidi \u202e\u2066\u200f\u061c c1 \u0085\u009b[2J", "bad \xff\xfe utf8", `back\slash "q"`} {
 		tr := r.Tokens[len(r.Tokens)%4]
 		tr.Token.Name, tr.Token.Resource.Path = s, s
 		tr.Token.Scopes = []string{s, "api"}
@@ -135,9 +156,10 @@ func TestAppendTokenMatchesEncoder(t *testing.T) {
 	}
 }
 
-// FuzzAppendString: appendString agrees with encoding/json on any string.
+// FuzzAppendString: appendString agrees with encoding/json on any string,
+// but for the extra escapes, and reads back as encoding/json's string.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", oddFormula, oddMixed, "\x00\x1f\x7f\u2028\u2029", "\xff\xc3", "<>&\"\\"} {
+	for _, s := range []string{"", "plain", oddFormula, oddMixed, "\x00\x1f\x7f\u2028\u2029", "\xff\xc3", "<>&\"\\", "\u202e\u009b\u0080\u2069"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -147,9 +169,19 @@ func FuzzAppendString(f *testing.F) {
 		if err := enc.Encode(s); err != nil {
 			t.Fatal(err)
 		}
-		want := strings.TrimSuffix(buf.String(), "\n")
-		if got := string(appendString(nil, s)); got != want {
+		plain := strings.TrimSuffix(buf.String(), "\n")
+		want := withJSONExtras(plain)
+		got := string(appendString(nil, s))
+		if got != want {
 			t.Errorf("appendString(%q) = %s, encoding/json %s", s, got, want)
+		}
+		var back, ref string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Fatalf("appendString(%q) = %s: not JSON: %v", s, got, err)
+		}
+		_ = json.Unmarshal([]byte(plain), &ref)
+		if back != ref {
+			t.Errorf("appendString(%q) reads back as %q, encoding/json's as %q", s, back, ref)
 		}
 		if !utf8.ValidString(want) {
 			t.Errorf("encoding/json wrote invalid UTF-8 for %q", s)

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -715,38 +713,6 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
-}
-
-// sanitize makes a value from GitLab safe to print on a terminal: control
-// and format characters (escape sequences, newlines, bidirectional
-// overrides) are shown as Go escapes instead of acting on the terminal, and
-// invalid UTF-8 as \xNN. Names and paths are user input.
-func sanitize(s string) string {
-	clean := true
-	for _, c := range s {
-		if c == utf8.RuneError || !unicode.IsPrint(c) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsPrint(c):
-			b.WriteRune(c)
-		default:
-			q := strconv.QuoteRune(c) // '\n', '\x1b', '\u202e'
-			b.WriteString(q[1 : len(q)-1])
-		}
-		i += size
-	}
-	return b.String()
 }
 
 // displayWidth is the width of s in terminal columns, as tablewriter
