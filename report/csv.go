@@ -16,7 +16,17 @@ import (
 // writes even when there are no tokens. Quoting is RFC 4180's, as
 // encoding/csv writes it; lines end in LF; and no cell can start a
 // spreadsheet formula (see neutralise).
-type CSVWriter struct{}
+//
+// Text that users or GitLab choose has the characters that act rather than
+// show escaped first, as Go writes them in a quoted string (\x1b, \u202e;
+// see appendEscaped): in a file every control but TAB, LF and CR (which a
+// quoted field holds as data), DEL, the C1 and the bidi controls and
+// invalid UTF-8 (escFile), so the file is valid UTF-8 with no NUL or escape
+// sequence in it; with Options.Terminal everything the table escapes
+// (escTerminal), TAB, LF and CR included, so each row is one line.
+type CSVWriter struct {
+	Options Options
+}
 
 // CSVHeader is the CSV report's header line, in column order. The names and
 // their order are a contract (DESIGN.md): add columns at the end only.
@@ -36,9 +46,13 @@ var CSVHeader = []string{
 // exactly as encoding/csv's Writer does (TestCSVMatchesEncodingCSV holds it
 // to that) but without a string per cell: 100,000 tokens must leave time
 // for the other reports.
-func (CSVWriter) Write(w io.Writer, r *audit.Result) error {
+func (c CSVWriter) Write(w io.Writer, r *audit.Result) error {
 	if r == nil {
 		return fmt.Errorf("write csv report: %w", errNilResult)
+	}
+	set := escFile
+	if c.Options.Terminal {
+		set = escTerminal
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var row, scratch []byte
@@ -53,7 +67,7 @@ func (CSVWriter) Write(w io.Writer, r *audit.Result) error {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	for i := range r.Tokens {
-		row = appendCSVRow(row[:0], &scratch, &r.Tokens[i])
+		row = appendCSVRow(row[:0], &scratch, &r.Tokens[i], set)
 		if _, err := bw.Write(row); err != nil {
 			return fmt.Errorf("write csv report: %w", err)
 		}
@@ -65,33 +79,34 @@ func (CSVWriter) Write(w io.Writer, r *audit.Result) error {
 }
 
 // appendCSVRow appends the row of one token, in CSVHeader's order, and its
-// line end. Text that users choose is neutralised; scratch is reused.
-func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult) []byte {
+// line end. Text that users choose is escaped by set and neutralised;
+// scratch is reused.
+func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult, set escapeSet) []byte {
 	t := &tr.Token
 	b = appendCSVField(b, string(t.Kind), false)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, t.ID, 10)
 	b = append(b, ',')
-	b = appendCSVField(b, t.Name, true)
+	b = appendCSVText(b, t.Name, set)
 	b = append(b, ',')
 	if o := t.Owner; o != nil {
-		b = appendCSVField(b, o.Username, true)
+		b = appendCSVText(b, o.Username, set)
 		b = append(b, ',')
-		b = appendCSVField(b, string(o.Type), true)
+		b = appendCSVText(b, string(o.Type), set)
 		b = append(b, ',')
-		b = appendCSVField(b, o.State, true)
+		b = appendCSVText(b, o.State, set)
 		b = append(b, ',')
 		b = strconv.AppendBool(b, o.Admin)
 	} else {
 		b = append(b, ",,,"...)
 	}
 	b = append(b, ',')
-	b = appendCSVField(b, string(t.Resource.Type), true)
+	b = appendCSVText(b, string(t.Resource.Type), set)
 	b = append(b, ',')
-	b = appendCSVField(b, t.Resource.Path, true)
+	b = appendCSVText(b, t.Resource.Path, set)
 	b = append(b, ',')
 	s := appendJoined((*scratch)[:0], t.Scopes, ' ')
-	b = appendCSVField(b, s, true)
+	b = appendCSVText(b, s, set)
 	b = append(b, ',')
 	if t.AccessLevel != 0 {
 		b = strconv.AppendInt(b, int64(t.AccessLevel), 10)
@@ -112,13 +127,13 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult) []byte {
 	b = appendCSVField(b, tr.Severity.String(), false)
 	b = append(b, ',')
 	s = ruleIDs(s[:0], tr.Findings, false)
-	b = appendCSVField(b, s, true)
+	b = appendCSVText(b, s, set)
 	b = append(b, ',')
 	s = ruleIDs(s[:0], tr.Findings, true)
-	b = appendCSVField(b, s, true)
+	b = appendCSVText(b, s, set)
 	b = append(b, ',')
 	s = appendJoined(s[:0], tr.Unknown, ';')
-	b = appendCSVField(b, s, true)
+	b = appendCSVText(b, s, set)
 	*scratch = s
 	return append(b, '\n')
 }
@@ -132,12 +147,21 @@ func appendCSVTime(b []byte, t time.Time, layout string) []byte {
 	return t.UTC().AppendFormat(b, layout)
 }
 
+// appendCSVText appends a cell of text that users or GitLab choose: the
+// characters of set escaped, then neutralised.
+func appendCSVText[T ~string | ~[]byte](b []byte, s T, set escapeSet) []byte {
+	if needsEscape(s, set) {
+		return appendCSVField(b, appendEscaped(nil, string(s), set), true)
+	}
+	return appendCSVField(b, s, true)
+}
+
 // appendCSVField appends one cell as encoding/csv's Writer (Comma ',',
 // UseCRLF false) writes it: quoted when it holds a quote, comma, CR or LF,
 // starts with white space or is `\.`, with quotes doubled. With neutral
 // the cell is first neutralised, as if neutralise(s) were written.
 func appendCSVField[T ~string | ~[]byte](b []byte, s T, neutral bool) []byte {
-	prefixed := neutral && len(s) > 0 && isFormulaStart(s[0])
+	prefixed := neutral && formulaStart(s)
 	quote := false
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == ',' || c == '\r' || c == '\n' {
@@ -205,20 +229,36 @@ func ruleIDs(b []byte, fs []audit.Finding, suppressed bool) []byte {
 // =, +, -, @, a tab or a carriage return is a formula (or is trimmed into
 // one) in Excel, LibreOffice and Google Sheets, so it gets a leading
 // apostrophe, which makes the spreadsheet read it as text
-// (https://owasp.org/www-community/attacks/CSV_Injection). Token names,
-// usernames and paths are chosen by users, so any of them may be hostile.
-// Numbers and times never start with these characters and stay untouched.
+// (https://owasp.org/www-community/attacks/CSV_Injection). So does a cell
+// that starts with any other white space (a space, LF, NBSP: what an import
+// may trim before it looks for a formula), with U+FEFF (invisible, and
+// stripped by readers that take it for a byte order mark), or with the
+// fullwidth ＝ ＋ － ＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20), which a
+// spreadsheet may read as their ASCII forms. A leading NUL, which OWASP's
+// ASVS also names (V1.2.10), is escaped before this (escFile). Token
+// names, usernames and paths are chosen by users, so any of them may be
+// hostile. Numbers and times never start with these characters and stay
+// untouched.
 func neutralise(s string) string {
-	if s != "" && isFormulaStart(s[0]) {
+	if formulaStart(s) {
 		return "'" + s
 	}
 	return s
 }
 
-func isFormulaStart(c byte) bool {
-	switch c {
-	case '=', '+', '-', '@', '\t', '\r':
+// formulaStart reports whether a cell starting as s is one neutralise
+// prefixes.
+func formulaStart[T ~string | ~[]byte](s T) bool {
+	if len(s) == 0 {
+		return false
+	}
+	r := rune(s[0])
+	if r >= utf8.RuneSelf {
+		r, _ = utf8.DecodeRuneInString(string(s[:min(len(s), utf8.UTFMax)]))
+	}
+	switch r {
+	case '=', '+', '-', '@', '\uFEFF', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20':
 		return true
 	}
-	return false
+	return unicode.IsSpace(r)
 }

@@ -16,11 +16,16 @@ import (
 type escapeSet uint8
 
 const (
-	// escTerminal is for what a person reads on a terminal (the table):
-	// every character that is not printable (control characters TAB, CR
-	// and LF included, format characters such as the bidi controls,
-	// unassigned code points) and invalid UTF-8.
+	// escTerminal is for what a person reads on a terminal (the table, CSV
+	// on a terminal): every character that is not printable (control
+	// characters TAB, CR and LF included, format characters such as the
+	// bidi controls, unassigned code points) and invalid UTF-8.
 	escTerminal escapeSet = iota
+	// escFile is for the CSV file: the C0 controls but TAB, LF and CR
+	// (which a quoted field holds as data), DEL, the C1 controls, the bidi
+	// controls and invalid UTF-8. The file stays valid UTF-8 without a
+	// byte that a terminal or a spreadsheet would act on.
+	escFile
 	// escJSON is what the JSON report escapes beyond encoding/json, which
 	// escapes the C0 controls itself: the C1 and the bidi controls, and
 	// U+2028 and U+2029, which encoding/json escapes too, so appendString
@@ -34,6 +39,8 @@ func (e escapeSet) has(r rune) bool {
 	switch e {
 	case escTerminal:
 		return !unicode.IsPrint(r)
+	case escFile:
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f || isC1(r) || isBidiControl(r)
 	default:
 		return isC1(r) || isBidiControl(r) || r == '\u2028' || r == '\u2029'
 	}
@@ -120,7 +127,7 @@ func appendRuneEscape(b []byte, r rune) []byte {
 }
 
 // sanitize makes a value from GitLab safe to print on a terminal: the
-// table's cells and lines (escTerminal).
+// table's cells and lines and CSV on a terminal (escTerminal).
 func sanitize(s string) string {
 	if !needsEscape(s, escTerminal) {
 		return s

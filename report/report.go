@@ -36,6 +36,12 @@ type Options struct {
 	// (tokens, findings of no token, gaps); 0 means DefaultMaxRows and a
 	// negative value means all of them. The table says what it left out.
 	MaxRows int
+	// Terminal says that w is a terminal (cmd decides). CSV then escapes
+	// every control and format character of GitLab's text as the table
+	// does, TAB, CR and LF included, instead of keeping TAB, CR and LF as
+	// data (CSVWriter). The table always escapes; JSON is the same
+	// everywhere, as it has no raw control character to begin with.
+	Terminal bool
 }
 
 // Writer renders a result. Writers do not sort, filter or close w.
@@ -51,7 +57,7 @@ var (
 
 // constructors maps each format name to its writer.
 var constructors = map[string]func(Options) Writer{
-	"csv":   func(Options) Writer { return CSVWriter{} },
+	"csv":   func(o Options) Writer { return CSVWriter{Options: o} },
 	"json":  func(Options) Writer { return JSONWriter{} },
 	"table": func(o Options) Writer { return TableWriter{Options: o} },
 }
