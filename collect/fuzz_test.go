@@ -82,7 +82,6 @@ func FuzzDecodeTokens(f *testing.F) {
 					t.Errorf("user %d of type %q: token kind %q, want one of %v", o.ID, o.Type, k, userTokenKinds)
 				}
 				parseBotUsername(users[i].Username)
-				serviceAccountGroup(users[i].Username)
 			}
 		}
 		var settings settingsWire

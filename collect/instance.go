@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
@@ -54,7 +55,11 @@ func (c *collector) instance(ctx context.Context) error {
 	for i := range l.users {
 		owners[l.users[i].ID] = mapUser(&l.users[i])
 	}
-	need := c.addPATs(l.pats, owners, t)
+	accountGroup, err := c.serviceAccounts(ctx, l, owners)
+	if err != nil {
+		return err
+	}
+	need := c.addPATs(l.pats, owners, accountGroup, t)
 	for i := range l.deploys {
 		// GET /deploy_tokens does not say which project or group a token
 		// belongs to (https://docs.gitlab.com/api/deploy_tokens/#list-all-deploy-tokens);
@@ -100,12 +105,13 @@ func (c *collector) proveAdmin(ctx context.Context) (*settingsWire, bool, error)
 // instance-wide list. What could not be read is a gap already, and its
 // list stays empty; the ok flags say which lists the tree may trust.
 type instanceLists struct {
-	pats                 []patWire
-	users                []userWire
-	deploys              []gitlab.DeployToken
-	projects, archived   []projectWire
-	groups               []groupWire
-	projectsOK, groupsOK bool
+	pats                             []patWire
+	users                            []userWire
+	deploys                          []gitlab.DeployToken
+	projects, archived               []projectWire
+	groups                           []groupWire
+	accounts                         []serviceAccountWire
+	projectsOK, groupsOK, accountsOK bool
 }
 
 // readInstanceLists reads the instance-wide lists concurrently.
@@ -158,6 +164,15 @@ func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, erro
 		l.archived, err = listAll[projectWire](gctx, c, "projects", q)
 		return err
 	})
+	// Service accounts are known only from GitLab's lists of them: their
+	// usernames are free-form since GitLab 16.10, and REST user entities
+	// carry no user_type (https://docs.gitlab.com/api/service_accounts/).
+	if !c.unavailable(inst, featServiceAccounts) {
+		read("service accounts", &l.accountsOK, func() (err error) {
+			l.accounts, err = listAll[serviceAccountWire](gctx, c, "service_accounts", nil)
+			return err
+		})
+	}
 	read("groups", &l.groupsOK, func() (err error) {
 		l.groups, err = listAll[groupWire](gctx, c, "groups", url.Values{"all_available": {"true"}})
 		return err
@@ -169,6 +184,67 @@ func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, erro
 		l.archived = nil
 	}
 	return &l, nil
+}
+
+// serviceAccounts marks the owners GitLab lists as service accounts: the
+// instance's from GET /service_accounts, and the groups' from GET
+// /groups/:id/service_accounts of each top-level group, which an
+// administrator may read on self-managed GitLab and which alone says which
+// group a group service account belongs to. The group lists are read only
+// when the instance has a service account or a bot user that is neither a
+// project nor a group bot, so an instance without service accounts pays
+// nothing for them; otherwise one request per top-level group. It returns
+// each group service account's top-level group.
+func (c *collector) serviceAccounts(ctx context.Context, l *instanceLists, owners map[int64]*inventory.Owner) (map[int64]int64, error) {
+	accountGroup := map[int64]int64{}
+	for _, a := range l.accounts {
+		if o := owners[a.ID]; o != nil {
+			o.Type = inventory.OwnerServiceAccount
+		}
+	}
+	if !l.accountsOK {
+		return accountGroup, nil
+	}
+	candidates := len(l.accounts) > 0
+	for _, o := range owners {
+		if candidates {
+			break
+		}
+		candidates = o.Type == inventory.OwnerOtherBot
+	}
+	if !candidates {
+		return accountGroup, nil
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	task := c.starter(g, gctx)
+	for _, top := range l.groups {
+		if top.ParentID != 0 {
+			continue
+		}
+		task(func(ctx context.Context) error {
+			list, err := listAll[serviceAccountWire](ctx, c, fmt.Sprintf("groups/%d/service_accounts", top.ID), nil)
+			if err != nil {
+				return c.gapOrStop(ctx, groupName(top.FullPath, top.ID), "service accounts", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, a := range list {
+				accountGroup[a.ID] = top.ID
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for id := range accountGroup {
+		if o := owners[id]; o != nil {
+			o.Type = inventory.OwnerServiceAccount
+		}
+	}
+	return accountGroup, nil
 }
 
 // instanceNeeds is what the PAT list leaves to per-resource reads: the
@@ -184,7 +260,7 @@ type instanceNeeds struct {
 
 // addPATs classifies every PAT by its owner, adds it, and says what is left
 // to read per resource.
-func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, t *tree) instanceNeeds {
+func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, accountGroup map[int64]int64, t *tree) instanceNeeds {
 	need := instanceNeeds{botProjects: map[int64]bool{}, botGroups: map[int64]bool{}, holders: map[int64]bool{}}
 	for i := range pats {
 		p := &pats[i]
@@ -192,7 +268,7 @@ func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, t
 			need.impersonationKnown = true
 		}
 		o := owners[p.UserID]
-		kind, res := c.classify(o, t)
+		kind, res := c.classify(o, accountGroup, t)
 		switch kind {
 		case inventory.KindProjectAccess:
 			if _, ok := t.projects[res.ID]; ok {
@@ -281,7 +357,7 @@ func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds,
 }
 
 // classify decides a PAT-table token's kind and resource from its owner.
-func (c *collector) classify(o *inventory.Owner, t *tree) (inventory.Kind, inventory.Resource) {
+func (c *collector) classify(o *inventory.Owner, accountGroup map[int64]int64, t *tree) (inventory.Kind, inventory.Resource) {
 	if o == nil {
 		return inventory.KindPersonal, inventory.Resource{Type: inventory.ResourceInstance}
 	}
@@ -294,7 +370,7 @@ func (c *collector) classify(o *inventory.Owner, t *tree) (inventory.Kind, inven
 		_, id, _ := parseBotUsername(o.Username)
 		return kind, t.group(id)
 	case inventory.KindServiceAccount:
-		if gid, ok := serviceAccountGroup(o.Username); ok {
+		if gid, ok := accountGroup[o.ID]; ok {
 			return kind, t.group(gid)
 		}
 	}

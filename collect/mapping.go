@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -87,10 +86,6 @@ const (
 // (lib/gitlab/utils/username_and_email_generator.rb; gitlab-api/README.md §5).
 var botName = regexp.MustCompile(`^(project|group)_(\d+)_bot(?:\d*|_[0-9a-f]+(?:\d*)?)$`)
 
-// serviceAccountName matches group service accounts,
-// service_account_group_<group id>_<hash> (https://docs.gitlab.com/api/service_accounts/).
-var serviceAccountName = regexp.MustCompile(`^service_account_group_(\d+)_`)
-
 // parseBotUsername returns the resource a project or group bot belongs to.
 func parseBotUsername(username string) (inventory.ResourceType, int64, bool) {
 	m := botName.FindStringSubmatch(username)
@@ -107,16 +102,6 @@ func parseBotUsername(username string) (inventory.ResourceType, int64, bool) {
 	return inventory.ResourceProject, id, true
 }
 
-// serviceAccountGroup returns the top-level group of a group service
-// account, from its username.
-func serviceAccountGroup(username string) (int64, bool) {
-	m := serviceAccountName.FindStringSubmatch(username)
-	if m == nil {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(m[1], 10, 64)
-	return id, err == nil
-}
 
 // ownerType classifies an account. GitLab has one user_type (project_bot)
 // for the bots of project and of group access tokens; the username tells
@@ -139,9 +124,10 @@ func ownerType(username, userType string, bot bool) inventory.OwnerType {
 	default:
 		return inventory.OwnerOtherBot
 	}
-	if strings.HasPrefix(username, "service_account_") {
-		return inventory.OwnerServiceAccount
-	}
+	// A service account is known from GitLab's lists of them, never from its
+	// name: since GitLab 16.10 anyone who creates one may name it
+	// (https://docs.gitlab.com/api/service_accounts/). Until a list says
+	// so, it is one of the other bots.
 	if bot {
 		return inventory.OwnerOtherBot
 	}
@@ -176,8 +162,6 @@ func mapBasicUser(u *gitlab.User) *inventory.Owner {
 		if rt == inventory.ResourceGroup {
 			t = inventory.OwnerGroupBot
 		}
-	} else if strings.HasPrefix(u.Username, "service_account_") {
-		t = inventory.OwnerServiceAccount
 	}
 	return &inventory.Owner{ID: u.ID, Username: u.Username, Type: t, State: u.State, ProjectsReachable: -1}
 }

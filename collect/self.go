@@ -65,10 +65,6 @@ func (c *collector) selfClass() (inventory.Kind, inventory.Resource) {
 	case inventory.KindGroupAccess:
 		_, id, _ := parseBotUsername(c.me.Username)
 		res = inventory.Resource{Type: inventory.ResourceGroup, ID: id, Projects: -1}
-	case inventory.KindServiceAccount:
-		if gid, ok := serviceAccountGroup(c.me.Username); ok {
-			res = inventory.Resource{Type: inventory.ResourceGroup, ID: gid, Projects: -1}
-		}
 	}
 	return kind, res
 }

@@ -90,6 +90,7 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
 	n += Pages(len(w.Tokens)) + Pages(len(w.Users)) + Pages(len(w.DeployTokens))
 	n++ // application settings
 	n += Pages(len(w.Projects)) + Pages(len(w.Groups))
+	n += serviceAccountLists(w)
 	for _, c := range ix.projectBotTokens {
 		n += Pages(c)
 	}
@@ -101,6 +102,38 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
 	}
 	for _, p := range w.Projects {
 		n += ix.perProject(p)
+	}
+	return n
+}
+
+// serviceAccountLists is what an administrator reads to know the service
+// accounts, whose names are free-form: GET /service_accounts (the
+// instance's), and where any service account or unexplained bot exists,
+// GET /groups/:id/service_accounts of each top-level group, which alone
+// names a group service account's group.
+func serviceAccountLists(w *gitlabsim.World) int {
+	instance, perGroup := 0, map[int64]int{}
+	candidates := false
+	for _, u := range w.Users {
+		switch {
+		case u.UserType == gitlabsim.UserTypeServiceAccount && u.ServiceAccountGroupID == 0:
+			instance++
+			candidates = true
+		case u.UserType == gitlabsim.UserTypeServiceAccount:
+			perGroup[u.ServiceAccountGroupID]++
+			candidates = true
+		case u.UserType != gitlabsim.UserTypeHuman && u.UserType != gitlabsim.UserTypeProjectBot:
+			candidates = true
+		}
+	}
+	n := Pages(instance)
+	if !candidates {
+		return n
+	}
+	for _, g := range w.Groups {
+		if g.ParentID == 0 {
+			n += Pages(perGroup[g.ID])
+		}
 	}
 	return n
 }
