@@ -152,6 +152,13 @@ func explainCollectError(err error, baseURL string) error {
 	if msg, ok := describeAuthError(err); ok {
 		return errors.New(msg)
 	}
+	if errors.Is(err, collect.ErrNotServedAsAdmin) {
+		// Continuing would audit a handful of the caller's own tokens and
+		// call it the instance: stop, and say how to get the rights.
+		return fmt.Errorf("%w; create the token with the admin_mode scope as well as read_api "+
+			"(https://docs.gitlab.com/administration/settings/sign_in_restrictions/#admin-mode), "+
+			"or audit only what the token may see with --mode self or --group", err)
+	}
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var verifyErr *tls.CertificateVerificationError
