@@ -94,6 +94,8 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	ropts := report.Options{
 		Color: s.OutTTY && os.Getenv("NO_COLOR") == "",
 		Width: s.Width,
+
+		Terminal: s.OutTTY, // CSV escapes every control character for a terminal, as the table does
 	}
 	if err := writeStdout(s, j.format, result, ropts); err != nil {
 		return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report to stdout: %w", j.format, err))
