@@ -101,6 +101,10 @@ func (c *collector) proveAdmin(ctx context.Context) (*settingsWire, bool, error)
 	return &s, true, nil
 }
 
+// keysetByID asks for keyset pagination in ID order, which GitLab enforces
+// past 50,000 rows for projects and users.
+var keysetByID = url.Values{"pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
+
 // instanceLists is what instance mode reads in one pass over each
 // instance-wide list. What could not be read is a gap already, and its
 // list stays empty; the ok flags say which lists the tree may trust.
@@ -140,8 +144,11 @@ func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, erro
 		l.pats, err = listAll[patWire](gctx, c, "personal_access_tokens", nil)
 		return err
 	})
+	// Keyset pagination: GitLab refuses offsets past 50,000 users, and every
+	// project or group access token adds a bot user
+	// (https://docs.gitlab.com/api/rest/#keyset-based-pagination).
 	read("users", &usersOK, func() (err error) {
-		l.users, err = listAll[userWire](gctx, c, "users", nil)
+		l.users, err = listAll[userWire](gctx, c, "users", keysetByID)
 		return err
 	})
 	read("deploy tokens", &deploysOK, func() (err error) {
@@ -153,7 +160,8 @@ func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, erro
 	// request per group).
 	// Keyset pagination: offsets stop at 50,000 projects
 	// (https://docs.gitlab.com/api/projects/#list-all-projects).
-	keyset := url.Values{"simple": {"true"}, "pagination": {"keyset"}, "order_by": {"id"}, "sort": {"asc"}}
+	keyset := cloneQuery(keysetByID)
+	keyset.Set("simple", "true")
 	read("projects", &l.projectsOK, func() (err error) {
 		l.projects, err = listAll[projectWire](gctx, c, "projects", keyset)
 		return err

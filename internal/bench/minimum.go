@@ -126,7 +126,14 @@ func serviceAccountLists(w *gitlabsim.World) int {
 			candidates = true
 		}
 	}
-	n := Pages(instance)
+	// GET /service_accounts lists every service account, the groups' too
+	// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/ee/lib/api/service_accounts.rb
+	// lists User.service_account).
+	all := instance
+	for _, c := range perGroup {
+		all += c
+	}
+	n := Pages(all)
 	if !candidates {
 		return n
 	}
