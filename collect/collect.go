@@ -275,6 +275,11 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 	if c.opts.Redact != nil {
 		reason = c.opts.Redact(reason)
 	}
+	if missingRoute(err) {
+		// Not a refusal: this GitLab has no such route, which never fails
+		// a run and is not the caller's role.
+		kind, reason = inventory.GapUnavailable, c.missingReason()
+	}
 	c.log.Debug("gap", "resource", resource, "what", what, "kind", kind, "reason", reason)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -2,9 +2,14 @@ package collect
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
@@ -114,4 +119,29 @@ func (c *collector) unavailable(resource string, f feature) bool {
 		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{Resource: resource, What: f.what, Kind: inventory.GapUnavailable, Reason: reason})
 	}
 	return true
+}
+
+// missingRoute reports whether err is Grape's catch-all 404, the answer of a
+// route this GitLab does not have (an older version, or CE for an EE route):
+// {"error":"404 Not Found"}. A resource the caller may not see answers
+// {"message":"404 Project Not Found"} (or Group, User) instead
+// (https://docs.gitlab.com/api/rest/troubleshooting/#status-codes).
+func missingRoute(err error) bool {
+	var er *gitlab.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusNotFound {
+		return false
+	}
+	var body struct {
+		Error   *string `json:"error"`
+		Message *string `json:"message"`
+	}
+	return json.Unmarshal(er.Body, &body) == nil && body.Error != nil && *body.Error == "404 Not Found" && body.Message == nil
+}
+
+// missingReason is the reason of a gap for a route this GitLab lacks.
+func (c *collector) missingReason() string {
+	if v := c.inv.GitLab.Version; v != "" {
+		return "not in GitLab " + v + ": the route answers GitLab's catch-all 404 (a newer version or another edition has it)"
+	}
+	return "not in this GitLab's version or edition: the route answers GitLab's catch-all 404"
 }
