@@ -175,7 +175,7 @@ func (ix *index) authenticateSecret(secret string, need scopeNeed) (*caller, *ap
 // GET /personal_access_tokens, UserBasic from GET /users
 // (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/helpers.rb).
 func (ix *index) adminModeAllows(t *PersonalAccessToken) bool {
-	return !ix.w.Settings.AdminMode || slices.Contains(t.Scopes, "admin_mode")
+	return !ix.w.Settings.AdminMode || !ix.has(featAdminModeAPI) || slices.Contains(t.Scopes, "admin_mode")
 }
 
 func hasAnyScope(have []string, want ...string) bool {

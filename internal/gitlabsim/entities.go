@@ -54,33 +54,31 @@ func datePtr(t *time.Time) *apiDate {
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// nullable returns nil for "" (sent as null).
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // tokenEntity is GitLab's PersonalAccessToken entity and, with access_level,
 // resource_type and resource_id, its ResourceAccessToken entity
 // (lib/api/entities/personal_access_token.rb, resource_access_token.rb).
 // Key order follows a real GitLab.com response
 // (fixtures/personal_access_tokens_self__observed_gitlab_com_2026.json) and
 // the credentials-inventory example.
+//
+// Keys a version lacks are nil and left out (versions.go): description
+// before 17.7, granular and expired before about 18.10 and 18.11,
+// last_used_ips before about 17.9, resource_type and resource_id before
+// about 17.10.
 type tokenEntity struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Revoked     bool      `json:"revoked"`
-	CreatedAt   apiTime   `json:"created_at"`
-	Description *string   `json:"description"`
-	Scopes      []string  `json:"scopes"`
-	UserID      int64     `json:"user_id"`
-	LastUsedAt  *apiTime  `json:"last_used_at"`
-	Active      bool      `json:"active"`
-	Granular    *bool     `json:"granular,omitempty"`
-	ExpiresAt   *apiDate  `json:"expires_at"`
-	LastUsedIPs *[]string `json:"last_used_ips,omitempty"`
+	ID          int64         `json:"id"`
+	Name        string        `json:"name"`
+	Revoked     bool          `json:"revoked"`
+	Expired     *bool         `json:"expired,omitempty"`
+	CreatedAt   apiTime       `json:"created_at"`
+	Description *nullableText `json:"description,omitempty"`
+	Scopes      []string      `json:"scopes"`
+	UserID      int64         `json:"user_id"`
+	LastUsedAt  *apiTime      `json:"last_used_at"`
+	Active      bool          `json:"active"`
+	Granular    *bool         `json:"granular,omitempty"`
+	ExpiresAt   *apiDate      `json:"expires_at"`
+	LastUsedIPs *[]string     `json:"last_used_ips,omitempty"`
 	// ResourceAccessToken only.
 	AccessLevel  *int   `json:"access_level,omitempty"`
 	ResourceType string `json:"resource_type,omitempty"`
@@ -89,39 +87,62 @@ type tokenEntity struct {
 	Impersonation *bool `json:"impersonation,omitempty"`
 }
 
+// nullableText is a string key GitLab sends as null when empty.
+type nullableText string
+
+func (n nullableText) MarshalJSON() ([]byte, error) {
+	if n == "" {
+		return []byte("null"), nil
+	}
+	return appendJSONString(nil, string(n)), nil
+}
+
 var (
+	trueValue    = true
 	falseValue   = false
 	emptyStrings = []string{}
 )
 
-// patEntity renders a token for the /personal_access_tokens routes, which
-// use PersonalAccessTokenWithLastUsedIps and (18.x) send granular.
-func (ix *index) patEntity(t *PersonalAccessToken) tokenEntity {
-	e := ix.baseTokenEntity(t)
-	e.Granular = &falseValue
-	return e
-}
+// patEntity renders a token for the /personal_access_tokens routes
+// (PersonalAccessTokenWithLastUsedIps).
+func (ix *index) patEntity(t *PersonalAccessToken) tokenEntity { return ix.baseTokenEntity(t) }
 
+// baseTokenEntity is the PersonalAccessToken entity of the version served
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/entities/personal_access_token.rb):
+// active is false for a granular token unless the
+// granular_personal_access_tokens flag is on, which the simulator models
+// for every caller at once (World.GranularPATsFlag, on by default from
+// 19.2).
 func (ix *index) baseTokenEntity(t *PersonalAccessToken) tokenEntity {
 	scopes := t.Scopes
 	if scopes == nil {
 		scopes = emptyStrings
 	}
 	e := tokenEntity{
-		ID:          t.ID,
-		Name:        t.Name,
-		Revoked:     t.Revoked,
-		CreatedAt:   apiTime(t.CreatedAt),
-		Description: nullable(t.Description),
-		Scopes:      scopes,
-		UserID:      t.UserID,
-		LastUsedAt:  timePtr(t.LastUsedAt),
-		Active:      ix.tokenActive(t),
-		ExpiresAt:   datePtr(t.ExpiresAt),
+		ID:         t.ID,
+		Name:       t.Name,
+		Revoked:    t.Revoked,
+		CreatedAt:  apiTime(t.CreatedAt),
+		Scopes:     scopes,
+		UserID:     t.UserID,
+		LastUsedAt: timePtr(t.LastUsedAt),
+		Active:     ix.tokenActive(t) && (!t.Granular || ix.granularFlag()),
+		ExpiresAt:  datePtr(t.ExpiresAt),
 	}
-	// last_used_ips: absent (flag off / older GitLab), [] (CE never fills
-	// it), or the stored IPs (README §2.1).
-	switch ix.w.LastUsedIPs {
+	if ix.has(featPATDescription) {
+		d := nullableText(t.Description)
+		e.Description = &d
+	}
+	if ix.has(featGranular) {
+		e.Granular = boolPtr(t.Granular)
+	}
+	if ix.has(featTokenExpired) {
+		e.Expired = boolPtr(dateExpired(t.ExpiresAt, ix.w.Now))
+	}
+	// last_used_ips: absent (flag off, or older GitLab), [] (CE never fills
+	// it, https://gitlab.com/gitlab-org/gitlab/-/issues/535393), or the
+	// stored IPs.
+	switch ix.lastUsedIPs() {
 	case "absent":
 	case "empty":
 		e.LastUsedIPs = &emptyStrings
@@ -135,12 +156,35 @@ func (ix *index) baseTokenEntity(t *PersonalAccessToken) tokenEntity {
 	return e
 }
 
+func boolPtr(b bool) *bool {
+	if b {
+		return &trueValue
+	}
+	return &falseValue
+}
+
+// lastUsedIPs is World.LastUsedIPs as the version and edition serve it.
+func (ix *index) lastUsedIPs() string {
+	switch {
+	case !ix.has(featLastUsedIPs):
+		return "absent"
+	case ix.w.LastUsedIPs == "absent" || ix.w.LastUsedIPs == "empty":
+		return ix.w.LastUsedIPs
+	case !ix.v.ee:
+		return "empty"
+	}
+	return "populated"
+}
+
+// granularFlag reports whether granular tokens count as active.
+func (ix *index) granularFlag() bool { return ix.w.GranularPATsFlag || ix.has(featGranularDefaultOn) }
+
 // resourceTokenEntity renders a project or group access token.
 func (ix *index) resourceTokenEntity(t *PersonalAccessToken) tokenEntity {
 	e := ix.baseTokenEntity(t)
 	level, rtype, rid := ix.accessLevelOf(t)
 	e.AccessLevel = &level
-	if rtype != "" {
+	if rtype != "" && ix.has(featResourceTokenResource) {
 		e.ResourceType = rtype
 		e.ResourceID = &rid
 	}
@@ -188,8 +232,18 @@ type triggerEntity struct {
 	CreatedAt   apiTime        `json:"created_at"`
 	UpdatedAt   apiTime        `json:"updated_at"`
 	LastUsed    *apiTime       `json:"last_used"`
-	ExpiresAt   *apiTime       `json:"expires_at"`
+	ExpiresAt   *nullableTime  `json:"expires_at,omitempty"` // nil before about 16.11
 	Owner       map[string]any `json:"owner"`
+}
+
+// nullableTime is a timestamp key GitLab sends as null when unset.
+type nullableTime struct{ t *time.Time }
+
+func (n nullableTime) MarshalJSON() ([]byte, error) {
+	if n.t == nil {
+		return []byte("null"), nil
+	}
+	return apiTime(*n.t).MarshalJSON()
 }
 
 // triggerEntity shows the token in full to its owner only; anyone else gets
@@ -206,7 +260,10 @@ func (s *Server) triggerEntity(ix *index, tr *Trigger, c *caller) triggerEntity 
 	e := triggerEntity{
 		ID: tr.ID, Token: tok, Description: tr.Description,
 		CreatedAt: apiTime(tr.CreatedAt), UpdatedAt: apiTime(tr.UpdatedAt),
-		LastUsed: timePtr(tr.LastUsed), ExpiresAt: timePtr(tr.ExpiresAt),
+		LastUsed: timePtr(tr.LastUsed),
+	}
+	if ix.has(featTriggerExpiresAt) {
+		e.ExpiresAt = &nullableTime{tr.ExpiresAt}
 	}
 	if u := ix.users[tr.OwnerID]; u != nil {
 		e.Owner = s.userBasic(u)
@@ -487,13 +544,15 @@ func appendTokenEntity(b []byte, e *tokenEntity) []byte {
 	b = appendJSONString(b, e.Name)
 	b = append(b, `,"revoked":`...)
 	b = strconv.AppendBool(b, e.Revoked)
+	if e.Expired != nil {
+		b = append(b, `,"expired":`...)
+		b = strconv.AppendBool(b, *e.Expired)
+	}
 	b = append(b, `,"created_at":`...)
 	b, _ = appendMarshaler(b, e.CreatedAt)
-	b = append(b, `,"description":`...)
-	if e.Description == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONString(b, *e.Description)
+	if e.Description != nil {
+		b = append(b, `,"description":`...)
+		b, _ = appendMarshaler(b, *e.Description)
 	}
 	b = append(b, `,"scopes":[`...)
 	for i, sc := range e.Scopes {

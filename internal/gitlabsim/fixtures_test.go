@@ -2,6 +2,7 @@ package gitlabsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,6 +26,9 @@ type fixtureCase struct {
 	token   string
 	path    string
 	com     bool // serve the World as GitLab.com
+	// version serves the World as that GitLab; "" is testWorld's
+	// (GeneratorGitLabComVersion on GitLab.com).
+	version string
 	// extra: keys the simulator sends beyond the fixture, each for a
 	// documented reason (a newer GitLab than the example). "a.b" is key b
 	// of the nested object a.
@@ -37,11 +41,10 @@ type fixtureCase struct {
 }
 
 var (
-	// GitLab 18.x PersonalAccessTokenWithLastUsedIps sends granular and
-	// last_used_ips (personal_access_tokens_self__observed_gitlab_com_2026.json,
-	// lib/api/entities/personal_access_token_with_last_used_ips.rb); the docs
-	// examples predate both.
-	patExtra = []string{"granular", "last_used_ips"}
+	// PersonalAccessTokenWithLastUsedIps sends last_used_ips from about
+	// 17.9 (lib/api/entities/personal_access_token_with_last_used_ips.rb);
+	// the docs examples predate it.
+	patExtra = []string{"last_used_ips"}
 	// ResourceAccessToken gained resource_type/resource_id (≈17.10) and,
 	// with MR !250307, last_used_ips (lib/api/entities/resource_access_token.rb).
 	resourceExtra = []string{"resource_type", "resource_id", "last_used_ips"}
@@ -56,8 +59,12 @@ var fixtureCases = []fixtureCase{
 	{fixture: "personal_access_tokens_list__clientgo_with_user_filter.json", token: tokAdmin, path: "/personal_access_tokens?user_id=2", extra: patExtra},
 	{fixture: "personal_access_tokens_list__clientgo_without_user_filter.json", token: tokAlice, path: "/personal_access_tokens", extra: patExtra},
 	{fixture: "personal_access_tokens_get__clientgo.json", token: tokAdmin, path: "/personal_access_tokens/102", extra: patExtra},
-	// The current shape: a real GitLab.com answer, no extra key allowed.
-	{fixture: "personal_access_tokens_self__observed_gitlab_com_2026.json", token: tokAlice, path: "/personal_access_tokens/self"},
+	// The current shape: a real GitLab.com answer of March 2026 (18.10),
+	// with granular and not yet expired; no extra key allowed.
+	{fixture: "personal_access_tokens_self__observed_gitlab_com_2026.json", token: tokAlice, path: "/personal_access_tokens/self", com: true, version: "18.10.0-pre"},
+	// The newest entity adds expired (lib/api/entities/personal_access_token.rb).
+	{fixture: "personal_access_tokens_self__observed_gitlab_com_2026.json", token: tokAlice, path: "/personal_access_tokens/self", com: true, version: "18.11.0-pre", extra: []string{"expired"}},
+	{fixture: "personal_access_tokens_list.json", token: tokAdmin, path: "/personal_access_tokens", version: "18.11.0-ee", extra: []string{"expired", "granular", "last_used_ips"}},
 	{fixture: "project_access_tokens_list.json", token: tokAlice, path: "/projects/20/access_tokens", extra: resourceExtra},
 	{fixture: "project_access_tokens_get.json", token: tokAlice, path: "/projects/20/access_tokens/109", extra: resourceExtra},
 	{fixture: "project_access_tokens_list__clientgo.json", token: tokAlice, path: "/projects/20/access_tokens", extra: append([]string{"last_used_at"}, resourceExtra...)},
@@ -222,24 +229,38 @@ func TestFixtureShapes(t *testing.T) {
 		}
 	}
 
-	plain := NewServer(testWorld(), Options{})
-	defer plain.Close()
-	cw := testWorld()
-	cw.GitLabCom = true
-	com := NewServer(cw, Options{})
-	defer com.Close()
+	// One server per offering and version the cases ask for.
+	servers := map[[2]string]*Server{}
+	serverFor := func(com bool, version string) *Server {
+		key := [2]string{fmt.Sprint(com), version}
+		if s := servers[key]; s != nil {
+			return s
+		}
+		w := testWorld()
+		if com {
+			w.GitLabCom, w.Version = true, GeneratorGitLabComVersion
+		}
+		if version != "" {
+			w.Version = version
+		}
+		s := NewServer(w, Options{})
+		servers[key] = s
+		return s
+	}
+	defer func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}()
 
 	for _, c := range fixtureCases {
-		t.Run(c.fixture, func(t *testing.T) {
+		t.Run(c.fixture+c.version, func(t *testing.T) {
 			b, err := readSharedFixture(c.fixture)
 			if err != nil {
 				t.Fatalf("read fixture: %v", err)
 			}
 			fx := firstObject(t, c.fixture, b)
-			s := plain
-			if c.com {
-				s = com
-			}
+			s := serverFor(c.com, c.version)
 			r := doGet(t, s, c.token, c.path)
 			if r.status != 200 {
 				t.Fatalf("GET %s: status %d", c.path, r.status)

@@ -26,6 +26,13 @@ const (
 	GeneratorRevision = "6a6b2f7f3c1"
 )
 
+// GeneratorGitLabComVersion is what a GitLab.com instance answers on
+// /version (WithGitLabCom): GitLab.com runs pre-release EE builds, here
+// that of 18.7, in which its group credentials inventory API became
+// generally available
+// (https://docs.gitlab.com/api/groups/#credentials-inventory-management).
+const GeneratorGitLabComVersion = "18.7.0-pre"
+
 // Token kinds, as the ground-truth helpers classify tokens (TokenKind).
 // They are the kinds the audit reports (DESIGN.md), derived from what
 // GitLab's data implies: the owner's user_type and username.
@@ -195,6 +202,9 @@ func Generate(preset string, seed int64, opts ...GenOption) (*World, error) {
 			Settings:    defaultSettings(),
 		},
 	}
+	if err := g.configure(cfg); err != nil {
+		return nil, err
+	}
 	g.genIPPool()
 	g.genHumans()
 	g.genInstanceServiceAccounts()
@@ -206,6 +216,7 @@ func Generate(preset string, seed int64, opts ...GenOption) (*World, error) {
 	g.genTriggers()
 	g.applyOptions(cfg)
 	genUserUpdates(g.w, seed)
+	fitVersion(g.w)
 	return g.w, nil
 }
 
@@ -265,6 +276,7 @@ type generator struct {
 	values map[string]struct{}
 	ipPool []string
 
+	v       gitlabVersion   // the World's version (configure)
 	saRNG   *rand.Rand      // service-account usernames (saUsername)
 	saTaken map[string]bool // free-form service-account usernames given
 }
@@ -488,7 +500,7 @@ var saUsernames = []string{
 // free-form one for the rest. The choice draws from a stream of its own;
 // names are unique in the World, as GitLab's usernames are.
 func (g *generator) saUsername(generated string) string {
-	if g.saRNG.IntN(10) < 3 {
+	if !g.v.has(featServiceAccountNames, g.w.GitLabCom) || g.saRNG.IntN(10) < 3 {
 		return generated
 	}
 	base := saUsernames[g.saRNG.IntN(len(saUsernames))]

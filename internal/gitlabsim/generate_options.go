@@ -1,6 +1,10 @@
 package gitlabsim
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // GenOption changes what Generate builds beyond its preset and seed. With
 // no option Generate builds what it always has.
@@ -8,7 +12,23 @@ type GenOption func(*genConfig)
 
 type genConfig struct {
 	adminMode bool
+	gitLabCom bool
+	version   string // "" means GeneratorVersion, or GeneratorGitLabComVersion on GitLab.com
 }
+
+// WithVersion makes the instance that GitLab version and edition:
+// "18.5.1-ee", "17.5.0-ee", "16.11.0-ce" (versions.go). Besides what the
+// server serves for it, the generator leaves out what that GitLab could not
+// hold: service accounts on CE and before 16.1, service-account usernames
+// of their own choosing before 16.10, and before 17.9 the project and group
+// access tokens that are revoked or expired, whose bot users GitLab then
+// deleted with them.
+func WithVersion(v string) GenOption { return func(c *genConfig) { c.version = v } }
+
+// WithGitLabCom makes the instance GitLab.com (World.GitLabCom): no
+// instance administrator is served as one, and, unless WithVersion says
+// otherwise, the version is GeneratorGitLabComVersion.
+func WithGitLabCom() GenOption { return func(c *genConfig) { c.gitLabCom = true } }
 
 // WithAdminMode turns the admin_mode application setting on
 // (Settings.AdminMode) and gives root a second read_api token that also has
@@ -17,6 +37,24 @@ type genConfig struct {
 // then reads the API as a regular user
 // (https://docs.gitlab.com/administration/settings/sign_in_restrictions/#admin-mode).
 func WithAdminMode() GenOption { return func(c *genConfig) { c.adminMode = true } }
+
+// configure sets the World's version and offering before generation; an
+// unknown version is an error.
+func (g *generator) configure(c genConfig) error {
+	g.w.GitLabCom = c.gitLabCom
+	switch {
+	case c.version != "":
+		g.w.Version = c.version
+	case c.gitLabCom:
+		g.w.Version = GeneratorGitLabComVersion
+	}
+	v, err := parseGitLabVersion(g.w.Version, g.w.GitLabCom)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	g.v = v
+	return nil
+}
 
 // applyOptions runs the steps the options ask for, after every other step
 // of generation, so that the values the preset and seed give stay as they
@@ -67,4 +105,65 @@ func (w *World) AdminModeToken() string {
 		}
 	}
 	return ""
+}
+
+// fitVersion leaves out of a World what its version and edition cannot
+// hold: service accounts where there are none (CE, before 16.1), and before
+// 17.9 the inactive project and group access tokens with their bot users,
+// which GitLab deleted on revocation and when the bot's membership expired
+// with the token (https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects).
+// Generate and ParseScenario call it last.
+func fitVersion(w *World) {
+	v := worldVersion(w)
+	has := func(f feature) bool { return v.has(f, w.GitLabCom) }
+	drop := map[int64]bool{}
+	if !has(featServiceAccounts) {
+		for _, u := range w.Users {
+			if u.UserType == UserTypeServiceAccount {
+				drop[u.ID] = true
+			}
+		}
+	}
+	if !has(featRetainResourceBots) {
+		bots := map[int64]*User{}
+		for _, u := range w.Users {
+			if u.UserType == UserTypeProjectBot {
+				bots[u.ID] = u
+			}
+		}
+		left := map[int64]int{}
+		for _, t := range w.Tokens {
+			if bots[t.UserID] != nil && w.TokenActive(t) {
+				left[t.UserID]++
+			}
+		}
+		for _, t := range w.Tokens {
+			if bots[t.UserID] != nil && left[t.UserID] == 0 {
+				drop[t.UserID] = true
+			}
+		}
+		w.Tokens = slices.DeleteFunc(w.Tokens, func(t *PersonalAccessToken) bool { return bots[t.UserID] != nil && !w.TokenActive(t) })
+	}
+	if len(drop) > 0 {
+		dropUsers(w, drop)
+	}
+}
+
+// dropUsers deletes users with their tokens and memberships; a trigger
+// they own is left without an owner, as GitLab leaves one.
+func dropUsers(w *World, drop map[int64]bool) {
+	w.Users = slices.DeleteFunc(w.Users, func(u *User) bool { return drop[u.ID] })
+	w.Tokens = slices.DeleteFunc(w.Tokens, func(t *PersonalAccessToken) bool { return drop[t.UserID] })
+	gone := func(m Membership) bool { return drop[m.UserID] }
+	for _, g := range w.Groups {
+		g.Members = slices.DeleteFunc(g.Members, gone)
+	}
+	for _, p := range w.Projects {
+		p.Members = slices.DeleteFunc(p.Members, gone)
+	}
+	for _, tr := range w.Triggers {
+		if drop[tr.OwnerID] {
+			tr.OwnerID = 0
+		}
+	}
 }

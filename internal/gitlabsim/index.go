@@ -11,6 +11,7 @@ import (
 // changed after build, so handlers read it under the server's read lock.
 type index struct {
 	w *World
+	v gitlabVersion // the version and edition served (versions.go)
 
 	users          map[int64]*User
 	usersByName    map[string]*User // lower-cased username
@@ -66,6 +67,7 @@ const userNamespaceOffset = 10_000_000
 func buildIndex(w *World) *index {
 	ix := &index{
 		w:                   w,
+		v:                   worldVersion(w),
 		users:               make(map[int64]*User, len(w.Users)),
 		usersByName:         make(map[string]*User, len(w.Users)),
 		groups:              make(map[int64]*Group, len(w.Groups)),

@@ -13,41 +13,41 @@ var apiRoutes []*apiRoute
 func init() {
 	apiRoutes = []*apiRoute{
 		getRoute("/version", getVersion, scopeRead),
-		getRoute("/metadata", getMetadata, scopeRead),
+		since(featMetadata, getRoute("/metadata", getMetadata, scopeRead)),
 		getRoute("/user", getCurrentUser, scopeReadUser),
 		getRoute("/users", listUsers, scopeReadUser),
 		getRoute("/users/:id", getUser, scopeReadUser),
 		getRoute("/users/:id/memberships", listUserMemberships, scopeReadUser),
 		getRoute("/users/:id/impersonation_tokens", listImpersonationTokens, scopeReadUser),
 		getRoute("/users/:id/impersonation_tokens/:token_id", getImpersonationToken, scopeReadUser),
-		getRoute("/personal_access_tokens", listPATs, scopeRead),
-		getRoute("/personal_access_tokens/self", getPATSelf, scopeAny),
-		getRoute("/personal_access_tokens/:id", getPAT, scopeRead),
+		since(featPATList, getRoute("/personal_access_tokens", listPATs, scopeRead)),
+		since(featPATSelf, getRoute("/personal_access_tokens/self", getPATSelf, scopeAny)),
+		since(featPATGet, getRoute("/personal_access_tokens/:id", getPAT, scopeRead)),
 		getRoute("/projects", listProjects, scopeRead),
 		getRoute("/projects/:id", getProject, scopeRead),
-		getRoute("/projects/:id/access_tokens", listProjectAccessTokens, scopeRead),
-		getRoute("/projects/:id/access_tokens/:token_id", getProjectAccessToken, scopeRead),
+		since(featProjectAccessTokens, getRoute("/projects/:id/access_tokens", listProjectAccessTokens, scopeRead)),
+		since(featProjectAccessTokens, getRoute("/projects/:id/access_tokens/:token_id", getProjectAccessToken, scopeRead)),
 		getRoute("/projects/:id/deploy_tokens", listProjectDeployTokens, scopeRead),
 		getRoute("/projects/:id/deploy_tokens/:token_id", getProjectDeployToken, scopeRead),
 		getRoute("/projects/:id/triggers", listTriggers, scopeRead),
 		getRoute("/projects/:id/triggers/:trigger_id", getTrigger, scopeRead),
-		getRoute("/projects/:id/job_token_scope", getJobTokenScope, scopeRead),
-		getRoute("/projects/:id/job_token_scope/allowlist", listJobTokenAllowlist, scopeRead),
-		getRoute("/projects/:id/job_token_scope/groups_allowlist", listJobTokenGroupsAllowlist, scopeRead),
+		since(featJobTokenScope, getRoute("/projects/:id/job_token_scope", getJobTokenScope, scopeRead)),
+		since(featJobTokenAllowlist, getRoute("/projects/:id/job_token_scope/allowlist", listJobTokenAllowlist, scopeRead)),
+		since(featJobTokenGroupsAllowlist, getRoute("/projects/:id/job_token_scope/groups_allowlist", listJobTokenGroupsAllowlist, scopeRead)),
 		getRoute("/groups", listGroups, scopeRead),
 		getRoute("/groups/:id", getGroup, scopeRead),
 		getRoute("/groups/:id/subgroups", listSubgroups, scopeRead),
 		getRoute("/groups/:id/descendant_groups", listDescendantGroups, scopeRead),
 		getRoute("/groups/:id/projects", listGroupProjects, scopeRead),
-		getRoute("/groups/:id/access_tokens", listGroupAccessTokens, scopeRead),
-		getRoute("/groups/:id/access_tokens/:token_id", getGroupAccessToken, scopeRead),
+		since(featGroupAccessTokens, getRoute("/groups/:id/access_tokens", listGroupAccessTokens, scopeRead)),
+		since(featGroupAccessTokenGet, getRoute("/groups/:id/access_tokens/:token_id", getGroupAccessToken, scopeRead)),
 		getRoute("/groups/:id/deploy_tokens", listGroupDeployTokens, scopeRead),
 		getRoute("/groups/:id/deploy_tokens/:token_id", getGroupDeployToken, scopeRead),
-		getRoute("/groups/:id/service_accounts", listGroupServiceAccounts, scopeRead),
-		getRoute("/groups/:id/service_accounts/:user_id/personal_access_tokens", listGroupServiceAccountPATs, scopeRead),
-		comOnly(getRoute("/groups/:id/manage/personal_access_tokens", listManagedPATs, scopeRead)),
-		comOnly(getRoute("/groups/:id/manage/resource_access_tokens", listManagedResourceTokens, scopeRead)),
-		getRoute("/service_accounts", listServiceAccounts, scopeRead),
+		since(featServiceAccountsAPI, getRoute("/groups/:id/service_accounts", listGroupServiceAccounts, scopeRead)),
+		since(featServiceAccountPATs, getRoute("/groups/:id/service_accounts/:user_id/personal_access_tokens", listGroupServiceAccountPATs, scopeRead)),
+		since(featManageRoutes, getRoute("/groups/:id/manage/personal_access_tokens", listManagedPATs, scopeRead)),
+		since(featManageRoutes, getRoute("/groups/:id/manage/resource_access_tokens", listManagedResourceTokens, scopeRead)),
+		since(featServiceAccountsAPI, getRoute("/service_accounts", listServiceAccounts, scopeRead)),
 		getRoute("/deploy_tokens", listAllDeployTokens, scopeRead),
 		getRoute("/application/settings", getSettings, scopeRead),
 	}
@@ -125,19 +125,25 @@ func valuesParam(rc *reqCtx, name string, allowed ...string) (string, *apiError)
 	return "", errValidation(name + " does not have a valid value")
 }
 
+// getVersion is GET /version (https://docs.gitlab.com/api/version/): the
+// version as GitLab spells it, bare for CE.
 func getVersion(s *Server, rc *reqCtx) (any, *apiError) {
-	return map[string]any{"version": rc.ix.w.Version, "revision": rc.ix.w.Revision}, nil
+	return map[string]any{"version": rc.ix.v.served, "revision": rc.ix.w.Revision}, nil
 }
 
+// getMetadata is GET /metadata (15.2; enterprise 15.6,
+// kas.externalK8sProxyUrl 17.6; https://docs.gitlab.com/api/metadata/).
+// The simulator runs no KAS.
 func getMetadata(s *Server, rc *reqCtx) (any, *apiError) {
-	return map[string]any{
-		"version":  rc.ix.w.Version,
-		"revision": rc.ix.w.Revision,
-		"kas": map[string]any{
-			"enabled": false, "externalUrl": nil, "externalK8sProxyUrl": nil, "version": nil,
-		},
-		"enterprise": strings.HasSuffix(rc.ix.w.Version, "-ee"),
-	}, nil
+	kas := map[string]any{"enabled": false, "externalUrl": nil, "version": nil}
+	if rc.ix.has(featMetadataK8sProxyURL) {
+		kas["externalK8sProxyUrl"] = nil
+	}
+	m := map[string]any{"version": rc.ix.v.served, "revision": rc.ix.w.Revision, "kas": kas}
+	if rc.ix.has(featMetadataEnterprise) {
+		m["enterprise"] = rc.ix.v.ee
+	}
+	return m, nil
 }
 
 // getSettings is GET /application/settings: administrators only, not on
@@ -150,7 +156,11 @@ func getSettings(s *Server, rc *reqCtx) (any, *apiError) {
 	}
 	st := rc.ix.w.Settings
 	m := defaultApplicationSettings()
-	m["require_personal_access_token_expiry"] = st.RequirePersonalAccessTokenExpiry
+	if rc.ix.has(featRequireExpirySetting) {
+		m["require_personal_access_token_expiry"] = st.RequirePersonalAccessTokenExpiry
+	} else {
+		delete(m, "require_personal_access_token_expiry") // the docs example has it
+	}
 	if st.MaxPersonalAccessTokenLifetime != nil {
 		m["max_personal_access_token_lifetime"] = *st.MaxPersonalAccessTokenLifetime
 	} else {

@@ -159,8 +159,8 @@ func compareInt64(a, b int64) int {
 
 // filteredTokenList builds the handler of a token list route: the route's guard
 // and source (of, shared with Visible), then the token filters, then a page
-// of entities.
-func filteredTokenList(of func(*reqCtx) ([]*PersonalAccessToken, *apiError), entity func(*index, *PersonalAccessToken) tokenEntity) handlerFunc {
+// of entities. resource marks a project or group access token list.
+func filteredTokenList(of func(*reqCtx) ([]*PersonalAccessToken, *apiError), entity func(*index, *PersonalAccessToken) tokenEntity, resource bool) handlerFunc {
 	return func(s *Server, rc *reqCtx) (any, *apiError) {
 		list, err := of(rc)
 		if err != nil {
@@ -169,6 +169,9 @@ func filteredTokenList(of func(*reqCtx) ([]*PersonalAccessToken, *apiError), ent
 		f, err := parseTokenFilter(rc)
 		if err != nil {
 			return nil, err
+		}
+		if resource && !rc.ix.has(featResourceTokenState) {
+			f.state = "" // state came to the resource token lists in 17.2
 		}
 		return paged(s, rc, f.apply(rc.ix, list), func(t *PersonalAccessToken) tokenEntity { return entity(rc.ix, t) })
 	}
@@ -204,7 +207,7 @@ func resourceTokenOf(_ *Server, rc *reqCtx, t *PersonalAccessToken) tokenEntity 
 // listPATs is GET /personal_access_tokens (README §2.1): an administrator
 // sees every token of the instance, impersonation and bot tokens included;
 // anyone else only their own, impersonation tokens excluded.
-var listPATs = filteredTokenList(patsOf, (*index).patEntity)
+var listPATs = filteredTokenList(patsOf, (*index).patEntity, false)
 
 // patsOf is the guard and source of GET /personal_access_tokens, shared
 // with Visible: the tokens the list holds before filters.
@@ -306,7 +309,7 @@ func (rc *reqCtx) groupLevel(g *Group) int {
 // Maintainer or Owner, else 401 (not 403); a project the caller cannot see
 // is 404. Active and inactive tokens are both listed (GitLab 17.9+ keeps
 // the bots of inactive tokens).
-var listProjectAccessTokens = filteredTokenList(projectAccessTokensOf, (*index).resourceTokenEntity)
+var listProjectAccessTokens = filteredTokenList(projectAccessTokensOf, (*index).resourceTokenEntity, true)
 
 // projectAccessTokensOf is the guard and source of the project access token
 // routes, shared with Visible.
@@ -326,7 +329,7 @@ var getProjectAccessToken = listedItem(projectAccessTokensOf, "token_id", patID,
 
 // listGroupAccessTokens is GET /groups/:id/access_tokens (README §4): Owner,
 // else 401.
-var listGroupAccessTokens = filteredTokenList(groupAccessTokensOf, (*index).resourceTokenEntity)
+var listGroupAccessTokens = filteredTokenList(groupAccessTokensOf, (*index).resourceTokenEntity, true)
 
 // groupAccessTokensOf is the guard and source of the group access token
 // routes, shared with Visible.
@@ -473,17 +476,39 @@ func topLevelOwner(rc *reqCtx, refusal *apiError) (*Group, *apiError) {
 	return g, nil
 }
 
-// listManagedPATs is GET /groups/:id/manage/personal_access_tokens, GitLab.com
-// only, Owner of the top-level group (README §6): the PATs of the group's
-// enterprise users. A World has no enterprise-user flag; the simulator
-// counts as enterprise users the human users with a direct membership
-// somewhere in the group's hierarchy.
-var listManagedPATs = filteredTokenList(managedPATsOf, (*index).baseTokenEntity)
+// manageGroup is the guard of the /groups/:id/manage routes (API::Manage::Groups,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/ee/lib/api/manage/groups.rb,
+// https://docs.gitlab.com/api/groups/#credentials-inventory-management):
+//   - a group the caller cannot see: 404 Group Not Found (find_group!);
+//   - the feature off (before 18.6, off GitLab.com, or its flag
+//     manage_pat_by_group_owners_ready off): not_found!, which is
+//     {"message":"404 Not Found"}, not the catch-all of a missing route;
+//   - anyone but the Owner of the top-level group: 403 (authorize!
+//     :admin_group).
+func manageGroup(rc *reqCtx) (*Group, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if !rc.ix.has(featCredentialsInventory) || rc.ix.w.CredentialsInventoryOff {
+		return nil, errNotFound
+	}
+	if g.ParentID != 0 || rc.groupLevel(g) < 50 {
+		return nil, errForbidden
+	}
+	return g, nil
+}
+
+// listManagedPATs is GET /groups/:id/manage/personal_access_tokens (manageGroup):
+// the PATs of the group's enterprise users. A World has no enterprise-user
+// flag; the simulator counts as enterprise users the human users with a
+// direct membership somewhere in the group's hierarchy.
+var listManagedPATs = filteredTokenList(managedPATsOf, (*index).baseTokenEntity, false)
 
 // managedPATsOf is the guard and source of
 // GET /groups/:id/manage/personal_access_tokens, shared with Visible.
 func managedPATsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
-	g, err := topLevelOwner(rc, errForbidden)
+	g, err := manageGroup(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -515,12 +540,12 @@ func managedPATsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 
 // listManagedResourceTokens is GET /groups/:id/manage/resource_access_tokens:
 // the project and group access tokens of the whole hierarchy.
-var listManagedResourceTokens = filteredTokenList(managedResourceTokensOf, (*index).resourceTokenEntity)
+var listManagedResourceTokens = filteredTokenList(managedResourceTokensOf, (*index).resourceTokenEntity, true)
 
 // managedResourceTokensOf is the guard and source of
 // GET /groups/:id/manage/resource_access_tokens, shared with Visible.
 func managedResourceTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
-	g, err := topLevelOwner(rc, errForbidden)
+	g, err := manageGroup(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -539,7 +564,7 @@ func managedResourceTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 // /groups/:id/service_accounts/:user_id/personal_access_tokens (README §7):
 // Owner of the top-level group, else 401 as the docs list; a user that is
 // not a service account of the group is 404.
-var listGroupServiceAccountPATs = filteredTokenList(serviceAccountPATsOf, (*index).baseTokenEntity)
+var listGroupServiceAccountPATs = filteredTokenList(serviceAccountPATsOf, (*index).baseTokenEntity, false)
 
 // serviceAccountPATsOf is the guard and source of
 // GET /groups/:id/service_accounts/:user_id/personal_access_tokens, shared

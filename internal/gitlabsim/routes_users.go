@@ -37,7 +37,9 @@ func listUsers(s *Server, rc *reqCtx) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	keyset := rc.q.Get("pagination") == "keyset"
+	// Keyset pagination of users came in 16.5; before, pagination=keyset
+	// is an unknown parameter and the pages are offset ones.
+	keyset := rc.q.Get("pagination") == "keyset" && rc.ix.has(featUsersKeyset)
 	pp, err := parsePageParams(rc.q)
 	if err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func listUsers(s *Server, rc *reqCtx) (any, *apiError) {
 	// Users are a type with keyset pagination, so offset pages past 50,000
 	// rows are refused (GitLab 17.0; lib/api/helpers/pagination_strategies.rb,
 	// https://docs.gitlab.com/api/users/#list-users).
-	if !keyset && pp.offsetLimitExceeded() {
+	if !keyset && pp.offsetLimitExceeded() && rc.ix.has(featUsersOffsetLimit) {
 		return nil, errOffsetLimit("User")
 	}
 	list := rc.ix.w.Users // in ID order; shared, so copied before sorting

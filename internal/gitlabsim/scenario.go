@@ -23,9 +23,11 @@ import (
 // after the highest ID so far and skipping IDs given explicitly.
 //
 //	now: 2026-11-27T12:00:00Z        # default GeneratorNow
-//	version: 18.5.1-ee               # default GeneratorVersion
+//	version: 18.5.1-ee               # default GeneratorVersion; -ce for Community Edition (versions.go)
 //	revision: 6a6b2f7f3c1
 //	gitlab_com: false
+//	credentials_inventory_off: false # GitLab.com: the flag of /groups/:id/manage off
+//	granular_pats_flag: false        # granular tokens served as active
 //	last_used_ips: populated         # absent | empty | populated
 //	settings:                        # GitLab's setting names; defaults as Generate
 //	  require_personal_access_token_expiry: false
@@ -73,6 +75,7 @@ import (
 //	    last_used_ips: [10.0.0.1]
 //	    revoked: false
 //	    impersonation: false
+//	    granular: false              # a fine-grained token
 //	    value: glpat-...             # default: generated, deterministic
 //	    plant: healthy
 //	deploy_tokens:
@@ -86,11 +89,17 @@ import (
 //	    owner: alice                 # omitted or null: the owner was deleted (owner 0)
 //	    description: deploy
 //	    created_at, updated_at, last_used, expires_at
+//
+// What the version and edition cannot hold is left out, as GitLab would
+// have it (fitVersion): service accounts on CE, and before 17.9 the
+// inactive project and group access tokens with their bots.
 type scenarioFile struct {
 	Now          *time.Time        `yaml:"now"`
 	Version      string            `yaml:"version"`
 	Revision     string            `yaml:"revision"`
 	GitLabCom    bool              `yaml:"gitlab_com"`
+	CredInvOff   bool              `yaml:"credentials_inventory_off"`
+	GranularFlag bool              `yaml:"granular_pats_flag"`
 	LastUsedIPs  string            `yaml:"last_used_ips"`
 	Settings     scenarioSettings  `yaml:"settings"`
 	Users        []scenarioUser    `yaml:"users"`
@@ -176,6 +185,7 @@ type scenarioToken struct {
 	LastUsedIPs   []string   `yaml:"last_used_ips"`
 	Revoked       bool       `yaml:"revoked"`
 	Impersonation bool       `yaml:"impersonation"`
+	Granular      bool       `yaml:"granular"`
 	Value         string     `yaml:"value"`
 	Plant         string     `yaml:"plant"`
 }
@@ -338,10 +348,14 @@ func (b *scenarioBuilder) build() (*World, error) {
 	}
 	b.w = &World{
 		Now: now, Version: f.Version, Revision: f.Revision, GitLabCom: f.GitLabCom,
+		CredentialsInventoryOff: f.CredInvOff, GranularPATsFlag: f.GranularFlag,
 		LastUsedIPs: f.LastUsedIPs, Settings: defaultSettings(),
 	}
 	if b.w.Version == "" {
 		b.w.Version, b.w.Revision = GeneratorVersion, cmpOr(b.w.Revision, GeneratorRevision)
+	}
+	if _, err := parseGitLabVersion(b.w.Version, b.w.GitLabCom); err != nil {
+		return nil, err
 	}
 	switch f.LastUsedIPs {
 	case "", "absent", "empty", "populated":
@@ -363,6 +377,7 @@ func (b *scenarioBuilder) build() (*World, error) {
 			return nil, err
 		}
 	}
+	fitVersion(b.w)
 	sortWorld(b.w)
 	return b.w, nil
 }
@@ -758,7 +773,7 @@ func (b *scenarioBuilder) buildTokens() error {
 		t := &PersonalAccessToken{
 			ID: a.next(st.ID), UserID: u.ID, Name: st.Name, Description: st.Description,
 			Scopes: st.Scopes, ExpiresAt: utcPtr(st.ExpiresAt), LastUsedAt: utcPtr(st.LastUsedAt),
-			LastUsedIPs: st.LastUsedIPs, Revoked: st.Revoked, Impersonation: st.Impersonation, Plant: st.Plant,
+			LastUsedIPs: st.LastUsedIPs, Revoked: st.Revoked, Impersonation: st.Impersonation, Granular: st.Granular, Plant: st.Plant,
 		}
 		if t.Scopes == nil {
 			t.Scopes = []string{}

@@ -218,9 +218,15 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.RUnlock()
 	ix := s.ix
 	rc := &reqCtx{w: w, r: r, ix: ix, params: m.params, q: r.URL.Query()}
-	if m.r.gitlabCom && !ix.w.GitLabCom {
-		errRoute404.write(w)
-		return
+	if !ix.has(m.r.feature) {
+		// Not in this version or edition: as if there were no such route,
+		// so a later route may take the path ("self" as an :id) or, with
+		// none, the catch-all answers.
+		if m = matchRouteIn(r, ix); m.r == nil {
+			errRoute404.write(w)
+			return
+		}
+		rc.params = m.params
 	}
 	if !m.r.public {
 		c, err := ix.authenticate(r, m.r.scope)
@@ -269,19 +275,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // apiRoute is one API route the simulator serves.
 type apiRoute struct {
-	method    string
-	segs      []string // path segments after /api/v4; ":x" matches one segment
-	template  string
-	h         handlerFunc
-	scope     scopeNeed
-	public    bool // no authentication (none here: GitLab serves these only to users)
-	gitlabCom bool // exists only when World.GitLabCom
+	method   string
+	segs     []string // path segments after /api/v4; ":x" matches one segment
+	template string
+	h        handlerFunc
+	scope    scopeNeed
+	public   bool    // no authentication (none here: GitLab serves these only to users)
+	feature  feature // the versions and editions that have the route (versions.go)
 }
 
 // matchRoute finds the route of a request. :id segments are matched on the
 // escaped path, so a URL-encoded full path ("group%2Fproject") stays one
 // segment; each matched segment is then unescaped.
-func matchRoute(r *http.Request) *routeMatch {
+func matchRoute(r *http.Request) *routeMatch { return matchRouteIn(r, nil) }
+
+// matchRouteIn is matchRoute among the routes ix serves (all if ix is nil).
+func matchRouteIn(r *http.Request, ix *index) *routeMatch {
 	p := r.URL.EscapedPath()
 	const prefix = "/api/v4/"
 	if !strings.HasPrefix(p, prefix) {
@@ -300,6 +309,9 @@ func matchRoute(r *http.Request) *routeMatch {
 			continue
 		}
 		if rt.method != r.Method && !(r.Method == http.MethodHead && rt.method == http.MethodGet) {
+			continue
+		}
+		if ix != nil && !ix.has(rt.feature) {
 			continue
 		}
 		return &routeMatch{template: rt.template, r: rt, params: params}
@@ -329,4 +341,5 @@ func getRoute(path string, h handlerFunc, scope scopeNeed) *apiRoute {
 	return &apiRoute{method: http.MethodGet, segs: strings.Split(strings.TrimPrefix(path, "/"), "/"), template: "GET " + path, h: h, scope: scope}
 }
 
-func comOnly(r *apiRoute) *apiRoute { r.gitlabCom = true; return r }
+// since gives a route the feature that decides where it exists.
+func since(f feature, r *apiRoute) *apiRoute { r.feature = f; return r }

@@ -378,7 +378,7 @@ func TestClientGoCredentialsInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.GitLabCom = true
+	w.GitLabCom, w.Version = true, GeneratorGitLabComVersion
 	s := NewServer(w, Options{})
 	defer s.Close()
 	token, groupPath := w.GroupOwnerToken()

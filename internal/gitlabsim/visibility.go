@@ -169,7 +169,7 @@ func (ix *index) visible(secret string) (*Visibility, error) {
 	for _, tl := range tokenLists {
 		rt := routeByTemplate(tl.template)
 		// The route's own availability and scope, as serveRoute applies them.
-		if rt.gitlabCom && !ix.w.GitLabCom {
+		if !ix.has(rt.feature) {
 			continue
 		}
 		cl, aerr := ix.authenticateSecret(secret, rt.scope)

@@ -220,7 +220,7 @@ func mapKeys[V any](m map[string]V) []string {
 // administrator; scopes and refused tokens are honoured.
 func TestVisibleGitLabComScopesAndRefusals(t *testing.T) {
 	w := testWorld()
-	w.GitLabCom = true
+	w.GitLabCom, w.Version = true, GeneratorGitLabComVersion
 	s := NewServer(w, Options{})
 	defer s.Close()
 	for _, who := range []string{tokAlice, tokAdmin, tokBob, tokCarol} {

@@ -27,13 +27,23 @@ type World struct {
 	Version  string // e.g. "18.5.1-ee"
 	Revision string
 	// GitLabCom serves the instance as GitLab.com: no administrator, the
-	// credentials-inventory endpoints (/groups/:id/manage/...) exist, the
-	// admin-only instance endpoints answer as on GitLab.com.
+	// credentials-inventory endpoints (/groups/:id/manage/...) work from
+	// 18.6, the admin-only instance endpoints answer as on GitLab.com.
 	GitLabCom bool
+	// CredentialsInventoryOff turns the flag manage_pat_by_group_owners_ready
+	// off (GitLab.com 18.6 had it off by default, 18.7 removed it): the
+	// /groups/:id/manage routes then answer 404
+	// (https://docs.gitlab.com/api/groups/#credentials-inventory-management).
+	CredentialsInventoryOff bool
 	// LastUsedIPs controls the last_used_ips key on token entities:
 	// "absent" (key not sent), "empty" (always []), "populated" (the stored
 	// IPs). The zero value means "populated".
 	LastUsedIPs string
+	// GranularPATsFlag turns the flag granular_personal_access_tokens on
+	// (on by default from 19.2): without it a granular token is served
+	// with active false
+	// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/entities/personal_access_token.rb).
+	GranularPATsFlag bool
 
 	Settings Settings
 
@@ -140,6 +150,9 @@ type PersonalAccessToken struct {
 	LastUsedIPs   []string
 	Revoked       bool
 	Impersonation bool
+	// Granular is a fine-grained token (GitLab 18.10 beta), which the
+	// simulator serves but gives no granular scopes.
+	Granular bool
 	// Value is the secret the simulator accepts in PRIVATE-TOKEN or
 	// Authorization: Bearer. It is never served in any list.
 	Value string

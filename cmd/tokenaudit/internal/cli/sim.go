@@ -33,6 +33,7 @@ type simSettings struct {
 	latency   time.Duration
 	gitlabCom bool
 	adminMode bool
+	version   string
 }
 
 func newSimCmd(s *Streams) *cobra.Command {
@@ -75,6 +76,7 @@ share of requests with 500/502/503, --latency slows every request, and
 	f.DurationVar(&st.latency, "latency", 0, "latency added to every request, such as 50ms")
 	f.BoolVar(&st.gitlabCom, "gitlab-com", false, "behave as GitLab.com: no administrator, group credentials inventory")
 	f.BoolVar(&st.adminMode, "admin-mode", false, "turn GitLab's Admin Mode on: administrator tokens act as administrators only with the admin_mode scope")
+	f.StringVar(&st.version, "gitlab-version", "", "GitLab version and edition to serve, such as 18.5.1-ee, 17.5.0-ee or 16.11.0-ce (default "+gitlabsim.GeneratorVersion+", or "+gitlabsim.GeneratorGitLabComVersion+" with --gitlab-com)")
 	return cmd
 }
 
@@ -113,7 +115,6 @@ func runSim(ctx context.Context, s *Streams, st simSettings) error {
 	if err != nil {
 		return exitCode(ExitCannotRun, err)
 	}
-	world.GitLabCom = world.GitLabCom || st.gitlabCom
 	world.Settings.AdminMode = world.Settings.AdminMode || st.adminMode
 	// The simulator's own URLs (web_url, http_url_to_repo) name the address
 	// it listens on, so it listens on the port asked for and no other.
@@ -171,15 +172,25 @@ func simWorld(st simSettings) (*gitlabsim.World, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("scenario: %w", err)
 		}
+		if st.version != "" {
+			return nil, "", fmt.Errorf("gitlab-version: a scenario file names its GitLab with its version key")
+		}
+		w.GitLabCom = w.GitLabCom || st.gitlabCom
 		return w, "scenario " + st.scenario, nil
 	}
 	var opts []gitlabsim.GenOption
 	if st.adminMode {
 		opts = append(opts, gitlabsim.WithAdminMode())
 	}
+	if st.gitlabCom {
+		opts = append(opts, gitlabsim.WithGitLabCom())
+	}
+	if st.version != "" {
+		opts = append(opts, gitlabsim.WithVersion(st.version))
+	}
 	w, err := gitlabsim.Generate(st.preset, st.seed, opts...)
 	if err != nil {
 		return nil, "", fmt.Errorf("preset: %w", err)
 	}
-	return w, fmt.Sprintf("preset %s, seed %d", st.preset, st.seed), nil
+	return w, fmt.Sprintf("preset %s, seed %d, GitLab %s", st.preset, st.seed, w.Version), nil
 }
