@@ -63,6 +63,39 @@ var (
 	errUserDeactivated     = errMessage(http.StatusForbidden, "403 Forbidden - Your account has been deactivated by your administrator. Please log back in to reactivate your account.")
 )
 
+// checkDPoP is the DPoP check a group's require_dpop_for_manage_api_endpoints
+// asks of the /groups/:id/manage routes: one DPoP header holding a proof
+// (Auth::DpopAuthenticationService), refused as Gitlab::Auth::DpopValidationError,
+// which APIGuard renders as a 401 dpop_error
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/api_guard.rb,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/services/auth/dpop_authentication_service.rb;
+// the messages as spec/requests/api/api_spec.rb expects them). The
+// simulator takes any header shaped as one JWT (three dot-separated parts)
+// for a valid proof: it checks no signature. A nil request (Visible) has
+// no proof.
+func checkDPoP(r *http.Request) *apiError {
+	var vals []string
+	if r != nil {
+		vals = r.Header.Values("DPoP")
+	}
+	switch {
+	case len(vals) == 0:
+		return errDPoP("DPoP header is missing")
+	case len(vals) > 1 || strings.ContainsAny(strings.TrimSpace(vals[0]), " \t,"):
+		return errDPoP("Only 1 DPoP header is allowed in request")
+	case len(strings.Split(vals[0], ".")) != 3:
+		return errDPoP("Malformed JWT, unable to decode. Not enough or too many segments")
+	}
+	return nil
+}
+
+func errDPoP(reason string) *apiError {
+	desc := "DPoP validation error: " + reason
+	b, _ := json.Marshal(map[string]string{"error": "dpop_error", "error_description": desc})
+	return &apiError{status: http.StatusUnauthorized, body: string(b),
+		header: map[string]string{"WWW-Authenticate": `Bearer realm="Protected by OAuth 2.0", error="dpop_error", error_description="` + desc + `"`}}
+}
+
 func errInsufficientScope(scopes string) *apiError {
 	b, _ := json.Marshal(struct {
 		Error       string `json:"error"`

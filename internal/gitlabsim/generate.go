@@ -214,7 +214,7 @@ func Generate(preset string, seed int64, opts ...GenOption) (*World, error) {
 	g.genPATs()
 	g.genDeployTokens()
 	g.genTriggers()
-	g.applyOptions(cfg)
+	g.applyOptions(cfg, seed)
 	genUserUpdates(g.w, seed)
 	fitVersion(g.w)
 	return g.w, nil
@@ -272,6 +272,7 @@ type generator struct {
 	activeBelow    map[int64]int // the same, archived projects left out
 	projectByID    map[int64]*Project
 	deletedProject int64 // an ID left free: a project deleted since
+	largestTop     int64 // the largest top-level group, the well-known owner's
 
 	values map[string]struct{}
 	ipPool []string
@@ -614,6 +615,9 @@ func (g *generator) genGroupsAndProjects() {
 	slots := make([]int64, 0, sp.Projects)
 	for i, size := range sizes {
 		tree := g.genGroupTree(i == largest, g.subgroupCount(size, inGroups))
+		if i == largest {
+			g.largestTop = tree[0].ID
+		}
 		for range size {
 			slots = append(slots, tree[g.rng.IntN(len(tree))].ID)
 		}

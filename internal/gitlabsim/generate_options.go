@@ -2,6 +2,7 @@ package gitlabsim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -59,11 +60,73 @@ func (g *generator) configure(c genConfig) error {
 // applyOptions runs the steps the options ask for, after every other step
 // of generation, so that the values the preset and seed give stay as they
 // are without options.
-func (g *generator) applyOptions(c genConfig) {
+func (g *generator) applyOptions(c genConfig, seed int64) {
 	if c.adminMode {
 		g.w.Settings.AdminMode = true
 		g.genAdminModeToken()
 	}
+	if c.gitLabCom {
+		g.genComPlans(seed)
+	}
+}
+
+// genComPlans gives GitLab.com's top-level groups their plans and settings,
+// from a stream of its own: the largest group (the well-known owner's)
+// Ultimate; of the others, one Premium group whose credentials inventory
+// refuses (403, it needs Ultimate) and, where there are three groups or
+// more, one Ultimate group that requires DPoP on its /manage routes (401
+// without a proof), both with the well-known owner as an Owner too, so that
+// World.GroupOwnerToken meets both refusals; the rest Ultimate or Premium,
+// or Free half the time where they hold no service account and no project
+// or group access token (GitLab.com offers neither on Free); and a new Free
+// group of that owner's.
+func (g *generator) genComPlans(seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x636f6d706c616e73)) // "complans"
+	paid := map[int64]bool{}                                       // top-level groups that hold what Free lacks
+	for _, u := range g.w.Users {
+		switch {
+		case u.ServiceAccountGroupID != 0:
+			paid[u.ServiceAccountGroupID] = true
+		case u.BotSourceType == "group":
+			paid[g.groupTop[u.BotSourceID]] = true
+		case u.BotSourceType == "project" && g.projectByID[u.BotSourceID] != nil:
+			paid[g.groupTop[g.projectByID[u.BotSourceID].GroupID]] = true
+		}
+	}
+	var others []*Group
+	for _, gr := range g.w.Groups {
+		if gr.ParentID != 0 {
+			continue
+		}
+		gr.Plan = "ultimate"
+		if gr.ID != g.largestTop {
+			others = append(others, gr)
+		}
+	}
+	for i, gr := range others {
+		switch {
+		case i == 0:
+			gr.Plan = "premium"
+			gr.Members = withOwner(gr.Members, g.groupOwner.ID)
+		case i == 1:
+			gr.RequireDPoPForManageAPI = true
+			gr.Members = withOwner(gr.Members, g.groupOwner.ID)
+		case !paid[gr.ID] && rng.IntN(2) == 0:
+			gr.Plan = "free"
+		case rng.IntN(3) == 0:
+			gr.Plan = "premium"
+		}
+	}
+	// A Free group the well-known owner owns, without projects: generated
+	// groups all hold tokens Free does not offer. It comes last, so no
+	// other ID moves.
+	g.nextGroupID++
+	since := g.groupOwner.CreatedAt
+	created := since.Add(time.Duration(rng.Int64N(int64(g.now.AddDate(0, 0, -30).Sub(since)))))
+	free := &Group{ID: g.nextGroupID, Path: fmt.Sprintf("community-%d", g.nextGroupID), Visibility: "public", Plan: "free",
+		CreatedAt: created, Members: []Membership{{UserID: g.groupOwner.ID, AccessLevel: 50}}}
+	free.Name = free.Path
+	g.w.Groups = append(g.w.Groups, free)
 }
 
 // genAdminModeToken adds root's admin_mode token: created after every
@@ -166,4 +229,15 @@ func dropUsers(w *World, drop map[int64]bool) {
 			tr.OwnerID = 0
 		}
 	}
+}
+
+// withOwner makes a user an Owner of a member list.
+func withOwner(ms []Membership, userID int64) []Membership {
+	for i := range ms {
+		if ms[i].UserID == userID {
+			ms[i].AccessLevel = 50
+			return ms
+		}
+	}
+	return append(ms, Membership{UserID: userID, AccessLevel: 50})
 }

@@ -172,9 +172,27 @@ var (
 // TestGenerateConsistency checks what any GitLab instance guarantees:
 // references resolve, dates are ordered, values are unique and well formed.
 func TestGenerateConsistency(t *testing.T) {
-	for _, preset := range []string{"tiny", "small", "medium"} {
-		t.Run(preset, func(t *testing.T) {
+	type variant struct {
+		name, preset string
+		opts         []GenOption
+	}
+	variants := []variant{{"tiny", "tiny", nil}, {"small", "small", nil}, {"medium", "medium", nil},
+		{"medium on GitLab.com", "medium", []GenOption{WithGitLabCom()}},
+		{"medium with Admin Mode", "medium", []GenOption{WithAdminMode()}},
+		{"medium 16.11 CE", "medium", []GenOption{WithVersion("16.11.0-ce")}},
+		{"medium 17.5 EE", "medium", []GenOption{WithVersion("17.5.0-ee")}},
+	}
+	for _, vt := range variants {
+		preset := vt.preset
+		t.Run(vt.name, func(t *testing.T) {
 			w := world(t, preset)
+			if vt.opts != nil {
+				var err error
+				if w, err = Generate(preset, 42, vt.opts...); err != nil {
+					t.Fatal(err)
+				}
+				checkNothingBeforeItsOwner(t, w)
+			}
 			checkIDs(t, "users", idsOf(w.Users, func(u *User) int64 { return u.ID }))
 			checkIDs(t, "groups", idsOf(w.Groups, func(g *Group) int64 { return g.ID }))
 			checkIDs(t, "projects", idsOf(w.Projects, func(p *Project) int64 { return p.ID }))

@@ -544,10 +544,10 @@ func saPage(s *Server, rc *reqCtx, list []*User, conv func(*User) map[string]any
 	return paged(s, rc, list, conv)
 }
 
-// listGroupServiceAccounts is GET /groups/:id/service_accounts: Owner of the
-// top-level group, else 403 (authorize!).
+// listGroupServiceAccounts is GET /groups/:id/service_accounts
+// (serviceAccountGroup).
 func listGroupServiceAccounts(s *Server, rc *reqCtx) (any, *apiError) {
-	g, err := topLevelOwner(rc, errForbidden)
+	g, err := serviceAccountGroup(rc)
 	if err != nil {
 		return nil, err
 	}

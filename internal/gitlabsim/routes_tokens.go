@@ -463,17 +463,38 @@ func triggersOf(rc *reqCtx) ([]*Trigger, *apiError) {
 var getTrigger = listedItem(triggersOf, "trigger_id", triggerID,
 	func(s *Server, rc *reqCtx, tr *Trigger) triggerEntity { return s.triggerEntity(rc.ix, tr, rc.c) }, errNotFound)
 
-// topLevelOwner resolves :id to a group and requires it to be top-level
-// with the caller its Owner (or an administrator off GitLab.com).
-func topLevelOwner(rc *reqCtx, refusal *apiError) (*Group, *apiError) {
+// serviceAccountGroup is the guard of the group service-account routes
+// (API::GroupServiceAccounts: before { authorize! :admin_service_accounts,
+// user_group }, https://gitlab.com/gitlab-org/gitlab/-/blob/master/ee/lib/api/group_service_accounts.rb):
+// a group the caller cannot see is 404 Group Not Found; the permission is
+// the Owner's or an administrator's of a top-level group whose licence has
+// service accounts (Premium and Ultimate; ee/app/policies/ee/group_policy.rb,
+// https://docs.gitlab.com/api/service_accounts/), and anyone else, a
+// subgroup or a Free group on GitLab.com gets 403.
+func serviceAccountGroup(rc *reqCtx) (*Group, *apiError) {
 	g, err := resourceGroup(rc)
 	if err != nil {
 		return nil, err
 	}
-	if g.ParentID != 0 || rc.groupLevel(g) < 50 {
-		return nil, refusal
+	if g.ParentID != 0 || rc.groupLevel(g) < 50 || !rc.ix.licensed(g, "premium") {
+		return nil, errForbidden
 	}
 	return g, nil
+}
+
+// licensed reports whether a group's subscription is at least plan (free,
+// premium, ultimate). Only GitLab.com sells plans per group; a
+// self-managed EE instance is taken to hold an Ultimate licence.
+func (ix *index) licensed(g *Group, plan string) bool {
+	if !ix.w.GitLabCom {
+		return true
+	}
+	top := g
+	if a := ix.ancestors(g); len(a) > 0 {
+		top = a[len(a)-1]
+	}
+	rank := map[string]int{"free": 0, "premium": 1, "ultimate": 2, "": 2}
+	return rank[top.Plan] >= rank[plan]
 }
 
 // manageGroup is the guard of the /groups/:id/manage routes (API::Manage::Groups,
@@ -483,8 +504,13 @@ func topLevelOwner(rc *reqCtx, refusal *apiError) (*Group, *apiError) {
 //   - the feature off (before 18.6, off GitLab.com, or its flag
 //     manage_pat_by_group_owners_ready off): not_found!, which is
 //     {"message":"404 Not Found"}, not the catch-all of a missing route;
-//   - anyone but the Owner of the top-level group: 403 (authorize!
-//     :admin_group).
+//   - the group setting require_dpop_for_manage_api_endpoints on and no
+//     DPoP proof: 401 dpop_error (checkDPoP);
+//   - anyone but the Owner of the top-level group (authorize!
+//     :admin_group), or a group without Ultimate, which the credentials
+//     inventory needs (https://docs.gitlab.com/user/group/credentials_inventory/,
+//     credentials_inventory among the Ultimate features of
+//     ee/app/models/gitlab_subscriptions/features.rb): 403.
 func manageGroup(rc *reqCtx) (*Group, *apiError) {
 	g, err := resourceGroup(rc)
 	if err != nil {
@@ -493,7 +519,12 @@ func manageGroup(rc *reqCtx) (*Group, *apiError) {
 	if !rc.ix.has(featCredentialsInventory) || rc.ix.w.CredentialsInventoryOff {
 		return nil, errNotFound
 	}
-	if g.ParentID != 0 || rc.groupLevel(g) < 50 {
+	if g.RequireDPoPForManageAPI && rc.ix.has(featDPoPGroupSetting) {
+		if err := checkDPoP(rc.r); err != nil {
+			return nil, err
+		}
+	}
+	if g.ParentID != 0 || rc.groupLevel(g) < 50 || !rc.ix.licensed(g, "ultimate") {
 		return nil, errForbidden
 	}
 	return g, nil
@@ -570,7 +601,7 @@ var listGroupServiceAccountPATs = filteredTokenList(serviceAccountPATsOf, (*inde
 // GET /groups/:id/service_accounts/:user_id/personal_access_tokens, shared
 // with Visible.
 func serviceAccountPATsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
-	g, err := topLevelOwner(rc, errUnauthorized)
+	g, err := serviceAccountGroup(rc)
 	if err != nil {
 		return nil, err
 	}

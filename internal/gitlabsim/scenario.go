@@ -58,6 +58,8 @@ import (
 //	    name: Platform
 //	    visibility: private
 //	    members: [{user: alice, access_level: 50}]
+//	    plan: ultimate               # top-level, GitLab.com: free, premium, ultimate (default)
+//	    require_dpop_for_manage_api_endpoints: false
 //	projects:
 //	  - path: api                    # required: last segment with group or user, or the full path
 //	    group: acme/platform
@@ -144,6 +146,8 @@ type scenarioUser struct {
 }
 
 type scenarioGroup struct {
+	Plan       string           `yaml:"plan"`
+	DPoP       bool             `yaml:"require_dpop_for_manage_api_endpoints"`
 	ID         int64            `yaml:"id"`
 	Path       string           `yaml:"path"`
 	Parent     string           `yaml:"parent"`
@@ -522,6 +526,15 @@ func (b *scenarioBuilder) buildGroups() error {
 		gr := &Group{
 			ID: a.next(sg.ID), Path: full[i][strings.LastIndex(full[i], "/")+1:],
 			Name: sg.Name, Visibility: cmpOr(sg.Visibility, "private"),
+			Plan: sg.Plan, RequireDPoPForManageAPI: sg.DPoP,
+		}
+		switch sg.Plan {
+		case "", "free", "premium", "ultimate":
+		default:
+			return b.itemError("groups", i, label, "plan %q: want free, premium or ultimate", sg.Plan)
+		}
+		if sg.Plan != "" && strings.Contains(full[i], "/") {
+			return b.itemError("groups", i, label, "plan is for top-level groups")
 		}
 		gr.Name = cmpOr(gr.Name, gr.Path)
 		if _, dup := b.groups[full[i]]; dup {

@@ -111,6 +111,15 @@ type Group struct {
 	Visibility string // private, internal, public
 	CreatedAt  time.Time
 	Members    []Membership // direct members
+	// Plan is a top-level group's GitLab.com subscription: free, premium or
+	// ultimate; "" counts as ultimate. It gates the group service accounts
+	// (Premium) and the credentials inventory (Ultimate) on GitLab.com.
+	Plan string
+	// RequireDPoPForManageAPI is the group setting
+	// require_dpop_for_manage_api_endpoints (17.10; false since an 18.0
+	// migration): the /groups/:id/manage routes then refuse requests
+	// without a DPoP proof.
+	RequireDPoPForManageAPI bool
 }
 
 // JobTokenScope is a project's CI/CD job token scope settings.
