@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -15,10 +16,14 @@ import (
 )
 
 // ClientOptions configure NewClient. The zero value works: GitLab-friendly
-// retry waits, five retries, a 60 s timeout per request.
+// retry waits, five retries, a 60 s timeout per request, answers up to
+// DefaultMaxBodyBytes.
 type ClientOptions struct {
-	// HTTPClient is the base client; nil: a fresh pooled client. Its
-	// transport is wrapped to count requests.
+	// HTTPClient is the base client; nil: a fresh pooled client. NewClient
+	// uses a copy whose transport it wraps (guardTransport, the pacer, the
+	// request counter), so the token never goes to another origin whatever
+	// the client's CheckRedirect says. Its Timeout, when set and Timeout
+	// below is zero, becomes the per-attempt timeout.
 	HTTPClient *http.Client
 	// RetryMax is the number of retries after the first attempt of a request
 	// (5xx, 429, dropped connections); 0: DefaultRetryMax; < 0: no retries.
@@ -30,8 +35,14 @@ type ClientOptions struct {
 	// or the pacing from RateLimit-* headers, may make a request wait; zero:
 	// 5 minutes.
 	RetryAfterMax time.Duration
-	// Timeout bounds one HTTP attempt, body included; zero: 60 s.
+	// Timeout bounds one HTTP attempt, from sending the request to the end
+	// of its body; waits for the rate limit and between retries are not
+	// part of it. Zero: 60 s.
 	Timeout time.Duration
+	// MaxBodyBytes bounds the body of one answer, after decompression; a
+	// longer one fails the request with a *BodyTooLargeError. Zero:
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 	// Clock is the wall clock that pacing and retry waits measure against;
 	// nil: time.Now. It never judges a token (audit does, at its own now).
 	Clock func() time.Time
@@ -62,10 +73,17 @@ func (c *RequestCounter) Count() int {
 }
 
 // NewClient builds the one client-go client a collection uses: base URL,
-// token, retries that honour Retry-After, and a transport that paces
-// requests from GitLab's RateLimit-* headers and counts them. The command
-// and the tests build their clients here so both behave the same. The token is only handed to client-go; it is never logged.
+// token, retries that honour Retry-After, and transports that refuse to
+// send the token anywhere but baseURL's origin, check what GitLab answers
+// (guardTransport), pace requests from GitLab's RateLimit-* headers and
+// count them. The command and the tests build their clients here so both
+// behave the same. The token is only handed to client-go; it is never
+// logged.
 func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *RequestCounter, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, nil, fmt.Errorf("create gitlab client: base URL %q is not an http(s) URL with a host", redactBase(baseURL))
+	}
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
 		c := *opts.HTTPClient
@@ -80,15 +98,18 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 		t.MaxIdleConnsPerHost = 128
 		next = t
 	}
-	// Every attempt is paced from the RateLimit-* headers (pacer.go) and
-	// counted.
-	counter := &RequestCounter{next: next}
-	hc.Transport = counter
+	if opts.Timeout == 0 {
+		opts.Timeout = hc.Timeout
+	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 60 * time.Second
 	}
-	if hc.Timeout == 0 {
-		hc.Timeout = opts.Timeout
+	// The attempt is timed in guardTransport, below the pacer: the
+	// client's Timeout would also run while the pacer waits for GitLab's
+	// rate limit window, and fail requests that were never sent.
+	hc.Timeout = 0
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if opts.RetryMax == 0 {
 		opts.RetryMax = DefaultRetryMax
@@ -110,7 +131,11 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	}
 	p := newPacer(opts.RetryAfterMax)
 	p.now = opts.Clock
-	counter.next = &pacedTransport{p: p, next: next}
+	// Every attempt is counted, paced from the RateLimit-* headers
+	// (pacer.go) and guarded (transport.go), in that order.
+	guard := &guardTransport{origin: originOf(u), timeout: opts.Timeout, maxBody: opts.MaxBodyBytes, next: next}
+	counter := &RequestCounter{next: &pacedTransport{p: p, next: guard}}
+	hc.Transport = counter
 	client, err := gitlab.NewClient(token,
 		gitlab.WithBaseURL(baseURL),
 		gitlab.WithHTTPClient(hc),
@@ -122,7 +147,7 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 		gitlab.WithCustomLimiter(rate.NewLimiter(rate.Inf, 0)),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create gitlab client for %s: %w", baseURL, err)
+		return nil, nil, fmt.Errorf("create gitlab client for %s: %w", redactBase(baseURL), err)
 	}
 	return client, counter, nil
 }
@@ -153,10 +178,23 @@ func backoff(retryAfterMax time.Duration, clock func() time.Time) retryablehttp.
 	}
 }
 
+// redactBase is a base URL fit for an error message: without user info
+// or query, or nothing when it does not parse.
+func redactBase(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return redactURL(u)
+}
+
 // serverWait reads how long the server asked the client to wait.
 func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
 	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+			if s > math.MaxInt64/int64(time.Second) {
+				return math.MaxInt64, true // centuries; the Duration would overflow
+			}
 			return time.Duration(s) * time.Second, true
 		}
 		if t, err := http.ParseTime(v); err == nil {
