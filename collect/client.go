@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -10,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/time/rate"
 )
@@ -31,9 +31,10 @@ type ClientOptions struct {
 	// RetryWaitMin and RetryWaitMax bound the exponential backoff between
 	// retries of a 5xx or a 429 without rate-limit headers; zero: 500 ms and 30 s.
 	RetryWaitMin, RetryWaitMax time.Duration
-	// RetryAfterMax caps how long a 429's Retry-After (or RateLimit-Reset),
-	// or the pacing from RateLimit-* headers, may make a request wait; zero:
-	// 5 minutes.
+	// RetryAfterMax is the longest a 429's (or 503's) Retry-After or
+	// RateLimit-Reset, or the pacing from RateLimit-* headers, may make a
+	// request wait; a request GitLab asks to wait longer fails with a
+	// *WaitError. Zero: 5 minutes.
 	RetryAfterMax time.Duration
 	// Timeout bounds one HTTP attempt, from sending the request to the end
 	// of its body; waits for the rate limit and between retries are not
@@ -46,6 +47,13 @@ type ClientOptions struct {
 	// Clock is the wall clock that pacing and retry waits measure against;
 	// nil: time.Now. It never judges a token (audit does, at its own now).
 	Clock func() time.Time
+	// Sleep is how the client waits for GitLab's rate limit and for a
+	// 429's or 503's Retry-After; nil: a timer. A Sleep that returns early
+	// skips the wait (the pacer takes it as done), which lets tests against
+	// a throttling simulator run fast; RetryAfterMax still decides which
+	// waits are too long. Backoff after 5xx is not covered (RetryWaitMin
+	// and RetryWaitMax bound it).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // DefaultRetryMax is the number of retries when ClientOptions does not say.
@@ -131,6 +139,9 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	}
 	p := newPacer(opts.RetryAfterMax)
 	p.now = opts.Clock
+	if opts.Sleep != nil {
+		p.sleep = opts.Sleep
+	}
 	// Every attempt is counted, paced from the RateLimit-* headers
 	// (pacer.go) and guarded (transport.go), in that order.
 	guard := &guardTransport{origin: originOf(u), timeout: opts.Timeout, maxBody: opts.MaxBodyBytes, next: next}
@@ -141,7 +152,7 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 		gitlab.WithHTTPClient(hc),
 		gitlab.WithCustomRetryMax(opts.RetryMax),
 		gitlab.WithCustomRetryWaitMinMax(opts.RetryWaitMin, opts.RetryWaitMax),
-		gitlab.WithCustomBackoff(backoff(opts.RetryAfterMax, opts.Clock)),
+		gitlab.WithCustomBackoff(backoff),
 		// The transport paces; an unlimited limiter keeps client-go's own,
 		// which would allow only two thirds of the rate (pacer.go).
 		gitlab.WithCustomLimiter(rate.NewLimiter(rate.Inf, 0)),
@@ -152,30 +163,27 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	return client, counter, nil
 }
 
-// backoff returns the wait before a retry. A 429 waits for as long as GitLab
-// asks: Retry-After (seconds), else RateLimit-Reset (unix time)
-// (https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/#response-headers),
-// capped at retryAfterMax. Without those headers (GitLab's application
-// limiter sends none), and for 5xx, it backs off exponentially from min to
-// max with jitter. client-go's own backoff ignores Retry-After and waits a
-// fixed 0.7–0.9 s on 5xx.
-func backoff(retryAfterMax time.Duration, clock func() time.Time) retryablehttp.Backoff {
-	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if d, ok := serverWait(resp.Header, clock()); ok {
-				if d > retryAfterMax {
-					d = retryAfterMax
-				}
-				return d
-			}
+// backoff returns the wait before a retry. A 429 or 503 that says how long
+// to wait (Retry-After in seconds or as a date, else RateLimit-Reset as a
+// unix time,
+// https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/#response-headers)
+// is retried at once: the pacer holds the retry, and every other request,
+// for as long as GitLab asked (pacer.holdFor). Without those headers
+// (GitLab's application limiter sends none), and for 5xx, it backs off
+// exponentially from min to max with jitter. client-go's own backoff
+// ignores Retry-After and waits a fixed 0.7–0.9 s on 5xx.
+func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if _, ok := serverWait(resp.Header, time.Time{}); ok {
+			return 0
 		}
-		d := time.Duration(float64(min) * math.Pow(2, float64(attempt)))
-		if d > max || d <= 0 {
-			d = max
-		}
-		// Up to 25% jitter keeps concurrent workers from retrying in step.
-		return d - time.Duration(rand.Float64()*float64(d)/4)
 	}
+	d := time.Duration(float64(min) * math.Pow(2, float64(attempt)))
+	if d > max || d <= 0 {
+		d = max
+	}
+	// Up to 25% jitter keeps concurrent workers from retrying in step.
+	return d - time.Duration(rand.Float64()*float64(d)/4)
 }
 
 // redactBase is a base URL fit for an error message: without user info

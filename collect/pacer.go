@@ -2,6 +2,9 @@ package collect
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -35,11 +38,13 @@ import (
 type pacer struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
-	// maxWait caps one wait, as ClientOptions.RetryAfterMax caps a 429's:
-	// past it the request goes and risks a 429.
+	// maxWait is the longest a request may wait for its slot, as
+	// ClientOptions.RetryAfterMax is for a 429's Retry-After: a longer wait
+	// fails the request with a *WaitError instead.
 	maxWait time.Duration
 
 	mu       sync.Mutex
+	hold     time.Time // no request before it: a 429's or 503's Retry-After
 	known    bool      // a response told the current window's quota
 	reset    time.Time // end of the current window
 	budget   int       // requests still allowed in the window, in-flight ones subtracted
@@ -118,14 +123,28 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // Wait blocks until the next request may be sent and counts it as in
-// flight; every Wait that returns nil must be followed by one Done.
+// flight; every Wait that returns nil must be followed by one Done. A wait
+// that would take longer than maxWait in all fails with a *WaitError. A
+// sleep that returned is taken as the wait done, whatever the clock says,
+// so that tests may skip the waits (ClientOptions.Sleep).
 func (p *pacer) Wait(ctx context.Context) error {
 	waited := time.Duration(0)
 	for {
 		p.mu.Lock()
-		// GitLab's time: reset, next and the slots are all on its clock;
-		// only durations leave this function.
+		// GitLab's time: hold, reset, next and the slots are all on its
+		// clock; only durations leave this function.
 		now := p.serverNow()
+		if hold := p.hold; now.Before(hold) {
+			err := p.sleepLocked(ctx, &waited, hold.Sub(now), "before the next request (Retry-After)", func() {
+				if p.hold.Equal(hold) {
+					p.hold = time.Time{}
+				}
+			})
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if p.known && !now.Before(p.reset) {
 			// The window ended: its successor's quota is unknown until the
 			// next response tells it; until then requests go unpaced (at
@@ -143,33 +162,53 @@ func (p *pacer) Wait(ctx context.Context) error {
 		}
 		if p.budget <= 0 || !at.Before(p.reset) {
 			// Nothing left in this window: wait for the next one.
-			wait := p.reset.Sub(now)
-			if waited+wait > p.maxWait {
-				p.inflight++
-				p.mu.Unlock()
-				if err := p.sleep(ctx, p.maxWait-waited); err != nil {
-					p.Done(nil)
-					return err
+			reset := p.reset
+			err := p.sleepLocked(ctx, &waited, reset.Sub(now), "for its rate limit window to end (RateLimit-Remaining ran out until RateLimit-Reset)", func() {
+				if p.known && p.reset.Equal(reset) {
+					p.known = false // the window is over
 				}
-				return nil
-			}
-			p.mu.Unlock()
-			if err := p.sleep(ctx, wait); err != nil {
+			})
+			if err != nil {
 				return err
 			}
-			waited += wait
 			continue
+		}
+		if wait := at.Sub(now); waited+wait > p.maxWait {
+			// So many requests are queued for the window that this one's
+			// slot is further off than a request may wait.
+			p.mu.Unlock()
+			return &WaitError{Wait: waited + wait, Max: p.maxWait, Why: "for a slot in its rate limit window (RateLimit-Remaining, RateLimit-Reset)"}
 		}
 		p.next = at.Add(p.reset.Sub(at) / time.Duration(p.budget))
 		p.budget--
 		p.inflight++
 		p.mu.Unlock()
-		if err := p.sleep(ctx, min(at.Sub(now), max(p.maxWait-waited, 0))); err != nil {
+		if err := p.sleep(ctx, at.Sub(now)); err != nil {
 			p.Done(nil)
 			return err
 		}
 		return nil
 	}
+}
+
+// sleepLocked sleeps for wait, called with p.mu held, and returns with it
+// released. A wait that would make waited more than maxWait fails with a
+// *WaitError saying why. After the sleep, over runs under p.mu: the wait
+// is over, whatever the clock says.
+func (p *pacer) sleepLocked(ctx context.Context, waited *time.Duration, wait time.Duration, why string, over func()) error {
+	if *waited+wait > p.maxWait {
+		p.mu.Unlock()
+		return &WaitError{Wait: *waited + wait, Max: p.maxWait, Why: why}
+	}
+	p.mu.Unlock()
+	if err := p.sleep(ctx, wait); err != nil {
+		return err
+	}
+	*waited += wait
+	p.mu.Lock()
+	over()
+	p.mu.Unlock()
+	return nil
 }
 
 // Done records the answer to a request Wait let through (h nil when there
@@ -208,6 +247,16 @@ func (p *pacer) Done(h http.Header) {
 
 // pacedTransport waits for the pacer before each attempt, retries included
 // (client-go's limiter sees only the first attempt of a request).
+//
+// A 429 or 503 whose Retry-After (or RateLimit-Reset) asks for a wait holds
+// every request until then, the retry of this one included (backoff does
+// not wait again): GitLab's throttles count per user or IP, not per
+// request (https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/),
+// so the other requests in flight would only meet the same 429. A wait
+// longer than the pacer's maxWait becomes a *WaitError instead: retrying
+// after a capped wait would meet the same refusal RetryMax times, and
+// waiting as long as asked could hold a run for days. The error has no
+// response, so client-go does not retry it.
 type pacedTransport struct {
 	p    *pacer
 	next http.RoundTripper
@@ -223,5 +272,49 @@ func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	t.p.Done(resp.Header)
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if err := t.p.holdFor(resp); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+	}
 	return resp, err
 }
+
+// holdFor holds every request for as long as a 429 or 503 asks, or
+// returns a *WaitError when that is longer than maxWait.
+func (p *pacer) holdFor(resp *http.Response) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// RateLimit-Reset and a dated Retry-After are on GitLab's clock.
+	now := p.serverNow()
+	d, ok := serverWait(resp.Header, now)
+	if !ok {
+		return nil
+	}
+	if d > p.maxWait {
+		return &WaitError{Wait: d, Max: p.maxWait, Why: "before the next request (" + resp.Status + " with Retry-After or RateLimit-Reset)"}
+	}
+	if until := now.Add(d); until.After(p.hold) {
+		p.hold = until
+	}
+	return nil
+}
+
+// ErrWaitTooLong is what every *WaitError matches (errors.Is).
+var ErrWaitTooLong = errors.New("GitLab asked for a longer wait than allowed")
+
+// WaitError is the error of a request GitLab asked to wait longer for than
+// ClientOptions.RetryAfterMax allows.
+type WaitError struct {
+	Wait, Max time.Duration
+	Why       string // what the wait is for, and which headers said so
+}
+
+func (e *WaitError) Error() string {
+	secs := int64(math.Ceil(e.Wait.Seconds()))
+	return fmt.Sprintf("GitLab asked to wait %d seconds %s, longer than the %s tokenaudit waits", secs, e.Why, e.Max)
+}
+
+// Is makes errors.Is(err, ErrWaitTooLong) true.
+func (e *WaitError) Is(target error) bool { return target == ErrWaitTooLong }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,22 +210,53 @@ func TestPacerHonoursSmallerRemainingAndIgnoresOldWindows(t *testing.T) {
 	}
 }
 
-func TestPacerWaitIsCappedAndCancellable(t *testing.T) {
+// TestPacerWaitLongerThanMaxFails: a window that ends further off than
+// maxWait fails the request at once with a *WaitError saying how long
+// GitLab asked to wait, instead of sleeping the cap and sending anyway; so
+// does a slot in the window that is further off. A cancelled context ends
+// a wait.
+func TestPacerWaitLongerThanMaxFails(t *testing.T) {
 	p, c := newFakePacer(2 * time.Second)
 	start := c.t
 	if err := p.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	p.Done(rateHeaders(0, start.Add(time.Minute))) // a 429 for the next minute
+	p.Done(rateHeaders(0, start.Add(time.Minute))) // nothing left for the next minute
+	err := p.Wait(context.Background())
+	var we *WaitError
+	if !errors.As(err, &we) || !errors.Is(err, ErrWaitTooLong) {
+		t.Fatalf("Wait for a window a minute away with a 2s cap: %v, want a *WaitError", err)
+	}
+	if !strings.Contains(err.Error(), "asked to wait 60 seconds") {
+		t.Errorf("error %q does not say GitLab asked to wait 60 seconds", err)
+	}
+	if len(c.slept) != 0 {
+		t.Errorf("slept %v before failing, want no sleep", c.slept)
+	}
+
+	// 3 requests left for 9 s: slots 3 s apart, the third 6 s off.
+	p, c = newFakePacer(4 * time.Second)
 	if err := p.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.t.Sub(start); got != 2*time.Second {
-		t.Errorf("waited %s for a window a minute away, want the 2s cap", got)
+	p.Done(rateHeaders(3, c.t.Add(9*time.Second)))
+	for i, want := range []error{nil, nil, ErrWaitTooLong} {
+		// Each request is queued while the ones before are still waiting.
+		saved := c.t
+		err := p.Wait(context.Background())
+		c.t = saved
+		if !errors.Is(err, want) && err != want {
+			t.Fatalf("request %d: %v, want %v", i, err, want)
+		}
 	}
-	p.Done(nil)
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	p, _ = newFakePacer(time.Minute)
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Done(rateHeaders(0, time.Unix(1_800_000_030, 0)))
 	if err := p.Wait(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait with a cancelled context: %v, want context.Canceled", err)
 	}
