@@ -246,12 +246,15 @@ func (n nullableTime) MarshalJSON() ([]byte, error) {
 	return apiTime(*n.t).MarshalJSON()
 }
 
-// triggerEntity shows the token in full to its owner only; anyone else gets
-// the first four characters after the glptt- prefix (README §10,
+// triggerEntity shows the token in full to whoever may admin_trigger it:
+// its owner, and for a legacy trigger, one without an owner, anyone who may
+// list triggers (Maintainer); anyone else gets the first four characters
+// after the glptt- prefix (https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/policies/ci/trigger_policy.rb:
+// legacy | is_owner enables admin_trigger; https://docs.gitlab.com/api/pipeline_triggers/;
 // spec/models/ci/trigger_spec.rb #short_token).
 func (s *Server) triggerEntity(ix *index, tr *Trigger, c *caller) triggerEntity {
 	tok := tr.Value
-	if tr.OwnerID == 0 || c.user.ID != tr.OwnerID {
+	if tr.OwnerID != 0 && c.user.ID != tr.OwnerID {
 		tok = strings.TrimPrefix(tok, "glptt-")
 		if len(tok) > 4 {
 			tok = tok[:4]

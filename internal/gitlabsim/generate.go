@@ -214,6 +214,7 @@ func Generate(preset string, seed int64, opts ...GenOption) (*World, error) {
 	g.genPATs()
 	g.genDeployTokens()
 	g.genTriggers()
+	g.genAccessRequests(seed)
 	g.applyOptions(cfg, seed)
 	genUserUpdates(g.w, seed)
 	fitVersion(g.w)
@@ -1244,6 +1245,56 @@ func (g *generator) genTriggers() {
 		}
 		g.w.Triggers = append(g.w.Triggers, tr)
 	}
+}
+
+// genAccessRequests adds pending access requests, one per fifty humans
+// (at least two): active users asking to join a group or project they have
+// no access to, which GitLab requires of a requester. They draw from a
+// stream of their own, so every other value stays put.
+func (g *generator) genAccessRequests(seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6163636573737271)) // "accessrq"
+	member := func(ms []Membership, uid int64) bool {
+		return slices.ContainsFunc(ms, func(m Membership) bool { return m.UserID == uid })
+	}
+	inGroup := func(gid, uid int64) bool {
+		for gr := g.groupByID[gid]; gr != nil; gr = g.groupByID[gr.ParentID] {
+			if member(gr.Members, uid) || slices.ContainsFunc(gr.AccessRequests, func(a AccessRequest) bool { return a.UserID == uid }) {
+				return true
+			}
+		}
+		return false
+	}
+	for made, tries := 0, 0; made < max(2, g.spec.Humans/50) && tries < 1000; tries++ {
+		u := g.active[rng.IntN(len(g.active))]
+		since := u.CreatedAt
+		var reqs *[]AccessRequest
+		if rng.IntN(2) == 0 {
+			gr := g.w.Groups[rng.IntN(len(g.w.Groups))]
+			if inGroup(gr.ID, u.ID) {
+				continue
+			}
+			reqs = &gr.AccessRequests
+			since = later(since, gr.CreatedAt)
+		} else {
+			p := g.w.Projects[rng.IntN(len(g.w.Projects))]
+			if p.GroupID == 0 || member(p.Members, u.ID) || inGroup(p.GroupID, u.ID) ||
+				slices.ContainsFunc(p.AccessRequests, func(a AccessRequest) bool { return a.UserID == u.ID }) {
+				continue
+			}
+			reqs = &p.AccessRequests
+			since = later(since, p.CreatedAt)
+		}
+		at := since.Add(time.Duration(rng.Int64N(max(int64(g.now.Sub(since)), 1))))
+		*reqs = append(*reqs, AccessRequest{UserID: u.ID, RequestedAt: at})
+		made++
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // AdminToken returns the value of the well-known administrator token: the

@@ -212,17 +212,21 @@ func fitVersion(w *World) {
 	}
 }
 
-// dropUsers deletes users with their tokens and memberships; a trigger
+// dropUsers deletes users with their tokens, memberships and access
+// requests; a trigger
 // they own is left without an owner, as GitLab leaves one.
 func dropUsers(w *World, drop map[int64]bool) {
 	w.Users = slices.DeleteFunc(w.Users, func(u *User) bool { return drop[u.ID] })
 	w.Tokens = slices.DeleteFunc(w.Tokens, func(t *PersonalAccessToken) bool { return drop[t.UserID] })
 	gone := func(m Membership) bool { return drop[m.UserID] }
+	asked := func(a AccessRequest) bool { return drop[a.UserID] }
 	for _, g := range w.Groups {
 		g.Members = slices.DeleteFunc(g.Members, gone)
+		g.AccessRequests = slices.DeleteFunc(g.AccessRequests, asked)
 	}
 	for _, p := range w.Projects {
 		p.Members = slices.DeleteFunc(p.Members, gone)
+		p.AccessRequests = slices.DeleteFunc(p.AccessRequests, asked)
 	}
 	for _, tr := range w.Triggers {
 		if drop[tr.OwnerID] {

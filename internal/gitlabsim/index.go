@@ -57,7 +57,13 @@ type membershipRef struct {
 	project *Project // nil for a group membership
 	group   *Group
 	level   int
+	request bool // an access request, not a membership
 }
+
+// accessRequestLevel is the level an access request asks for and
+// GET /users/:id/memberships shows: Developer
+// (Members::RequestAccessService#default_access_level).
+const accessRequestLevel = 30
 
 // userNamespaceOffset keeps the IDs of user namespaces apart from group IDs:
 // GitLab numbers both kinds of namespace in one sequence, which a World does
@@ -115,6 +121,9 @@ func buildIndex(w *World) *index {
 			}
 			ix.userMemberships[mb.UserID] = append(ix.userMemberships[mb.UserID], membershipRef{group: g, level: mb.AccessLevel})
 		}
+		for _, ar := range g.AccessRequests {
+			ix.userMemberships[ar.UserID] = append(ix.userMemberships[ar.UserID], membershipRef{group: g, level: accessRequestLevel, request: true})
+		}
 		ix.groupMember[g.ID] = m
 	}
 	for _, p := range w.Projects {
@@ -142,9 +151,15 @@ func buildIndex(w *World) *index {
 		for _, mb := range p.Members {
 			ix.userMemberships[mb.UserID] = append(ix.userMemberships[mb.UserID], membershipRef{project: p, level: mb.AccessLevel})
 		}
+		for _, ar := range p.AccessRequests {
+			ix.userMemberships[ar.UserID] = append(ix.userMemberships[ar.UserID], membershipRef{project: p, level: accessRequestLevel, request: true})
+		}
 	}
 	for uid, ms := range ix.userMemberships {
 		for _, m := range ms {
+			if m.request {
+				continue // a request lets its user read nothing
+			}
 			var start *Group
 			if m.project != nil {
 				start = ix.groups[m.project.GroupID]

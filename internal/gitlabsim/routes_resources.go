@@ -561,3 +561,45 @@ func listGroupServiceAccounts(s *Server, rc *reqCtx) (any, *apiError) {
 		return map[string]any{"id": u.ID, "username": u.Username, "name": u.Name, "email": u.Email}
 	})
 }
+
+// Access requests (https://docs.gitlab.com/api/access_requests/,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/access_requests.rb):
+// AccessRequestsFinder#execute! lets a project's Maintainers and a group's
+// Owners (admin_project, admin_group) see them, and refuses anyone else
+// with 403. Each is AccessRequester: UserBasic and requested_at.
+
+func listGroupAccessRequests(s *Server, rc *reqCtx) (any, *apiError) {
+	g, err := resourceGroup(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.groupLevel(g) < 50 {
+		return nil, errForbidden
+	}
+	return accessRequestsPage(s, rc, g.AccessRequests)
+}
+
+func listProjectAccessRequests(s *Server, rc *reqCtx) (any, *apiError) {
+	p, err := resourceProject(rc)
+	if err != nil {
+		return nil, err
+	}
+	if rc.projectLevel(p) < 40 {
+		return nil, errForbidden
+	}
+	return accessRequestsPage(s, rc, p.AccessRequests)
+}
+
+func accessRequestsPage(s *Server, rc *reqCtx, reqs []AccessRequest) (any, *apiError) {
+	var list []AccessRequest
+	for _, ar := range reqs {
+		if rc.ix.users[ar.UserID] != nil {
+			list = append(list, ar)
+		}
+	}
+	return paged(s, rc, list, func(ar AccessRequest) map[string]any {
+		m := s.userBasic(rc.ix.users[ar.UserID])
+		m["requested_at"] = fmtTime(ar.RequestedAt)
+		return m
+	})
+}

@@ -348,19 +348,17 @@ var getGroupAccessToken = listedItem(groupAccessTokensOf, "token_id", patID, res
 	errMessage(http.StatusNotFound, "404 group Access Token Not Found"))
 
 // deployActiveFilter applies the deploy-token lists' active parameter:
-// true keeps tokens neither revoked nor expired.
+// true keeps tokens neither revoked nor expired; false filters nothing,
+// as the finder reads params[:active] ? items.active : items
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/finders/deploy_tokens/tokens_finder.rb).
 func deployActiveFilter(rc *reqCtx, in []*DeployToken) ([]*DeployToken, *apiError) {
-	active, set, err := boolParam(rc, "active")
-	if err != nil {
-		return nil, err
-	}
-	if !set {
-		return in, nil
+	active, _, err := boolParam(rc, "active")
+	if err != nil || !active {
+		return in, err
 	}
 	out := make([]*DeployToken, 0, len(in))
 	for _, d := range in {
-		isActive := !d.Revoked && !rc.ix.deployTokenExpired(d)
-		if isActive == active {
+		if !d.Revoked && !rc.ix.deployTokenExpired(d) {
 			out = append(out, d)
 		}
 	}

@@ -413,9 +413,10 @@ func getUser(s *Server, rc *reqCtx) (any, *apiError) {
 }
 
 // listUserMemberships is GET /users/:id/memberships: administrators only
-// (403 otherwise), direct memberships, type=Project|Namespace. access_level
-// is an integer as in GitLab's entity and client-go (the docs' string is
-// taken for a typo, README §5).
+// (403 otherwise), direct memberships, type=Project|Namespace, and without
+// type the user's access requests too (level 30, as asked for).
+// access_level is an integer as in GitLab's entity and client-go (the
+// docs' string, https://docs.gitlab.com/api/users/, is taken for a typo).
 func listUserMemberships(s *Server, rc *reqCtx) (any, *apiError) {
 	u, err := adminOnlyUser(rc, "id")
 	if err != nil {
@@ -428,6 +429,15 @@ func listUserMemberships(s *Server, rc *reqCtx) (any, *apiError) {
 	var list []membershipRef
 	for _, m := range rc.ix.userMemberships[u.ID] {
 		if typ == "Project" && m.project == nil || typ == "Namespace" && m.project != nil {
+			continue
+		}
+		// With a type the list is user.project_members or
+		// user.group_members, which leave access requests out; without
+		// one it is user.members, which holds them too, and the
+		// Membership entity says nothing that tells them apart
+		// (lib/api/users.rb, app/models/user.rb,
+		// lib/api/entities/membership.rb).
+		if m.request && typ != "" {
 			continue
 		}
 		list = append(list, m)

@@ -58,6 +58,7 @@ import (
 //	    name: Platform
 //	    visibility: private
 //	    members: [{user: alice, access_level: 50}]
+//	    access_requests: [{user: carol, requested_at: 2026-11-20T10:00:00Z}]
 //	    plan: ultimate               # top-level, GitLab.com: free, premium, ultimate (default)
 //	    require_dpop_for_manage_api_endpoints: false
 //	projects:
@@ -66,6 +67,7 @@ import (
 //	    user: alice                  # a project in a user namespace
 //	    archived: false
 //	    members: [{user: bob, access_level: 30}]
+//	    access_requests: [{user: carol}]   # requested_at default 7 days before now
 //	    job_token_scope: {inbound_enabled: true, allowlist_projects: [acme/web], allowlist_groups: [acme]}
 //	tokens:                          # personal, impersonation, service-account and bot tokens
 //	  - user: alice                  # required
@@ -124,6 +126,11 @@ type scenarioSettings struct {
 	AdminMode             *bool   `yaml:"admin_mode"`
 }
 
+type scenarioRequest struct {
+	User        string     `yaml:"user"`
+	RequestedAt *time.Time `yaml:"requested_at"`
+}
+
 type scenarioMember struct {
 	User        string `yaml:"user"`
 	AccessLevel int    `yaml:"access_level"`
@@ -146,15 +153,16 @@ type scenarioUser struct {
 }
 
 type scenarioGroup struct {
-	Plan       string           `yaml:"plan"`
-	DPoP       bool             `yaml:"require_dpop_for_manage_api_endpoints"`
-	ID         int64            `yaml:"id"`
-	Path       string           `yaml:"path"`
-	Parent     string           `yaml:"parent"`
-	Name       string           `yaml:"name"`
-	Visibility string           `yaml:"visibility"`
-	CreatedAt  *time.Time       `yaml:"created_at"`
-	Members    []scenarioMember `yaml:"members"`
+	Plan       string            `yaml:"plan"`
+	DPoP       bool              `yaml:"require_dpop_for_manage_api_endpoints"`
+	ID         int64             `yaml:"id"`
+	Path       string            `yaml:"path"`
+	Parent     string            `yaml:"parent"`
+	Name       string            `yaml:"name"`
+	Visibility string            `yaml:"visibility"`
+	CreatedAt  *time.Time        `yaml:"created_at"`
+	Members    []scenarioMember  `yaml:"members"`
+	Requests   []scenarioRequest `yaml:"access_requests"`
 }
 
 type scenarioJobTokenScope struct {
@@ -174,6 +182,7 @@ type scenarioProject struct {
 	CreatedAt      *time.Time            `yaml:"created_at"`
 	LastActivityAt *time.Time            `yaml:"last_activity_at"`
 	Members        []scenarioMember      `yaml:"members"`
+	Requests       []scenarioRequest     `yaml:"access_requests"`
 	JobTokenScope  scenarioJobTokenScope `yaml:"job_token_scope"`
 }
 
@@ -501,6 +510,28 @@ func (b *scenarioBuilder) members(section string, i int, label string, in []scen
 	return out, nil
 }
 
+// requests resolves access requests; a member cannot also request access.
+func (b *scenarioBuilder) requests(section string, i int, label string, in []scenarioRequest, members []Membership) ([]AccessRequest, error) {
+	var out []AccessRequest
+	for _, r := range in {
+		u := b.userRef(r.User)
+		if u == nil {
+			return nil, b.itemError(section, i, label, "access request: unknown user %q", r.User)
+		}
+		for _, m := range members {
+			if m.UserID == u.ID {
+				return nil, b.itemError(section, i, label, "access request of %q, a member already", r.User)
+			}
+		}
+		at := b.w.Now.AddDate(0, 0, -7)
+		if r.RequestedAt != nil {
+			at = r.RequestedAt.UTC()
+		}
+		out = append(out, AccessRequest{UserID: u.ID, RequestedAt: at})
+	}
+	return out, nil
+}
+
 func (b *scenarioBuilder) buildGroups() error {
 	f := b.f
 	a, bad, err := newIDAssigner(ids(f.Groups, func(g scenarioGroup) int64 { return g.ID }))
@@ -546,6 +577,9 @@ func (b *scenarioBuilder) buildGroups() error {
 			gr.CreatedAt = b.w.Now.AddDate(-1, 0, 0)
 		}
 		if gr.Members, err = b.members("groups", i, label, sg.Members); err != nil {
+			return err
+		}
+		if gr.AccessRequests, err = b.requests("groups", i, label, sg.Requests, gr.Members); err != nil {
 			return err
 		}
 		b.groups[full[i]] = gr
@@ -630,6 +664,9 @@ func (b *scenarioBuilder) buildProjects() error {
 			p.LastActivityAt = sp.LastActivityAt.UTC()
 		}
 		if p.Members, err = b.members("projects", i, label, sp.Members); err != nil {
+			return err
+		}
+		if p.AccessRequests, err = b.requests("projects", i, label, sp.Requests, p.Members); err != nil {
 			return err
 		}
 		p.JobTokenScope.InboundEnabled = sp.JobTokenScope.InboundEnabled == nil || *sp.JobTokenScope.InboundEnabled

@@ -102,6 +102,16 @@ type Membership struct {
 	AccessLevel int // 10 Guest, 15 Planner, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner
 }
 
+// AccessRequest is a user's pending request to join a group or project: a
+// member row with requested_at set and the Developer level asked for
+// (Members::RequestAccessService). It grants nothing; GET
+// /users/:id/memberships without type lists it like a membership
+// (https://docs.gitlab.com/api/access_requests/).
+type AccessRequest struct {
+	UserID      int64
+	RequestedAt time.Time
+}
+
 // Group is a group; ParentID 0 makes it top-level.
 type Group struct {
 	ID         int64
@@ -111,6 +121,8 @@ type Group struct {
 	Visibility string // private, internal, public
 	CreatedAt  time.Time
 	Members    []Membership // direct members
+	// AccessRequests are the group's pending access requests.
+	AccessRequests []AccessRequest
 	// Plan is a top-level group's GitLab.com subscription: free, premium or
 	// ultimate; "" counts as ultimate. It gates the group service accounts
 	// (Premium) and the credentials inventory (Ultimate) on GitLab.com.
@@ -141,6 +153,7 @@ type Project struct {
 	CreatedAt      time.Time
 	LastActivityAt time.Time
 	Members        []Membership // direct members
+	AccessRequests []AccessRequest
 	JobTokenScope  JobTokenScope
 }
 
