@@ -192,7 +192,7 @@ func (ix *index) resourceTokenEntity(t *PersonalAccessToken) tokenEntity {
 }
 
 // impersonationTokenEntity is GitLab's ImpersonationToken entity: the
-// PersonalAccessToken entity plus "impersonation" (README §2.5,
+// PersonalAccessToken entity plus "impersonation" (https://docs.gitlab.com/api/user_tokens/,
 // fixtures/impersonation_tokens_list__first_element.json).
 func (ix *index) impersonationTokenEntity(t *PersonalAccessToken) tokenEntity {
 	e := ix.baseTokenEntity(t)
@@ -450,7 +450,7 @@ func (s *Server) groupEntity(ix *index, g *Group) map[string]any {
 }
 
 // groupDetail is GroupDetail (GET /groups/:id): the group plus
-// shared_with_groups, and runners_token for an Owner (README §11). The
+// shared_with_groups, and runners_token for an Owner (https://docs.gitlab.com/api/groups/). The
 // deprecated projects/shared_projects arrays are not sent.
 func (s *Server) groupDetail(ix *index, g *Group, c *caller) map[string]any {
 	m := s.groupEntity(ix, g)

@@ -25,8 +25,8 @@ import (
 // of BurstLength requests from a start) is found by looking back
 // BurstLength-1 positions.
 
-// Bodies of injected 5xx answers. GitLab's README §1.2 leaves 5xx bodies
-// unverified; these follow what answers each status in front of a GitLab:
+// Bodies of injected 5xx answers. GitLab does not document its 5xx
+// bodies; these follow what answers each status in front of a GitLab:
 // Rails' own 500 (Grape's render_api_error! shape), Workhorse's badgateway
 // round tripper ("GitLab is not responding", text/plain,
 // workhorse/internal/badgateway/roundtripper.go), and a load balancer's

@@ -16,7 +16,7 @@ const GeneratorNow = "2026-11-27T12:00:00Z"
 
 // GeneratorHost is the host name the generator puts in bot and service
 // account e-mail addresses (<username>@noreply.<host>), as GitLab does
-// (lib/gitlab/utils/username_and_email_generator.rb; gitlab-api/README.md §5).
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/gitlab/utils/username_and_email_generator.rb).
 const GeneratorHost = "gitlab.example.com"
 
 // GeneratorVersion and GeneratorRevision are what a generated instance
@@ -167,7 +167,7 @@ func Presets() []string {
 //
 // The instance is a self-managed GitLab upgraded from before 16.0:
 // require_personal_access_token_expiry is false, so tokens without expiry
-// still exist (gitlab-api/README.md §1.5). Every token carries a Plant label
+// still exist (https://gitlab.com/gitlab-org/gitlab/-/merge_requests/170112). Every token carries a Plant label
 // (the Plant* constants). Besides the random population, every preset has
 // two well-known tokens, part of the ground truth like any other: see
 // World.AdminToken and World.GroupOwnerToken. Options (GenOption) change
@@ -235,7 +235,7 @@ func genUserUpdates(w *World, seed int64) {
 // defaultSettings are the application settings of generated instances and
 // the defaults of scenario files: an instance upgraded to 17.3+ whose
 // administrator turned require_personal_access_token_expiry off, so tokens
-// without expiry may exist (gitlab-api/README.md §1.5). The throttle values
+// without expiry may exist (https://docs.gitlab.com/api/settings/). The throttle values
 // are GitLab's self-managed defaults, switched off as on a fresh install.
 func defaultSettings() Settings {
 	return Settings{
@@ -995,7 +995,7 @@ func (g *generator) newPAT(owner *User, label string) *PersonalAccessToken {
 }
 
 // newBot creates the bot user of a project or group access token, named as
-// GitLab names it (gitlab-api/README.md §5).
+// GitLab names it (https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects).
 func (g *generator) newBot(sourceType string, sourceID int64, t *PersonalAccessToken) *User {
 	username := fmt.Sprintf("%s_%d_bot_%s", sourceType, sourceID, randString(g.rng, hexDigits, 32))
 	return g.addUser(&User{
@@ -1361,7 +1361,7 @@ func (w *World) usableToken(userID int64) *PersonalAccessToken {
 
 // TokenActive reports GitLab's active for a token: not revoked and not
 // expired, a token expiring at midnight UTC at the start of its expiry date
-// (gitlab-api/README.md §1.5).
+// (https://docs.gitlab.com/user/profile/personal_access_tokens/).
 func (w *World) TokenActive(t *PersonalAccessToken) bool {
 	return !t.Revoked && (t.ExpiresAt == nil || w.Now.Before(*t.ExpiresAt))
 }
@@ -1425,7 +1425,8 @@ func (w *World) ProjectsReached() map[int64]map[int64]bool {
 // TokenKind classifies a token stored as a personal access token the way
 // GitLab's data implies: impersonation tokens by their flag, then by the
 // owner's user_type, project and group access tokens by the bot's username
-// prefix (project_<id>_bot_… / group_<id>_bot_…, gitlab-api/README.md §5).
+// prefix (project_<id>_bot_… / group_<id>_bot_…,
+// https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects).
 // owner may be nil (unknown owner): the token counts as personal.
 func TokenKind(owner *User, t *PersonalAccessToken) string {
 	switch {

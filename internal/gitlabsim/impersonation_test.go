@@ -47,7 +47,7 @@ func TestImpersonationTokenList(t *testing.T) {
 	if r := doGet(t, s, tokAdmin, "/users/3/impersonation_tokens"); r.status != 200 || string(r.body) != "[]" {
 		t.Errorf("user without impersonation tokens: %d %s, want 200 []", r.status, r.body)
 	}
-	// The PAT list does not carry the flag (README §2.5).
+	// The PAT list does not carry the flag (https://docs.gitlab.com/api/personal_access_tokens/).
 	var one map[string]any
 	if err := json.Unmarshal(doGet(t, s, tokAdmin, "/personal_access_tokens/103").body, &one); err != nil || one["id"] != float64(103) {
 		t.Fatalf("GET /personal_access_tokens/103: %v %v", one["id"], err)

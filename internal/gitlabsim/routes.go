@@ -149,7 +149,7 @@ func getMetadata(s *Server, rc *reqCtx) (any, *apiError) {
 }
 
 // getSettings is GET /application/settings: administrators only, not on
-// GitLab.com (README §14). Keys are those of the docs example
+// GitLab.com (https://docs.gitlab.com/api/settings/). Keys are those of the docs example
 // (fixtures/application_settings_get.json) plus the token and throttle
 // settings the World models.
 func getSettings(s *Server, rc *reqCtx) (any, *apiError) {

@@ -9,7 +9,7 @@ import (
 
 // canSeeProject: administrators see every project; other users public and
 // internal projects and those they are members of, directly or through a
-// group (README §15). Anything else is answered 404.
+// group (https://docs.gitlab.com/api/projects/). Anything else is answered 404.
 func (rc *reqCtx) canSeeProject(p *Project) bool {
 	if rc.c.admin {
 		return true
@@ -160,7 +160,7 @@ func (s *Server) projectConv(rc *reqCtx, simple bool) func(*Project) map[string]
 	return func(p *Project) map[string]any { return s.projectEntity(rc.ix, p) }
 }
 
-// listProjects is GET /projects (README §15): administrators get every
+// listProjects is GET /projects (https://docs.gitlab.com/api/projects/): administrators get every
 // project, others the projects visible to them. Offset pagination stops at
 // offset 50,000 (405); keyset pagination (pagination=keyset, order_by=id)
 // goes on with Link rel="next" and id_after / id_before.
@@ -254,7 +254,7 @@ func getProject(s *Server, rc *reqCtx) (any, *apiError) {
 }
 
 // getJobTokenScope and the allowlists need Maintainer+ (authorize_admin_project,
-// 403 otherwise; README §13).
+// 403 otherwise; https://docs.gitlab.com/api/project_job_token_scopes/).
 func getJobTokenScope(s *Server, rc *reqCtx) (any, *apiError) {
 	p, err := resourceProject(rc)
 	if err != nil {
@@ -383,7 +383,7 @@ func (f *groupFilter) order(in []*Group) []*Group {
 	return sortBy(in, cmp, id)
 }
 
-// listGroups is GET /groups (README §15): an administrator gets every group
+// listGroups is GET /groups (https://docs.gitlab.com/api/groups/): an administrator gets every group
 // (all_available defaults to true for them); anyone else the groups they are
 // members of, or with all_available=true every group visible to them.
 func listGroups(s *Server, rc *reqCtx) (any, *apiError) {
@@ -477,7 +477,7 @@ func listGroupProjects(s *Server, rc *reqCtx) (any, *apiError) {
 	return paged(s, rc, f.order(list), s.projectConv(rc, f.simple))
 }
 
-// Service accounts (README §7).
+// Service accounts (https://docs.gitlab.com/api/service_accounts/).
 
 // saOrder sorts service accounts by order_by id|username, sort default desc.
 func saOrder(rc *reqCtx, in []*User) ([]*User, *apiError) {

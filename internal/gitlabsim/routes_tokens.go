@@ -7,7 +7,8 @@ import (
 )
 
 // tokenFilter holds the filters shared by the PAT list and the resource
-// token lists (README §2.1, §3).
+// token lists (https://docs.gitlab.com/api/personal_access_tokens/,
+// https://docs.gitlab.com/api/project_access_tokens/).
 type tokenFilter struct {
 	state                         string
 	revoked, revokedSet           bool
@@ -204,7 +205,8 @@ func resourceTokenOf(_ *Server, rc *reqCtx, t *PersonalAccessToken) tokenEntity 
 	return rc.ix.resourceTokenEntity(t)
 }
 
-// listPATs is GET /personal_access_tokens (README §2.1): an administrator
+// listPATs is GET /personal_access_tokens
+// (https://docs.gitlab.com/api/personal_access_tokens/): an administrator
 // sees every token of the instance, impersonation and bot tokens included;
 // anyone else only their own, impersonation tokens excluded.
 var listPATs = filteredTokenList(patsOf, (*index).patEntity, false)
@@ -246,7 +248,8 @@ func patsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	return src, nil
 }
 
-// getPAT is GET /personal_access_tokens/:id (README §2.2): an administrator
+// getPAT is GET /personal_access_tokens/:id
+// (https://docs.gitlab.com/api/personal_access_tokens/): an administrator
 // gets any token or 404; anyone else their own or 401, so that they cannot
 // probe which IDs exist.
 func getPAT(s *Server, rc *reqCtx) (any, *apiError) {
@@ -268,7 +271,7 @@ func getPAT(s *Server, rc *reqCtx) (any, *apiError) {
 }
 
 // getPATSelf is GET /personal_access_tokens/self: the calling token, with
-// any scope (README §2.3).
+// any scope (https://docs.gitlab.com/api/personal_access_tokens/).
 func getPATSelf(s *Server, rc *reqCtx) (any, *apiError) {
 	return rc.ix.patEntity(rc.c.token), nil
 }
@@ -305,7 +308,8 @@ func (rc *reqCtx) groupLevel(g *Group) int {
 	return rc.ix.groupAccess(rc.c.user.ID, g)
 }
 
-// listProjectAccessTokens is GET /projects/:id/access_tokens (README §3):
+// listProjectAccessTokens is GET /projects/:id/access_tokens
+// (https://docs.gitlab.com/api/project_access_tokens/):
 // Maintainer or Owner, else 401 (not 403); a project the caller cannot see
 // is 404. Active and inactive tokens are both listed (GitLab 17.9+ keeps
 // the bots of inactive tokens).
@@ -327,7 +331,8 @@ func projectAccessTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 var getProjectAccessToken = listedItem(projectAccessTokensOf, "token_id", patID, resourceTokenOf,
 	errMessage(http.StatusNotFound, "404 project Access Token Not Found"))
 
-// listGroupAccessTokens is GET /groups/:id/access_tokens (README §4): Owner,
+// listGroupAccessTokens is GET /groups/:id/access_tokens
+// (https://docs.gitlab.com/api/group_access_tokens/): Owner,
 // else 401.
 var listGroupAccessTokens = filteredTokenList(groupAccessTokensOf, (*index).resourceTokenEntity, true)
 
@@ -387,7 +392,7 @@ func deployTokenOf(_ *Server, rc *reqCtx, d *DeployToken) deployTokenEntity {
 }
 
 // listAllDeployTokens is GET /deploy_tokens: administrators only, and not
-// on GitLab.com (README §9).
+// on GitLab.com (https://docs.gitlab.com/api/deploy_tokens/).
 var listAllDeployTokens = deployTokenList(allDeployTokensOf)
 
 // allDeployTokensOf is the guard and source of GET /deploy_tokens, shared
@@ -436,7 +441,7 @@ func groupDeployTokensOf(rc *reqCtx) ([]*DeployToken, *apiError) {
 var getGroupDeployToken = listedItem(groupDeployTokensOf, "token_id", deployID, deployTokenOf, errNotFound)
 
 // listTriggers is GET /projects/:id/triggers: authorize! :admin_build,
-// Maintainer+, else 403 (README §10).
+// Maintainer+, else 403 (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/ci/triggers.rb).
 func listTriggers(s *Server, rc *reqCtx) (any, *apiError) {
 	list, err := triggersOf(rc)
 	if err != nil {
@@ -590,9 +595,11 @@ func managedResourceTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 }
 
 // listGroupServiceAccountPATs is GET
-// /groups/:id/service_accounts/:user_id/personal_access_tokens (README §7):
-// Owner of the top-level group, else 401 as the docs list; a user that is
-// not a service account of the group is 404.
+// /groups/:id/service_accounts/:user_id/personal_access_tokens (17.11,
+// https://docs.gitlab.com/api/service_accounts/): serviceAccountGroup's
+// guard, so 403 to anyone but the Owner (the docs list 401; the route's
+// authorize! answers 403); a user that is not a service account of the
+// group is 404.
 var listGroupServiceAccountPATs = filteredTokenList(serviceAccountPATsOf, (*index).baseTokenEntity, false)
 
 // serviceAccountPATsOf is the guard and source of

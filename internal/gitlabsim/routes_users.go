@@ -482,7 +482,7 @@ func adminOnlyUser(rc *reqCtx, param string) (*User, *apiError) {
 // /users/:user_id/impersonation_tokens[/:id], shared with Visible: Grape's
 // before { authenticated_as_admin! } refuses anyone but an administrator
 // with 403 before the parameters are validated; an unknown user is
-// 404 User Not Found (lib/api/users.rb, README §2.5). On GitLab.com nobody
+// 404 User Not Found (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/users.rb). On GitLab.com nobody
 // is an administrator, so the routes answer 403 there, as the other
 // admin-only routes of this server do.
 func impersonationTokensOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {

@@ -695,8 +695,9 @@ func (b *scenarioBuilder) buildProjects() error {
 }
 
 // buildBots resolves the sources of bot users and service accounts, names
-// the ones without a username as GitLab would (gitlab-api/README.md §5,
-// §7) and makes each bot with an access_level a member of its source.
+// the ones without a username as GitLab would
+// (https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects,
+// https://docs.gitlab.com/api/service_accounts/) and makes each bot with an access_level a member of its source.
 func (b *scenarioBuilder) buildBots() error {
 	for i, su := range b.f.Users {
 		u := b.w.Users[i]
