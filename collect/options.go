@@ -27,9 +27,10 @@ type Options struct {
 	// each person and service account holding an active personal,
 	// impersonation or service-account token, and sets
 	// Owner.ProjectsReachable to the projects they reach: direct project
-	// memberships and every project below a group membership. Cost: about
-	// one request per such owner, more for owners with over 100 direct
-	// memberships. Off, ProjectsReachable stays -1 (unknown).
+	// memberships and every project below a group membership. Cost: two
+	// requests per such owner (type=Project and type=Namespace, which leave
+	// out access requests), more past 100 of either. Off,
+	// ProjectsReachable stays -1 (unknown).
 	PersonReach bool
 	// BaseURL is reported in Inventory.GitLab.URL.
 	BaseURL string

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 
 	"github.com/tokenaudit/tokenaudit/inventory"
@@ -53,14 +54,24 @@ func projectsBelow(t *tree) map[int64][]int64 {
 // membership in its subgroups and projects,
 // https://docs.gitlab.com/user/project/members/#membership-types).
 // ok is false when the read failed; the failure is then a gap.
+//
+// The list is read once per source type: without type GitLab lists the
+// user's members records, pending access requests among them, and nothing
+// in the entity tells a request from a membership
+// (https://docs.gitlab.com/api/users/#list-projects-and-groups-that-a-user-is-a-member-of);
+// with type=Project or type=Namespace it lists real memberships only.
 func (c *collector) personReach(ctx context.Context, uid int64, owner *inventory.Owner, below map[int64][]int64) (n int, ok bool, err error) {
-	ms, err := listAll[membershipWire](ctx, c, fmt.Sprintf("users/%d/memberships", uid), nil)
-	if err != nil {
-		name := fmt.Sprintf("user %d", uid)
-		if owner != nil && owner.Username != "" {
-			name = "user " + owner.Username
+	var ms []membershipWire
+	for _, typ := range []string{"Project", "Namespace"} {
+		part, err := listAll[membershipWire](ctx, c, fmt.Sprintf("users/%d/memberships", uid), url.Values{"type": {typ}})
+		if err != nil {
+			name := fmt.Sprintf("user %d", uid)
+			if owner != nil && owner.Username != "" {
+				name = "user " + owner.Username
+			}
+			return 0, false, c.gapOrStop(ctx, name, "project memberships", err)
 		}
-		return 0, false, c.gapOrStop(ctx, name, "project memberships", err)
+		ms = append(ms, part...)
 	}
 	reach := map[int64]bool{}
 	for _, m := range ms {

@@ -13,14 +13,16 @@ import (
 
 // worldReach is what Options.PersonReach must find, from the World's own
 // ground truth: per user the projects reached (World.ProjectsReached), the
-// number of direct memberships (for the pages of their list), and whether
-// some project is reached only through a group.
-func worldReach(w *gitlabsim.World) (reach map[int64]map[int64]bool, direct map[int64]int, viaGroup map[int64]bool) {
-	reach, direct, viaGroup = w.ProjectsReached(), map[int64]int{}, map[int64]bool{}
+// number of direct project and group memberships (for the pages of their
+// two lists), and whether some project is reached only through a group.
+func worldReach(w *gitlabsim.World) (reach map[int64]map[int64]bool, direct map[int64][2]int, viaGroup map[int64]bool) {
+	reach, direct, viaGroup = w.ProjectsReached(), map[int64][2]int{}, map[int64]bool{}
 	directProject := map[int64]map[int64]bool{}
 	for _, p := range w.Projects {
 		for _, m := range p.Members {
-			direct[m.UserID]++
+			d := direct[m.UserID]
+			d[0]++
+			direct[m.UserID] = d
 			if directProject[m.UserID] == nil {
 				directProject[m.UserID] = map[int64]bool{}
 			}
@@ -29,7 +31,9 @@ func worldReach(w *gitlabsim.World) (reach map[int64]map[int64]bool, direct map[
 	}
 	for _, g := range w.Groups {
 		for _, m := range g.Members {
-			direct[m.UserID]++
+			d := direct[m.UserID]
+			d[1]++
+			direct[m.UserID] = d
 		}
 	}
 	for uid, projects := range reach {
@@ -111,14 +115,16 @@ func TestCollectPersonReach(t *testing.T) {
 	checkTokens(t, want, on.inv.Tokens)
 	checkGaps(t, instanceGaps(imp), on.inv.Gaps)
 
-	// The cost: one memberships page per owner (more past 100 memberships),
-	// and nothing else.
+	// The cost: a page of project and a page of group memberships per owner
+	// (more past 100 of either), and nothing else.
 	extra := 0
 	for id := range owners {
-		extra += max(1, (direct[id]+perPage-1)/perPage)
+		for _, n := range direct[id] {
+			extra += max(1, (n+perPage-1)/perPage)
+		}
 	}
 	if got := on.inv.Stats.Requests - off.inv.Stats.Requests; got != extra {
-		t.Errorf("PersonReach cost %d requests (%d with, %d without), want %d: one memberships page per owner of %d",
+		t.Errorf("PersonReach cost %d requests (%d with, %d without), want %d: two memberships lists per owner of %d",
 			got, on.inv.Stats.Requests, off.inv.Stats.Requests, extra, len(owners))
 	}
 }
