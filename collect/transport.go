@@ -39,8 +39,9 @@ func (t *guardTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(parent, t.timeout)
 	resp, err := t.next.RoundTrip(r.WithContext(ctx))
 	if err != nil {
+		timedOut := attemptTimedOut(ctx, parent)
 		cancel()
-		if ctx.Err() != nil && parent.Err() == nil {
+		if timedOut {
 			return nil, &TimeoutError{After: t.timeout}
 		}
 		return nil, err
@@ -148,11 +149,17 @@ func (b *guardedBody) fail(err error) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		err = &url.Error{Op: b.op, URL: b.url, Err: err}
-	case b.ctx.Err() != nil && b.parent.Err() == nil:
+	case attemptTimedOut(b.ctx, b.parent):
 		err = &url.Error{Op: b.op, URL: b.url, Err: &TimeoutError{After: b.timeout}}
 	}
 	b.err = err
 	return err
+}
+
+// attemptTimedOut reports whether the attempt's own timer, not its
+// caller, ended ctx.
+func attemptTimedOut(ctx, parent context.Context) bool {
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil
 }
 
 func (b *guardedBody) Close() error {

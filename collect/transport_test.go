@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -411,4 +412,19 @@ func testClient(t *testing.T, base, token string, opts ClientOptions) *gitlab.Cl
 		t.Fatal(err)
 	}
 	return client
+}
+
+// TestTransportErrorIsNotATimeout: a failure of the exchange itself (here
+// a certificate no one trusts) keeps its own error; only the attempt's
+// timer makes a *TimeoutError.
+func TestTransportErrorIsNotATimeout(t *testing.T) {
+	srv := httptest.NewTLSServer(userAnswer(nil))
+	t.Cleanup(srv.Close)
+	client := testClient(t, srv.URL, "x", ClientOptions{RetryMax: -1})
+	_, _, err := client.Users.CurrentUser()
+	var te *TimeoutError
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &te) || !errors.As(err, &ve) {
+		t.Errorf("%v, want the certificate error, not a timeout", err)
+	}
 }
