@@ -147,7 +147,8 @@ func shortNetError(err error) string {
 }
 
 // explainCollectError turns a failed collection into advice: a rejected
-// token, a certificate GitLab's host is not trusted for, anything else as is.
+// token, a redirect to another origin, a certificate GitLab's host is not
+// trusted for, anything else as is.
 func explainCollectError(err error, baseURL string) error {
 	if msg, ok := describeAuthError(err); ok {
 		return errors.New(msg)
@@ -158,6 +159,12 @@ func explainCollectError(err error, baseURL string) error {
 		return fmt.Errorf("%w; create the token with the admin_mode scope as well as read_api "+
 			"(https://docs.gitlab.com/administration/settings/sign_in_restrictions/#admin-mode), "+
 			"or audit only what the token may see with --mode self or --group", err)
+	}
+	var redirect *collect.RedirectError
+	if errors.As(err, &redirect) {
+		// The redirect's own words, which name both URLs, not the
+		// *url.Error around it, which repeats one.
+		return fmt.Errorf("%w; set gitlab_url (--gitlab-url) to the URL GitLab answers on itself", redirect)
 	}
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
