@@ -145,7 +145,7 @@ func NewClient(baseURL, token string, opts ClientOptions) (*gitlab.Client, *Requ
 	// Every attempt is counted, paced from the RateLimit-* headers
 	// (pacer.go) and guarded (transport.go), in that order.
 	guard := &guardTransport{origin: originOf(u), timeout: opts.Timeout, maxBody: opts.MaxBodyBytes, next: next}
-	counter := &RequestCounter{next: &pacedTransport{p: p, next: guard}}
+	counter := &RequestCounter{next: &pacedTransport{p: p, next: routeMarker{next: guard}}}
 	hc.Transport = counter
 	client, err := gitlab.NewClient(token,
 		gitlab.WithBaseURL(baseURL),

@@ -43,6 +43,7 @@ func (c *collector) get(ctx context.Context, path string, query url.Values, v an
 			return nil, ctx.Err()
 		}
 		resp, err := c.client.Do(req, v)
+		err = markMissingRoute(resp, err)
 		<-c.sem
 		c.progress()
 		if err == nil || ctx.Err() != nil || !transient(err) {

@@ -1,10 +1,12 @@
 package collect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -127,15 +129,8 @@ func (c *collector) unavailable(resource string, f feature) bool {
 // {"message":"404 Project Not Found"} (or Group, User) instead
 // (https://docs.gitlab.com/api/rest/troubleshooting/#status-codes).
 func missingRoute(err error) bool {
-	var er *gitlab.ErrorResponse
-	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusNotFound {
-		return false
-	}
-	var body struct {
-		Error   *string `json:"error"`
-		Message *string `json:"message"`
-	}
-	return json.Unmarshal(er.Body, &body) == nil && body.Error != nil && *body.Error == "404 Not Found" && body.Message == nil
+	var m *errRouteMissing
+	return errors.As(err, &m)
 }
 
 // missingReason is the reason of a gap for a route this GitLab lacks.
@@ -144,4 +139,59 @@ func (c *collector) missingReason() string {
 		return "not in GitLab " + v + ": the route answers GitLab's catch-all 404 (a newer version or another edition has it)"
 	}
 	return "not in this GitLab's version or edition: the route answers GitLab's catch-all 404"
+}
+
+// routeMissingHeader marks, on the response, a 404 that was Grape's
+// catch-all: client-go turns every 404 into one shared error without its
+// body, so the body is read below client-go, where it still is.
+const routeMissingHeader = "X-Tokenaudit-Route-Missing"
+
+// routeMarker is the transport that reads a 404's body (at most 1 KiB, then
+// put back) and marks GitLab's catch-all answer. A header of that name sent
+// by the server is dropped first, so only this transport sets it.
+type routeMarker struct{ next http.RoundTripper }
+
+func (m routeMarker) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(r)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	resp.Header.Del(routeMissingHeader)
+	if resp.StatusCode != http.StatusNotFound || resp.Body == nil {
+		return resp, nil
+	}
+	head, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if rerr == nil && catchAll(head) {
+		resp.Header.Set(routeMissingHeader, "1")
+	}
+	return resp, nil
+}
+
+// catchAll reports whether body is Grape's catch-all 404,
+// {"error":"404 Not Found"}.
+func catchAll(body []byte) bool {
+	var b struct {
+		Error   *string `json:"error"`
+		Message *string `json:"message"`
+	}
+	return json.Unmarshal(body, &b) == nil && b.Error != nil && *b.Error == "404 Not Found" && b.Message == nil
+}
+
+// errRouteMissing wraps the 404 of a route this GitLab lacks; it still
+// matches gitlab.HasStatusCode(err, 404).
+type errRouteMissing struct{ err error }
+
+func (e *errRouteMissing) Error() string { return e.err.Error() }
+func (e *errRouteMissing) Unwrap() error { return e.err }
+
+// markMissingRoute wraps err when routeMarker marked resp.
+func markMissingRoute(resp *gitlab.Response, err error) error {
+	if err != nil && resp != nil && resp.Response != nil && resp.Header.Get(routeMissingHeader) != "" {
+		return &errRouteMissing{err}
+	}
+	return err
 }
