@@ -62,7 +62,7 @@ func BenchmarkCollectGroups(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			w := generate(b, "large", 1)
-			w.GitLabCom = com
+			asGitLabCom(w, com)
 			srv := gitlabsim.NewServer(w, gitlabsim.Options{})
 			defer srv.Close()
 			token, group := w.GroupOwnerToken()
@@ -102,8 +102,8 @@ func TestCollectRequestEconomy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w.GitLabCom = tc.com
-			defer func() { w.GitLabCom = false }()
+			asGitLabCom(w, tc.com)
+			defer asGitLabCom(w, false)
 			run, err := collect(t, w, gitlabsim.Options{}, tc.token, tc.opts)
 			if err != nil {
 				t.Fatalf("Collect: %v", err)

@@ -34,6 +34,16 @@ type simRun struct {
 	req   *RequestCounter
 }
 
+// asGitLabCom serves w as GitLab.com (on) or as the generator's default
+// self-managed GitLab: GitLab.com runs the newest version, which has the
+// credentials inventory.
+func asGitLabCom(w *gitlabsim.World, on bool) {
+	w.GitLabCom, w.Version = on, gitlabsim.GeneratorVersion
+	if on {
+		w.Version = gitlabsim.GeneratorGitLabComVersion
+	}
+}
+
 func generate(t testing.TB, preset string, seed int64) *gitlabsim.World {
 	t.Helper()
 	w, err := gitlabsim.Generate(preset, seed)
@@ -104,6 +114,13 @@ func checkSorted(t *testing.T, inv *inventory.Inventory) {
 	}) {
 		t.Error("tokens are not in kind, id order")
 	}
+}
+
+// selfManagedGroupsGaps is what groups mode on self-managed GitLab says it
+// did not read: the credentials inventory, which only GitLab.com serves
+// (and only it lists the enterprise users' own tokens).
+func selfManagedGroupsGaps(path string) []inventory.Gap {
+	return []inventory.Gap{{Resource: "group " + path, What: "credentials inventory", Kind: inventory.GapUnavailable}}
 }
 
 func instanceGaps(impersonationRoute bool) []inventory.Gap {
@@ -202,7 +219,7 @@ func TestCollectGroupsMatchesWorld(t *testing.T) {
 		want, projects := tr.groupsTruth(top, me, tc.perProject)
 		checkTokens(t, want, run.inv.Tokens)
 		checkProjects(t, projects, run.inv.Projects)
-		checkGaps(t, nil, run.inv.Gaps)
+		checkGaps(t, selfManagedGroupsGaps(path), run.inv.Gaps)
 	}
 }
 
@@ -240,7 +257,7 @@ func TestCollectUnknownGroup(t *testing.T) {
 // a request per group and project.
 func TestCollectGroupsGitLabCom(t *testing.T) {
 	w := generate(t, "small", 4)
-	w.GitLabCom = true
+	asGitLabCom(w, true)
 	token, path := w.GroupOwnerToken()
 	run, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}})
 	if err != nil {
@@ -264,7 +281,7 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 // per-resource lists read the same tokens, and nothing is a gap.
 func TestCollectGroupsGitLabComResourceListFails(t *testing.T) {
 	w := generate(t, "small", 4)
-	w.GitLabCom = true
+	asGitLabCom(w, true)
 	token, path := w.GroupOwnerToken()
 	run, err := collect(t, w, gitlabsim.Options{Faults: gitlabsim.Faults{
 		ErrorRate: 1, Routes: []string{"GET /groups/:id/manage/resource_access_tokens"},

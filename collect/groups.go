@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/sync/errgroup"
@@ -134,18 +135,18 @@ func (c *collector) readTopLevel(step func(func(context.Context) error), d *grou
 			return nil
 		})
 	}
-	// The credentials inventory exists only on GitLab.com, for Owners of a
-	// Premium/Ultimate top-level group
-	// (https://docs.gitlab.com/api/groups/#credentials-inventory-management);
-	// one probe tells, and a refusal is no gap.
+	// The credentials inventory exists only on GitLab.com, for Owners of an
+	// Ultimate top-level group
+	// (https://docs.gitlab.com/api/groups/#credentials-inventory-management).
+	// It alone lists the enterprise users' personal access tokens, so
+	// whatever keeps it from being read is a gap the report shows.
+	if c.unavailable(name, featCredentialsInventory) {
+		return
+	}
 	step(func(ctx context.Context) (err error) {
 		d.managePATs, err = listAll[patWire](ctx, c, fmt.Sprintf("groups/%d/manage/personal_access_tokens", top.ID), nil)
 		if err != nil {
-			if refused(err) {
-				c.log.Debug("credentials inventory not available", "group", top.FullPath, "reason", errorReason(err))
-				return nil
-			}
-			return c.gapOrStop(ctx, name, "credentials inventory", err)
+			return c.credentialsInventoryGap(ctx, name, err)
 		}
 		d.manageRes, err = listAll[resourceTokenWire](ctx, c, fmt.Sprintf("groups/%d/manage/resource_access_tokens", top.ID), nil)
 		if err != nil {
@@ -339,6 +340,37 @@ func (c *collector) deployTokens(ctx context.Context, res inventory.Resource, pa
 }
 
 // refused reports a 401, 403 or 404: the caller may not read it.
+// credentialsInventoryGap records why a group's credentials inventory was
+// not read: GitLab answers not_found! where the feature is off (self-managed
+// GitLab, or GitLab.com before 18.6 or behind its flag), 403 to a
+// non-Owner or a group without Ultimate, and 401 dpop_error where the group
+// requires a DPoP proof (require_dpop_for_manage_api_endpoints), which
+// tokenaudit does not send.
+func (c *collector) credentialsInventoryGap(ctx context.Context, name string, err error) error {
+	const what = "credentials inventory"
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case missingRoute(err):
+		return c.gapOrStop(ctx, name, what, err)
+	case gitlab.HasStatusCode(err, http.StatusNotFound):
+		c.recordGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapUnavailable,
+			Reason: "not served for this group: the credentials inventory is GitLab.com's, from 18.6, for Ultimate top-level groups " +
+				"(https://docs.gitlab.com/api/groups/#credentials-inventory-management); the enterprise users' personal access tokens are not audited"})
+		return nil
+	case gitlab.HasStatusCode(err, http.StatusUnauthorized) && strings.Contains(errorReason(err), "dpop"):
+		c.recordGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapPermission,
+			Reason: errorReason(err) + ": the group requires a DPoP proof for its credentials inventory (require_dpop_for_manage_api_endpoints), " +
+				"which tokenaudit does not send; the enterprise users' personal access tokens are not audited"})
+		return nil
+	case gitlab.HasStatusCode(err, http.StatusForbidden):
+		c.recordGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapPermission,
+			Reason: errorReason(err) + ": the credentials inventory needs the Owner role of an Ultimate top-level group; the enterprise users' personal access tokens are not audited"})
+		return nil
+	}
+	return c.gapOrStop(ctx, name, what, err)
+}
+
 func refused(err error) bool {
 	return gitlab.HasStatusCode(err, http.StatusUnauthorized) ||
 		gitlab.HasStatusCode(err, http.StatusForbidden) ||

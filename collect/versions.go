@@ -67,6 +67,8 @@ var (
 		source: "https://docs.gitlab.com/api/service_accounts/"}
 	featServiceAccountTokens = feature{what: "service account tokens", major: 17, minor: 11, enterprise: true,
 		source: "https://docs.gitlab.com/api/service_accounts/"}
+	featCredentialsInventory = feature{what: "credentials inventory", major: 18, minor: 6, enterprise: true,
+		source: "https://docs.gitlab.com/api/groups/#credentials-inventory-management"}
 )
 
 // has reports whether this GitLab has f, and if not, why (for a gap of
@@ -113,14 +115,24 @@ func (c *collector) unavailable(resource string, f feature) bool {
 	if ok {
 		return false
 	}
+	c.recordGap(inventory.Gap{Resource: resource, What: f.what, Kind: inventory.GapUnavailable, Reason: reason})
+	return true
+}
+
+// recordGap records g once per resource and what, as gap() does, for a gap
+// whose kind and reason the caller knows better than an error's status.
+func (c *collector) recordGap(g inventory.Gap) {
+	if c.opts.Redact != nil {
+		g.Reason = c.opts.Redact(g.Reason)
+	}
+	c.log.Debug("gap", "resource", g.Resource, "what", g.What, "kind", g.Kind, "reason", g.Reason)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := [2]string{resource, f.what}
+	k := [2]string{g.Resource, g.What}
 	if !c.gapSeen[k] {
 		c.gapSeen[k] = true
-		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{Resource: resource, What: f.what, Kind: inventory.GapUnavailable, Reason: reason})
+		c.inv.Gaps = append(c.inv.Gaps, g)
 	}
-	return true
 }
 
 // missingRoute reports whether err is Grape's catch-all 404, the answer of a
