@@ -331,7 +331,7 @@ func TestCollectHonoursRetryAfter(t *testing.T) {
 	srv := gitlabsim.NewServer(w, gitlabsim.Options{RateLimit: gitlabsim.RateLimit{Requests: 15, Period: time.Second}})
 	defer srv.Close()
 	opts := testClientOptions
-	opts.RetryMax, opts.RetryAfterMax = 3, 2*time.Second
+	opts.RetryMax, opts.RetryAfterMax, opts.Sleep = 3, 2*time.Second, nil
 	client, _, err := NewClient(srv.URL()+"/api/v4", w.AdminToken(), opts)
 	if err != nil {
 		t.Fatal(err)
