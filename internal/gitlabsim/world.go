@@ -14,17 +14,22 @@ import "time"
 // that tests and benchmarks compare against. IDs are unique per collection
 // and positive; slices are ordered by ID.
 //
-// A World comes from Generate (a preset and a seed) or from a scenario file
-// (LoadScenario, ParseScenario). Ground-truth helpers read it: TokenCounts,
-// PlantCounts, TokenKind, GroupProjectCount, Visible (what one caller can
-// list, by the server's own rules; also Server.Visible), and the well-known callers
-// AdminToken and GroupOwnerToken, whose tokens are tokens of the World like
-// any other.
+// A World comes from Generate (a preset, a seed and GenOptions: WithVersion,
+// WithGitLabCom, WithAdminMode) or from a scenario file (LoadScenario,
+// ParseScenario). Its Version and edition decide what is served
+// (versions.go). Ground-truth helpers read it: TokenCounts, PlantCounts,
+// TokenKind, GroupProjectCount, Visible (what one caller can list, by the
+// server's own rules; also Server.Visible), and the well-known callers
+// AdminToken, AdminModeToken and GroupOwnerToken, whose tokens are tokens
+// of the World like any other.
 type World struct {
 	// Now is the instance's "today": generated dates are relative to it and
 	// the server judges expiry by it.
-	Now      time.Time
-	Version  string // e.g. "18.5.1-ee"
+	Now time.Time
+	// Version is the GitLab served: "18.5.1-ee", "16.11.0-ce" (CE), a
+	// bare or -pre version (EE on GitLab.com, else CE); "" or a malformed
+	// one serve GeneratorVersion (versions.go).
+	Version  string
 	Revision string
 	// GitLabCom serves the instance as GitLab.com: no administrator, the
 	// credentials-inventory endpoints (/groups/:id/manage/...) work from
