@@ -201,9 +201,9 @@ var Rules = []Rule{
 		Kinds:       []inventory.Kind{inventory.KindGroupAccess},
 		Token: func(t *inventory.Token, _ *Context) (Outcome, string) {
 			if t.Resource.Projects >= 0 {
-				return fail("reaches every project of %s (%d)", resourceName(t.Resource), t.Resource.Projects)
+				return fail("reaches every project of %s (%d)", ResourceName(t.Resource), t.Resource.Projects)
 			}
-			return fail("reaches every project of %s", resourceName(t.Resource))
+			return fail("reaches every project of %s", ResourceName(t.Resource))
 		},
 	},
 	{
@@ -220,7 +220,7 @@ var Rules = []Rule{
 				return unknown("the group's project count is not known")
 			}
 			if t.Resource.Projects > c.Policy.LargeGroupProjects {
-				return fail("%s holds %d projects, more than %d", resourceName(t.Resource), t.Resource.Projects, c.Policy.LargeGroupProjects)
+				return fail("%s holds %d projects, more than %d", ResourceName(t.Resource), t.Resource.Projects, c.Policy.LargeGroupProjects)
 			}
 			return pass()
 		},
@@ -239,7 +239,7 @@ var Rules = []Rule{
 				return unknown("access level not known")
 			}
 			if t.AccessLevel >= 50 {
-				return fail("access level %d (Owner) on %s", t.AccessLevel, resourceName(t.Resource))
+				return fail("access level %d (Owner) on %s", t.AccessLevel, ResourceName(t.Resource))
 			}
 			return pass()
 		},

@@ -93,7 +93,7 @@ func Evaluate(inv *inventory.Inventory, p Policy, now time.Time) (*Result, error
 	}
 	for i := range inv.Projects {
 		pr := &inv.Projects[i]
-		name := resourceName(pr.Resource)
+		name := ResourceName(pr.Resource)
 		if pr.Resource.Type == "" {
 			name = fmt.Sprintf("project %d", pr.Resource.ID)
 		}

@@ -199,8 +199,10 @@ func ownerActive(o *inventory.Owner) (Outcome, string) {
 	return fail("owner %s is %s", ownerName(o), o.State)
 }
 
-// resourceName names a resource in a detail and in ResourceFinding.Resource.
-func resourceName(r inventory.Resource) string {
+// ResourceName names a resource in a detail and in ResourceFinding.Resource:
+// "instance", "project acme/api", "group 42". serve's metrics name a
+// token's resource the same way.
+func ResourceName(r inventory.Resource) string {
 	switch {
 	case r.Type == inventory.ResourceInstance || r.Type == "":
 		return "instance"
