@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/collect"
@@ -89,30 +91,10 @@ Exit codes:
   tokenaudit audit --format json | jq '.summary'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := os.Getwd()
+			run, err := loadRun(cmd, s, configPath, auditFlags)
 			if err != nil {
-				return exitCode(ExitCannotRun, fmt.Errorf("working directory: %w", err))
+				return err
 			}
-			if configPath == "" {
-				configPath = os.Getenv(envName("config"))
-			}
-			cfg, used, err := loadConfig(configPath, dir, cmd.Flags(), auditFlags)
-			if err != nil {
-				return exitCode(ExitCannotRun, err)
-			}
-			if err := cfg.validate(); err != nil {
-				return exitCode(ExitCannotRun, configError(used, err))
-			}
-			if w := configFileWarning(used); w != "" {
-				fmt.Fprintf(s.ErrOut, "tokenaudit: %s\n", w)
-			}
-			token, err := readToken(cfg.TokenFile, dir)
-			if err != nil {
-				return exitCode(ExitCannotRun, err)
-			}
-			// From here on, nothing printed, logged or kept shows it.
-			s.redactor.Add(token)
-			run := &auditRun{cfg: cfg, configFile: used, token: token, dir: dir}
 			if runF != nil {
 				return runF(cmd.Context(), run)
 			}
@@ -122,16 +104,33 @@ Exit codes:
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml if present)")
-	f.String("gitlab-url", "", "GitLab `URL`, such as https://gitlab.example.com (env GITLAB_URL, CI_SERVER_URL)")
-	f.StringArray("group", nil, "top-level group to audit in groups mode, by full `PATH` (repeatable)")
-	f.String("mode", def.Mode, "`MODE` of audit: auto, instance (administrator), groups (Owner of --group) or self")
+	addTargetFlags(f, def)
 	f.String("format", def.Format, "report `FORMAT` on stdout: "+strings.Join(report.Formats(), ", "))
 	f.StringArray("output", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")
+	addRequestFlags(f, def)
+	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
+	addCollectionFlags(f, def)
+	return cmd
+}
+
+// addTargetFlags adds the flags that say which GitLab and what of it to
+// audit; audit and serve share them.
+func addTargetFlags(f *pflag.FlagSet, def Config) {
+	f.String("gitlab-url", "", "GitLab `URL`, such as https://gitlab.example.com (env GITLAB_URL, CI_SERVER_URL)")
+	f.StringArray("group", nil, "top-level group to audit in groups mode, by full `PATH` (repeatable)")
+	f.String("mode", def.Mode, "`MODE` of audit: auto, instance (administrator), groups (Owner of --group) or self")
+}
+
+// addRequestFlags adds the flags of the requests to GitLab.
+func addRequestFlags(f *pflag.FlagSet, def Config) {
 	f.Int("concurrency", def.Concurrency, "`N` requests to GitLab in flight at once (1-64)")
 	f.Int("retries", def.Retries, "`N` retries of a request that failed with 5xx, 429 or a dropped connection (0-20)")
 	f.Duration("timeout", def.Timeout, "time limit of one HTTP request")
-	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
+}
+
+// addCollectionFlags adds the flags of logging, TLS and what to read.
+func addCollectionFlags(f *pflag.FlagSet, def Config) {
 	f.String("log-level", def.LogLevel, "log `LEVEL` on stderr: debug, info, warn, error")
 	f.String("ca-file", "", "PEM `FILE` of CA certificates to trust for GitLab, in addition to the system's")
 	f.Bool("insecure-skip-verify", false, "do not verify GitLab's TLS certificate (dangerous; prints a warning)")
@@ -139,7 +138,37 @@ Exit codes:
 	f.Bool("skip-triggers", false, "do not list pipeline trigger tokens (saves a request per project)")
 	f.Bool("skip-job-token-scope", false, "do not read CI/CD job token scopes (saves requests per project)")
 	f.Bool("person-reach", false, "instance mode: count the projects each token owner reaches, for TA-024 (a request per owner)")
-	return cmd
+}
+
+// loadRun reads and checks the settings of cmd (flags named by flagKeys,
+// TOKENAUDIT_* variables, the config file at configPath or the default
+// one) and the token: what audit and serve do before they talk to GitLab.
+// Its errors carry exit code 2.
+func loadRun(cmd *cobra.Command, s *Streams, configPath string, flagKeys map[string]string) (*auditRun, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil, exitCode(ExitCannotRun, fmt.Errorf("working directory: %w", err))
+	}
+	if configPath == "" {
+		configPath = os.Getenv(envName("config"))
+	}
+	cfg, used, err := loadConfig(configPath, dir, cmd.Flags(), flagKeys)
+	if err != nil {
+		return nil, exitCode(ExitCannotRun, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, exitCode(ExitCannotRun, configError(used, err))
+	}
+	if w := configFileWarning(used); w != "" {
+		fmt.Fprintf(s.ErrOut, "tokenaudit: %s\n", w)
+	}
+	token, err := readToken(cfg.TokenFile, dir)
+	if err != nil {
+		return nil, exitCode(ExitCannotRun, err)
+	}
+	// From here on, nothing printed, logged or kept shows it.
+	s.redactor.Add(token)
+	return &auditRun{cfg: cfg, configFile: used, token: token, dir: dir}, nil
 }
 
 // configError makes a validation error name the file it came from, when
@@ -154,20 +183,44 @@ func configError(file string, err error) error {
 // runAudit audits a real GitLab.
 func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	cfg := run.cfg
+	job, u, err := newGitLabJob(s, run)
+	if err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	if err := checkReachable(ctx, u, min(cfg.Timeout, 15*time.Second)); err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	job.opts.Logger.Debug("audit starting", "url", u.String(), "mode", cfg.Mode, "groups", cfg.Groups, "config_file", run.configFile)
+	job.format, job.outputs, job.progress = cfg.Format, cfg.Output, cfg.Progress
+	result, err := job.execute(ctx, s)
+	if err != nil {
+		return err
+	}
+	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) {
+		// A green run over one's own tokens must not pass for an audit of
+		// the instance.
+		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", redact.Escape(s.redactor.String(orUnknown(gl.Caller))))
+	}
+	return verdict(result, cfg)
+}
+
+// newGitLabJob builds the client and the collection of run's settings, for
+// audit and serve alike: the URL checked, the TLS settings, the logger on
+// s.ErrOut, the policy, the wall clock. It sends nothing to GitLab; u is
+// the URL it will talk to. Reports (format, outputs) are the caller's.
+func newGitLabJob(s *Streams, run *auditRun) (job, *url.URL, error) {
+	cfg := run.cfg
 	logger := newLogger(s.ErrOut, cfg.LogLevel, s.redactor)
 	u, err := checkURL(cfg.GitLabURL, cfg.AllowInsecureHTTP)
 	if err != nil {
-		return exitCode(ExitCannotRun, err)
+		return job{}, nil, err
 	}
 	if cfg.InsecureSkipVerify && u.Scheme == "https" {
 		fmt.Fprintf(s.ErrOut, "tokenaudit: warning: TLS certificate verification is off (insecure_skip_verify): anyone between you and %s can read the token\n", u.Host)
 	}
 	hc, err := newHTTPClient(cfg, run.dir)
 	if err != nil {
-		return exitCode(ExitCannotRun, err)
-	}
-	if err := checkReachable(ctx, u, min(cfg.Timeout, 15*time.Second)); err != nil {
-		return exitCode(ExitCannotRun, err)
+		return job{}, nil, err
 	}
 	client, counter, err := collect.NewClient(u.String(), run.token, collect.ClientOptions{
 		HTTPClient: hc,
@@ -176,10 +229,9 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 		Clock:      wallClock,
 	})
 	if err != nil {
-		return exitCode(ExitCannotRun, err)
+		return job{}, nil, err
 	}
-	logger.Debug("audit starting", "url", u.String(), "mode", cfg.Mode, "groups", cfg.Groups, "config_file", run.configFile)
-	job := job{
+	return job{
 		client:  client,
 		counter: counter,
 		opts: collect.Options{
@@ -194,23 +246,10 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 			Redact:            s.redactor.String,
 			Clock:             wallClock,
 		},
-		policy:   cfg.Policy,
-		now:      wallClock,
-		format:   cfg.Format,
-		outputs:  cfg.Output,
-		progress: cfg.Progress,
-		dir:      run.dir,
-	}
-	result, err := job.execute(ctx, s)
-	if err != nil {
-		return err
-	}
-	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) {
-		// A green run over one's own tokens must not pass for an audit of
-		// the instance.
-		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", redact.Escape(s.redactor.String(orUnknown(gl.Caller))))
-	}
-	return verdict(result, cfg)
+		policy: cfg.Policy,
+		now:    wallClock,
+		dir:    run.dir,
+	}, u, nil
 }
 
 func orUnknown(s string) string {

@@ -222,6 +222,7 @@ Try it without a GitLab:  tokenaudit demo`,
 		newAuditCmd(s, nil),
 		newDemoCmd(s),
 		newRulesCmd(s),
+		newServeCmd(s, serveHooks{}),
 		newSimCmd(s),
 		newVersionCmd(s),
 	)

@@ -24,7 +24,7 @@ import (
 	"github.com/tokenaudit/tokenaudit/report"
 )
 
-// Config is every setting of `tokenaudit audit`. The mapstructure tags are
+// Config is every setting of `tokenaudit audit` and `tokenaudit serve`. The mapstructure tags are
 // the keys of the configuration file; flags use the same names with '-' for
 // '_', environment variables TOKENAUDIT_ plus the key in upper case with '_'
 // for '.' and '-'. config.example.yaml documents each key, and a test checks
@@ -49,6 +49,7 @@ type Config struct {
 	SkipJobTokenScope  bool          `mapstructure:"skip_job_token_scope"`
 	PersonReach        bool          `mapstructure:"person_reach"`
 	Policy             audit.Policy  `mapstructure:"policy"`
+	Serve              ServeConfig   `mapstructure:"serve"`
 }
 
 // DefaultConfig returns the settings used when nothing says otherwise.
@@ -64,6 +65,7 @@ func DefaultConfig() Config {
 		Timeout:     60 * time.Second,
 		LogLevel:    "warn",
 		Policy:      audit.DefaultPolicy(),
+		Serve:       defaultServeConfig(),
 	}
 }
 
@@ -180,7 +182,7 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 		}
 	}
 	// Names are matched without regard to case or stray spaces: HIGH is high.
-	for _, p := range []*string{&cfg.Mode, &cfg.Format, &cfg.FailOn, &cfg.LogLevel} {
+	for _, p := range []*string{&cfg.Mode, &cfg.Format, &cfg.FailOn, &cfg.LogLevel, &cfg.Serve.TokenSeries} {
 		*p = strings.ToLower(strings.TrimSpace(*p))
 	}
 	cfg.GitLabURL = strings.TrimSpace(cfg.GitLabURL)
@@ -339,6 +341,7 @@ func (c Config) validate() error {
 	if !slices.Contains(logLevelChoices, c.LogLevel) {
 		bad("log_level", "%q is not allowed (want one of %s)", c.LogLevel, strings.Join(logLevelChoices, ", "))
 	}
+	errs = append(errs, c.Serve.validate()...)
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err)
 	}

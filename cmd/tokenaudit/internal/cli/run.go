@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/collect"
+	"github.com/tokenaudit/tokenaudit/internal/exporter"
 	"github.com/tokenaudit/tokenaudit/internal/redact"
 	"github.com/tokenaudit/tokenaudit/inventory"
 	"github.com/tokenaudit/tokenaudit/report"
@@ -67,29 +68,12 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		pr = newProgressPrinter(s.ErrOut, s.ErrTTY)
 		j.opts.Progress = pr.update
 	}
-	inv, err := collect.Collect(ctx, j.client, j.opts)
+	result, err := j.collectAndEvaluate(ctx, s)
 	if pr != nil {
 		pr.finish()
 	}
-	if ctx.Err() != nil {
-		return nil, exitCode(ExitCannotRun, errInterrupted)
-	}
 	if err != nil {
-		return nil, exitCode(ExitCannotRun, explainCollectError(err, j.opts.BaseURL))
-	}
-	// Names, descriptions, paths and usernames are GitLab's text as well: a
-	// server that names a token after the caller's token must not get it
-	// into the reports.
-	s.redactor.Strings(inv)
-	if err := scopeRefused(inv); err != nil {
 		return nil, exitCode(ExitCannotRun, err)
-	}
-	if inv.Stats.Requests == 0 && j.counter != nil {
-		inv.Stats.Requests = j.counter.Count()
-	}
-	result, err := audit.Evaluate(inv, j.policy, j.now())
-	if err != nil {
-		return nil, exitCode(ExitCannotRun, fmt.Errorf("evaluate: %w", err))
 	}
 	ropts := report.Options{
 		Color: s.OutTTY && os.Getenv("NO_COLOR") == "",
@@ -110,6 +94,35 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		if err != nil {
 			return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report: %w", o.format, err))
 		}
+	}
+	return result, nil
+}
+
+// collectAndEvaluate is an audit without its reports, shared by execute
+// and serve: collect, refuse a token without read_api, judge. A cancelled
+// ctx gives errInterrupted; any other error is an *auditFailure, its
+// message in plain words and its reason for serve's metrics.
+func (j job) collectAndEvaluate(ctx context.Context, s *Streams) (*audit.Result, error) {
+	inv, err := collect.Collect(ctx, j.client, j.opts)
+	if ctx.Err() != nil {
+		return nil, errInterrupted
+	}
+	if err != nil {
+		return nil, &auditFailure{reason: collectFailureReason(err), err: explainCollectError(err, j.opts.BaseURL)}
+	}
+	// Names, descriptions, paths and usernames are GitLab's text as well: a
+	// server that names a token after the caller's token must not get it
+	// into the reports.
+	s.redactor.Strings(inv)
+	if err := scopeRefused(inv); err != nil {
+		return nil, &auditFailure{reason: exporter.ReasonUnauthorized, err: err}
+	}
+	if inv.Stats.Requests == 0 && j.counter != nil {
+		inv.Stats.Requests = j.counter.Count()
+	}
+	result, err := audit.Evaluate(inv, j.policy, j.now())
+	if err != nil {
+		return nil, &auditFailure{reason: exporter.ReasonEvaluate, err: fmt.Errorf("evaluate: %w", err)}
 	}
 	return result, nil
 }
