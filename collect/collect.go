@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -37,11 +38,23 @@ var ErrGroupNotFound = errors.New("group not found")
 // (instance mode without administrator rights, groups mode without groups).
 var ErrMode = errors.New("mode not available")
 
+// ErrNotGitLab is returned (wrapped, saying what was wrong) when GitLab's
+// /user answer is no user: without its id and username the mode cannot be
+// chosen, and guessing would audit nothing and call it complete.
+var ErrNotGitLab = errors.New("is the URL a GitLab API?")
+
+// ErrMaxDuration is returned (wrapped) when Options.MaxDuration passed
+// before GitLab said who the caller is; later, it ends the collection with
+// a gap instead.
+var ErrMaxDuration = errors.New("the run exceeded max_duration")
+
 // Collect reads every token the caller may see, choosing its sources from
 // the caller's rights and opts. It returns an error only when the audit
-// cannot run at all (GitLab unreachable, token rejected, a configured group
-// missing, ctx cancelled); anything else that cannot be read becomes a Gap
-// and the rest of the inventory stays complete.
+// cannot run at all (GitLab unreachable, token rejected, /user answered by
+// something that is no GitLab, a configured group missing, ctx cancelled);
+// anything else that cannot be read becomes a Gap and the rest of the
+// inventory stays complete. Past opts.MaxDuration it returns what it read,
+// with an error gap that says so.
 func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*inventory.Inventory, error) {
 	clock := opts.Clock
 	if clock == nil {
@@ -50,16 +63,36 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*invento
 	start := clock()
 	c := newCollector(client, opts)
 	startReq := c.counter.Count()
+	// run is ctx bounded by MaxDuration: its expiry ends the collection
+	// with a gap, while ctx's own end (Ctrl-C) still ends it with an error.
+	run := ctx
+	if opts.MaxDuration > 0 {
+		var cancel context.CancelFunc
+		run, cancel = context.WithTimeoutCause(ctx, opts.MaxDuration, ErrMaxDuration)
+		defer cancel()
+		c.deadline = run
+	}
 
 	var me userWire
-	if _, err := c.get(ctx, "user", nil, &me); err != nil {
-		if ctx.Err() != nil {
+	if _, err := c.get(run, "user", nil, &me); err != nil {
+		var de *decodeError
+		switch {
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		}
-		if gitlab.HasStatusCode(err, http.StatusUnauthorized) || gitlab.HasStatusCode(err, http.StatusForbidden) {
+		case run.Err() != nil:
+			return nil, fmt.Errorf("get current user: %w (%s) before GitLab answered", ErrMaxDuration, opts.MaxDuration)
+		case gitlab.HasStatusCode(err, http.StatusUnauthorized) || gitlab.HasStatusCode(err, http.StatusForbidden):
 			return nil, fmt.Errorf("get current user: %w: %s", ErrUnauthorized, errorReason(err))
+		case errors.As(err, &de):
+			return nil, fmt.Errorf("GitLab's /user answer is no user (%s): %w", valueProblem(de.err), ErrNotGitLab)
 		}
 		return nil, fmt.Errorf("get current user: %w", err)
+	}
+	// GitLab always sends both (https://docs.gitlab.com/api/users/#retrieve-the-current-user);
+	// {} or null from a proxy or another API would otherwise be read as a
+	// nameless non-administrator: self mode, no tokens, a clean report.
+	if me.ID <= 0 || me.Username == "" {
+		return nil, fmt.Errorf("GitLab's /user answer has no id or username: %w", ErrNotGitLab)
 	}
 	c.me = mapUser(&me)
 	c.inv.GitLab = inventory.Instance{URL: opts.BaseURL, Admin: me.IsAdmin, Caller: me.Username}
@@ -74,18 +107,22 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*invento
 	c.inv.GitLab.Mode, c.inv.GitLab.ModeReason = mode, reason
 	c.log.Debug("collecting", "mode", mode, "reason", reason, "concurrency", c.concurrency)
 
-	c.readVersion(ctx)
+	c.readVersion(run)
 
 	switch mode {
 	case inventory.ModeInstance:
-		err = c.instance(ctx)
+		err = c.instance(run)
 	case inventory.ModeGroups:
-		err = c.groups(ctx)
+		err = c.groups(run)
 	default:
-		err = c.self(ctx)
+		err = c.self(run)
 	}
-	if err == nil {
-		err = ctx.Err()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if run.Err() != nil && (err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		c.deadlineGap()
+		err = nil
 	}
 	if err != nil {
 		return nil, err
@@ -144,6 +181,10 @@ type collector struct {
 	gapSeen  map[[2]string]bool
 	planned  int
 	done     int
+
+	maxPages int             // cap on the pages of one list (maxPages)
+	deadline context.Context // Collect's context bounded by MaxDuration; nil: none
+	cut      map[string]bool // paths whose reads the deadline cut off
 }
 
 func newCollector(client *gitlab.Client, opts Options) *collector {
@@ -162,6 +203,11 @@ func newCollector(client *gitlab.Client, opts Options) *collector {
 		others:   map[inventory.Key]*inventory.Token{},
 		projects: map[int64]*inventory.Project{},
 		gapSeen:  map[[2]string]bool{},
+		maxPages: maxPages,
+		cut:      map[string]bool{},
+	}
+	if opts.maxPages > 0 {
+		c.maxPages = opts.maxPages
 	}
 	c.counter = findCounter(client)
 	return c
@@ -290,6 +336,47 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 	c.gapSeen[k] = true
 	c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{Resource: resource, What: what, Kind: kind, Reason: reason})
 	return true
+}
+
+// cutOff notes a read of path that stopped because MaxDuration passed.
+func (c *collector) cutOff(path string) {
+	if c.deadline == nil || c.deadline.Err() == nil {
+		return
+	}
+	c.mu.Lock()
+	c.cut[path] = true
+	c.mu.Unlock()
+}
+
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// maxCutNamed bounds the reads the deadline gap names.
+const maxCutNamed = 10
+
+// deadlineGap records the one error gap of a collection that MaxDuration
+// ended, naming the reads it cut off.
+func (c *collector) deadlineGap() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cut := slices.Sorted(maps.Keys(c.cut))
+	named := "none was in flight"
+	if len(cut) > 0 {
+		n := min(len(cut), maxCutNamed)
+		named = "/" + strings.Join(cut[:n], ", /")
+		if len(cut) > n {
+			named += fmt.Sprintf(" and %d more", len(cut)-n)
+		}
+	}
+	c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{
+		Resource: "collection", What: "reads past max_duration", Kind: inventory.GapError,
+		Reason: fmt.Sprintf("the run exceeded max_duration (%s) and stopped; reads cut off: %s. The reads that would have followed them were not made: "+
+			"the report holds only what was read before (%s)", c.opts.MaxDuration, named, countOf(len(c.pats)+len(c.others), "token", "tokens")),
+	})
 }
 
 // errorReason is a short, secret-free description of a failed request: the

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,6 +26,60 @@ type patWire struct {
 	// Impersonation is sent by the impersonation-token endpoints and by
 	// newer entities; nil when absent.
 	Impersonation *bool `json:"impersonation"`
+	// sent says which of the fields GitLab always sends were in the
+	// answer (UnmarshalJSON), so that a missing one is not read as false.
+	sent patFields
+}
+
+// patFields records which of the always-sent fields of a personal or
+// resource access token an answer held: id, name, revoked, created_at,
+// scopes, user_id, active and expires_at are in every entry of GitLab's
+// examples (https://docs.gitlab.com/api/personal_access_tokens/,
+// https://docs.gitlab.com/api/project_access_tokens/). Of these, a missing
+// active or revoked would be read as false and a missing scopes as none,
+// each a guess that can hide a risk; the id is checked by its value.
+type patFields struct {
+	active, revoked, scopes bool
+}
+
+// patPresence shadows the fields of gitlab.PersonalAccessToken whose
+// absence must be told from false or empty; the shallower field wins in
+// encoding/json, so the embedded one stays unset and is copied over.
+type patPresence struct {
+	Active  *bool     `json:"active"`
+	Revoked *bool     `json:"revoked"`
+	Scopes  *[]string `json:"scopes"`
+}
+
+// decode decodes b into aux, a struct that embeds pp and the plain form
+// of the entry t belongs to, then copies the shadowed fields into t and
+// notes in sent which were there.
+func (pp *patPresence) decode(b []byte, aux any, t *gitlab.PersonalAccessToken, sent *patFields) error {
+	if err := json.Unmarshal(b, aux); err != nil {
+		return err
+	}
+	*sent = patFields{}
+	if pp.Active != nil {
+		t.Active, sent.active = *pp.Active, true
+	}
+	if pp.Revoked != nil {
+		t.Revoked, sent.revoked = *pp.Revoked, true
+	}
+	if pp.Scopes != nil {
+		t.Scopes, sent.scopes = *pp.Scopes, true
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes an entry in one pass and notes which always-sent
+// fields it held.
+func (p *patWire) UnmarshalJSON(b []byte) error {
+	type plain patWire // without this method
+	aux := struct {
+		*plain
+		patPresence
+	}{plain: (*plain)(p)}
+	return aux.decode(b, &aux, &p.PersonalAccessToken, &p.sent)
 }
 
 // resourceTokenWire is an entry of /projects/:id/access_tokens,
@@ -36,6 +91,17 @@ type resourceTokenWire struct {
 	AccessLevel  int       `json:"access_level"`
 	ResourceType string    `json:"resource_type"`
 	ResourceID   int64     `json:"resource_id"`
+	sent         patFields
+}
+
+// UnmarshalJSON: as patWire's.
+func (p *resourceTokenWire) UnmarshalJSON(b []byte) error {
+	type plain resourceTokenWire
+	aux := struct {
+		*plain
+		patPresence
+	}{plain: (*plain)(p)}
+	return aux.decode(b, &aux, &p.PersonalAccessToken, &p.sent)
 }
 
 // triggerWire is an entry of /projects/:id/triggers
@@ -101,7 +167,6 @@ func parseBotUsername(username string) (inventory.ResourceType, int64, bool) {
 	}
 	return inventory.ResourceProject, id, true
 }
-
 
 // ownerType classifies an account. GitLab has one user_type (project_bot)
 // for the bots of project and of group access tokens; the username tells
@@ -408,4 +473,258 @@ func mergeOwner(a, b *inventory.Owner) *inventory.Owner {
 		c.ProjectsReachable = b.ProjectsReachable
 	}
 	return &c
+}
+
+// record is what the list reader (listAll) needs of the entries of a token
+// list: the id, the always-sent fields an entry lacks, and how two
+// different entries with the same id in one list compare and combine.
+type record[T any] interface {
+	recordID() int64
+	// missing names the fields GitLab always sends that this entry lacks.
+	missing() []string
+	// differs names the fields where o, another entry with the same id,
+	// says something else, leaving out usage (last_used_at,
+	// last_used_ips): it moves on its own between two page reads.
+	differs(o *T) []string
+	// foldRiskier folds o into the receiver, keeping the riskier reading
+	// of each field: active over inactive, not revoked over revoked, no
+	// or the later expiry, every scope of both, the earlier creation and
+	// the later use.
+	foldRiskier(o *T)
+}
+
+// asRecord returns p's record methods, or nil when T is not a token entry
+// (users, projects, groups, memberships: nothing is judged on their
+// duplicates). gitlab.DeployToken is client-go's type, so its methods live
+// on deployRecord.
+func asRecord[T any](p *T) record[T] {
+	switch v := any(p).(type) {
+	case record[T]:
+		return v
+	case *gitlab.DeployToken:
+		r, _ := any(deployRecord{v}).(record[T])
+		return r
+	}
+	return nil
+}
+
+func (p *patWire) recordID() int64   { return p.ID }
+func (p *patWire) missing() []string { return patMissing(&p.PersonalAccessToken, p.sent) }
+func (p *patWire) differs(o *patWire) []string {
+	d := patDiffers(&p.PersonalAccessToken, &o.PersonalAccessToken)
+	d.add(boolOr(p.Impersonation) != boolOr(o.Impersonation), "impersonation")
+	return d
+}
+func (p *patWire) foldRiskier(o *patWire) {
+	patFold(&p.PersonalAccessToken, &o.PersonalAccessToken)
+	p.LastUsedIPs = unionIPs(p.LastUsedIPs, o.LastUsedIPs)
+	if boolOr(o.Impersonation) {
+		p.Impersonation = o.Impersonation
+	}
+}
+
+func (p *resourceTokenWire) recordID() int64   { return p.ID }
+func (p *resourceTokenWire) missing() []string { return patMissing(&p.PersonalAccessToken, p.sent) }
+func (p *resourceTokenWire) differs(o *resourceTokenWire) []string {
+	d := patDiffers(&p.PersonalAccessToken, &o.PersonalAccessToken)
+	d.add(p.AccessLevel != o.AccessLevel, "access_level")
+	d.add(p.ResourceType != o.ResourceType || p.ResourceID != o.ResourceID, "resource")
+	return d
+}
+func (p *resourceTokenWire) foldRiskier(o *resourceTokenWire) {
+	patFold(&p.PersonalAccessToken, &o.PersonalAccessToken)
+	p.LastUsedIPs = unionIPs(p.LastUsedIPs, o.LastUsedIPs)
+	p.AccessLevel = max(p.AccessLevel, o.AccessLevel)
+}
+
+func (t *triggerWire) recordID() int64 { return t.ID }
+func (t *triggerWire) missing() []string {
+	if t.ID <= 0 {
+		return []string{"id"}
+	}
+	return nil
+}
+func (t *triggerWire) differs(o *triggerWire) []string {
+	var d fieldList
+	d.add(t.Description != o.Description, "description")
+	d.add(!sameTime(t.ExpiresAt, o.ExpiresAt), "expires_at")
+	d.add(!sameTime(t.CreatedAt, o.CreatedAt), "created_at")
+	d.add(ownerID(t.Owner) != ownerID(o.Owner), "owner")
+	return d
+}
+func (t *triggerWire) foldRiskier(o *triggerWire) {
+	t.ExpiresAt = laterExpiry(t.ExpiresAt, o.ExpiresAt)
+	t.CreatedAt = earlier(t.CreatedAt, o.CreatedAt)
+	t.LastUsed = later(t.LastUsed, o.LastUsed)
+	if t.Owner == nil {
+		t.Owner = o.Owner
+	}
+}
+
+// deployRecord holds the record methods of client-go's DeployToken. Of
+// its always-sent fields (https://docs.gitlab.com/api/deploy_tokens/) only
+// the id is checked: a missing revoked or expired reads as false, which
+// makes the token active, the riskier reading.
+type deployRecord struct{ t *gitlab.DeployToken }
+
+func (d deployRecord) recordID() int64 { return d.t.ID }
+func (d deployRecord) missing() []string {
+	if d.t.ID <= 0 {
+		return []string{"id"}
+	}
+	return nil
+}
+func (d deployRecord) differs(o *gitlab.DeployToken) []string {
+	var diff fieldList
+	t := d.t
+	diff.add(t.Name != o.Name || t.Username != o.Username, "name")
+	diff.add(t.Revoked != o.Revoked, "revoked")
+	diff.add(t.Expired != o.Expired, "expired")
+	diff.add(!sameTime(t.ExpiresAt, o.ExpiresAt), "expires_at")
+	diff.add(!sameSet(t.Scopes, o.Scopes), "scopes")
+	return diff
+}
+func (d deployRecord) foldRiskier(o *gitlab.DeployToken) {
+	t := d.t
+	t.Revoked = t.Revoked && o.Revoked
+	t.Expired = t.Expired && o.Expired
+	t.ExpiresAt = laterExpiry(t.ExpiresAt, o.ExpiresAt)
+	t.Scopes = unionStrings(t.Scopes, o.Scopes)
+}
+
+// patMissing names the always-sent fields (patFields) a PAT-table entry
+// lacks; an id of 0 or below is no GitLab id and counts as missing.
+func patMissing(p *gitlab.PersonalAccessToken, sent patFields) []string {
+	var m fieldList
+	m.add(p.ID <= 0, "id")
+	m.add(!sent.active, "active")
+	m.add(!sent.revoked, "revoked")
+	m.add(!sent.scopes, "scopes")
+	return m
+}
+
+func patDiffers(a, b *gitlab.PersonalAccessToken) fieldList {
+	var d fieldList
+	d.add(a.Name != b.Name || a.Description != b.Description, "name")
+	d.add(a.Active != b.Active, "active")
+	d.add(a.Revoked != b.Revoked, "revoked")
+	d.add(!sameISODate(a.ExpiresAt, b.ExpiresAt), "expires_at")
+	d.add(!sameSet(a.Scopes, b.Scopes), "scopes")
+	d.add(!sameTime(a.CreatedAt, b.CreatedAt), "created_at")
+	d.add(a.UserID != b.UserID, "user_id")
+	return d
+}
+
+// fieldList collects the names of fields that are missing or differ.
+type fieldList []string
+
+func (l *fieldList) add(cond bool, field string) {
+	if cond {
+		*l = append(*l, field)
+	}
+}
+
+func patFold(a, b *gitlab.PersonalAccessToken) {
+	a.Active = a.Active || b.Active
+	a.Revoked = a.Revoked && b.Revoked
+	switch {
+	case a.ExpiresAt == nil || time.Time(*a.ExpiresAt).IsZero():
+	case b.ExpiresAt == nil || time.Time(*b.ExpiresAt).IsZero() || time.Time(*b.ExpiresAt).After(time.Time(*a.ExpiresAt)):
+		a.ExpiresAt = b.ExpiresAt
+	}
+	a.Scopes = unionStrings(a.Scopes, b.Scopes)
+	a.CreatedAt = earlier(a.CreatedAt, b.CreatedAt)
+	a.LastUsedAt = later(a.LastUsedAt, b.LastUsedAt)
+}
+
+func boolOr(b *bool) bool { return b != nil && *b }
+
+func ownerID(u *gitlab.User) int64 {
+	if u == nil {
+		return 0
+	}
+	return u.ID
+}
+
+func sameTime(a, b *time.Time) bool {
+	az, bz := a == nil || a.IsZero(), b == nil || b.IsZero()
+	if az || bz {
+		return az == bz
+	}
+	return a.Equal(*b)
+}
+
+func sameISODate(a, b *gitlab.ISOTime) bool {
+	var at, bt *time.Time
+	if a != nil {
+		t := time.Time(*a)
+		at = &t
+	}
+	if b != nil {
+		t := time.Time(*b)
+		bt = &t
+	}
+	return sameTime(at, bt)
+}
+
+// laterExpiry is the later of two expiries, where nil (never) is latest.
+func laterExpiry(a, b *time.Time) *time.Time {
+	if a == nil || a.IsZero() || b == nil || b.IsZero() {
+		return nil
+	}
+	if b.After(*a) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b *time.Time) *time.Time {
+	if a == nil || a.IsZero() || b != nil && !b.IsZero() && b.Before(*a) {
+		return b
+	}
+	return a
+}
+
+func later(a, b *time.Time) *time.Time {
+	if a == nil || a.IsZero() || b != nil && b.After(*a) {
+		return b
+	}
+	return a
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			return false
+		}
+	}
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// unionStrings is a followed by the entries of b it lacks.
+func unionStrings(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func unionIPs(a, b *[]string) *[]string {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	u := unionStrings(*a, *b)
+	return &u
 }

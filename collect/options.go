@@ -48,6 +48,16 @@ type Options struct {
 	// collector judges nothing by it: the inventory keeps GitLab's facts,
 	// and audit judges them at its own now.
 	Clock func() time.Time
+	// MaxDuration bounds the whole collection; <= 0: no bound. Past it the
+	// reads in flight stop, and Collect returns what it read with one error
+	// gap that says so and names the reads cut off, instead of an error:
+	// a GitLab that answers ever more slowly ends in an incomplete report,
+	// not in a run that never ends. It is measured on the machine's
+	// monotonic clock, not on Clock.
+	MaxDuration time.Duration
+
+	// maxPages overrides the cap on the pages of one list (tests).
+	maxPages int
 }
 
 // DefaultConcurrency is the number of requests in flight when Options does
