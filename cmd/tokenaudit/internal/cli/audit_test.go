@@ -84,10 +84,15 @@ func TestPermissionGapsDoNotFail(t *testing.T) {
 	}
 	permission := 0
 	for _, g := range rep.Gaps {
-		if g.Kind != "permission" {
+		switch g.Kind {
+		case "permission":
+			permission++
+		case "unavailable":
+			// What this GitLab lacks (the credentials inventory off
+			// GitLab.com) never fails a run either.
+		default:
 			t.Fatalf("unexpected gap kind %q; stderr:\n%s", g.Kind, res.stderr)
 		}
-		permission++
 	}
 	if permission == 0 {
 		t.Fatal("the audit met no permission gap; the test proves nothing")
