@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -236,12 +237,25 @@ func (c *collector) plan(n int) {
 func (c *collector) starter(g *errgroup.Group, gctx context.Context) func(fn func(ctx context.Context) error) {
 	return func(fn func(ctx context.Context) error) {
 		c.plan(1)
-		g.Go(func() error {
+		g.Go(func() (err error) {
 			defer c.finished()
+			// A panic in a worker would end the process with a stack dump
+			// that no caller can recover; it stops the collection instead,
+			// as an error the command reports in one line.
+			defer func() {
+				if r := recover(); r != nil {
+					c.log.Debug("collector panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fmt.Errorf("%w: %v", ErrInternal, r)
+				}
+			}()
 			return fn(gctx)
 		})
 	}
 }
+
+// ErrInternal is returned (wrapped, with the panic's value) when a
+// collector goroutine panicked: a bug in tokenaudit, not GitLab's doing.
+var ErrInternal = errors.New("internal error in the collector")
 
 // finished marks one planned resource read.
 func (c *collector) finished() {

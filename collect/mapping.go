@@ -26,6 +26,9 @@ type patWire struct {
 	// Impersonation is sent by the impersonation-token endpoints and by
 	// newer entities; nil when absent.
 	Impersonation *bool `json:"impersonation"`
+	// Granular and Expired come with newer PAT entities; nil when absent.
+	Granular *bool `json:"granular"`
+	Expired  *bool `json:"expired"`
 	// sent says which of the fields GitLab always sends were in the
 	// answer (UnmarshalJSON), so that a missing one is not read as false.
 	sent patFields
@@ -321,10 +324,22 @@ func mapPAT(p *patWire, kind inventory.Kind, owner *inventory.Owner, res invento
 		LastUsedAt:    utc(p.LastUsedAt),
 		UsageReported: true,
 		LastUsedIPs:   ips(p.LastUsedIPs),
-		Active:        p.Active,
+		Active:        patActive(p),
 		Revoked:       p.Revoked,
 		Sources:       []string{source},
 	}
+}
+
+// patActive is GitLab's active flag, but for a granular token: GitLab sends
+// active false for one when the caller lacks the granular tokens feature,
+// although the token works for its owner. A granular token that is neither
+// revoked nor expired is therefore taken as active, the reading that hides
+// no risk; audit still judges its expiry at its own time.
+func patActive(p *patWire) bool {
+	if p.Granular != nil && *p.Granular && !p.Active && !p.Revoked && (p.Expired == nil || !*p.Expired) {
+		return true
+	}
+	return p.Active
 }
 
 // mapResourceToken maps a project or group access token from a resource

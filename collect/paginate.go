@@ -122,11 +122,24 @@ func (c *collector) get(ctx context.Context, path string, query url.Values, v an
 }
 
 // transient reports whether err is a broken answer worth repeating: any
-// failure but an HTTP status (client-go already retried 5xx and 429). The
-// caller has ruled out a cancelled or expired context.
+// failure but an HTTP status (client-go already retried 5xx and 429) and
+// the guard's refusals. The caller has ruled out a cancelled or expired
+// context.
 func transient(err error) bool {
-	var er *gitlab.ErrorResponse
-	return !errors.As(err, &er)
+	var (
+		er       *gitlab.ErrorResponse
+		tooLarge *BodyTooLargeError
+		header   *HeaderError
+	)
+	switch {
+	case errors.As(err, &er):
+		return false
+	// The server's own answer, not a broken exchange: asking again gets
+	// the same (and another 32 MiB for a body over the limit).
+	case errors.Is(err, ErrRedirect), errors.Is(err, ErrWaitTooLong), errors.As(err, &tooLarge), errors.As(err, &header):
+		return false
+	}
+	return true
 }
 
 // errListChanged is returned (wrapped) when a list changed while it was
