@@ -65,8 +65,10 @@ func Listen(w *World, opts Options) (*Server, error) {
 		Listener: ln,
 		Config:   &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second},
 	}
+	// The handlers read base (for Link headers); it is set before the
+	// first request can arrive, as httptest.Server.Start would set URL.
+	s.base = "http://" + ln.Addr().String()
 	s.ts.Start()
-	s.base = s.ts.URL
 	return s, nil
 }
 
