@@ -133,7 +133,7 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*invento
 	return inv, nil
 }
 
-// chooseMode picks the sources (DESIGN.md "Where the tokens come from").
+// chooseMode picks the sources (README, "The token tokenaudit needs").
 func chooseMode(opts Options, admin bool, caller string) (inventory.Mode, string, error) {
 	switch opts.Mode {
 	case inventory.ModeInstance:

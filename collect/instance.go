@@ -17,7 +17,7 @@ import (
 )
 
 // instance collects as an administrator with the cheapest complete sources
-// (DESIGN.md): one pass over each instance-wide list, then per-resource
+// (README, "The token tokenaudit needs"): one pass over each instance-wide list, then per-resource
 // calls only where they add something. The economy decisions:
 //   - Paths of projects and groups, archived state and group sizes come
 //     from listing /projects (simple=true, plus archived=true for the

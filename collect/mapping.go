@@ -21,7 +21,7 @@ import (
 type patWire struct {
 	gitlab.PersonalAccessToken
 	// LastUsedIPs is nil when GitLab did not send the key (GitLab before
-	// 17.9, or the key gated off); see gitlab-api/README.md §2.1.
+	// 17.9, or the key gated off; https://docs.gitlab.com/api/personal_access_tokens/).
 	LastUsedIPs *[]string `json:"last_used_ips"`
 	// Impersonation is sent by the impersonation-token endpoints and by
 	// newer entities; nil when absent.
@@ -152,7 +152,7 @@ const (
 // botName matches the usernames GitLab gives the bots behind project and
 // group access tokens: project_<id>_bot_<32 hex>, group_<id>_bot_<32 hex>, and
 // the older project_<id>_bot / project_<id>_bot<n>
-// (lib/gitlab/utils/username_and_email_generator.rb; gitlab-api/README.md §5).
+// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/gitlab/utils/username_and_email_generator.rb).
 var botName = regexp.MustCompile(`^(project|group)_(\d+)_bot(?:\d*|_[0-9a-f]+(?:\d*)?)$`)
 
 // parseBotUsername returns the resource a project or group bot belongs to.
@@ -173,7 +173,7 @@ func parseBotUsername(username string) (inventory.ResourceType, int64, bool) {
 
 // ownerType classifies an account. GitLab has one user_type (project_bot)
 // for the bots of project and of group access tokens; the username tells
-// them apart (gitlab-api/README.md §5).
+// them apart (https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects).
 func ownerType(username, userType string, bot bool) inventory.OwnerType {
 	if rt, _, ok := parseBotUsername(username); ok && (userType == "" || userType == "project_bot") {
 		if rt == inventory.ResourceGroup {

@@ -11,8 +11,7 @@ import (
 
 // membershipWire is an entry of GET /users/:id/memberships: a direct
 // membership in a project (source_type "Project") or a group ("Namespace")
-// (https://docs.gitlab.com/api/users/#list-projects-and-groups-that-a-user-is-a-member-of,
-// gitlab-api/README.md §5 item 2).
+// (https://docs.gitlab.com/api/users/#list-projects-and-groups-that-a-user-is-a-member-of).
 type membershipWire struct {
 	SourceID   int64  `json:"source_id"`
 	SourceType string `json:"source_type"`

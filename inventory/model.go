@@ -16,7 +16,7 @@ import (
 type Kind string
 
 // The token kinds tokenaudit knows. The string values are part of the JSON
-// and CSV report contract (DESIGN.md).
+// and CSV report contract (README, "Reports").
 const (
 	KindPersonal        Kind = "personal"
 	KindImpersonation   Kind = "impersonation"
@@ -202,7 +202,7 @@ type Settings struct {
 // Mode is how the collector chose its sources.
 type Mode string
 
-// Collection modes (DESIGN.md "Where the tokens come from").
+// Collection modes (README, "The token tokenaudit needs").
 const (
 	ModeAuto     Mode = "auto"
 	ModeInstance Mode = "instance"

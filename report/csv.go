@@ -29,7 +29,7 @@ type CSVWriter struct {
 }
 
 // CSVHeader is the CSV report's header line, in column order. The names and
-// their order are a contract (DESIGN.md): add columns at the end only.
+// their order are a contract (README, "Reports"): add columns at the end only.
 var CSVHeader = []string{
 	"kind", "id", "name",
 	"owner_username", "owner_type", "owner_state", "owner_admin",

@@ -1,7 +1,7 @@
 // Package report renders an audit result as a terminal table, CSV or JSON.
-// The JSON and CSV layouts are contracts that scripts build on (DESIGN.md
-// "Contracts that users build on"; docs/report.schema.json describes the
-// JSON); the table is for people and may change.
+// The JSON and CSV layouts are contracts that scripts build on (README,
+// "Reports"; docs/report.schema.json describes the JSON); the table is for
+// people and may change.
 //
 // No writer ever writes a token value: the model has no field for one.
 package report

@@ -34,7 +34,7 @@ const (
 const GeneratorGitLabComVersion = "18.7.0-pre"
 
 // Token kinds, as the ground-truth helpers classify tokens (TokenKind).
-// They are the kinds the audit reports (DESIGN.md), derived from what
+// They are the kinds the audit reports (README, "Reports"), derived from what
 // GitLab's data implies: the owner's user_type and username.
 const (
 	KindPersonal        = "personal"

@@ -268,7 +268,7 @@ func retryMax(retries int) int {
 	return retries
 }
 
-// verdict is the exit code of a finished audit, DESIGN.md's contract: 1 for
+// verdict is the exit code of a finished audit, the README's contract: 1 for
 // findings at or above fail_on, else 3 when a read failed, else 0.
 func verdict(r *audit.Result, cfg Config) error {
 	if floor, ok := cfg.failOn(); ok {

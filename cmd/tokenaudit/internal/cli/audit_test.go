@@ -21,7 +21,7 @@ import (
 )
 
 // TestExitCodes runs the whole command against simulated GitLabs, one case
-// per exit code of DESIGN.md's contract.
+// per exit code of the README's contract.
 func TestExitCodes(t *testing.T) {
 	// A 5xx on /version that outlives the retries makes a gap of kind error.
 	failVersion := gitlabsim.Options{Faults: gitlabsim.Faults{ErrorRate: 1, Routes: []string{"GET /version"}}}

@@ -1,7 +1,7 @@
 // Package cli is tokenaudit's command line: cobra commands, configuration
 // (flags, TOKENAUDIT_* environment variables, a YAML file, layered by a
 // private viper instance), progress and logs on stderr, and the exit codes of
-// DESIGN.md. Everything runs in-process from Run, so tests drive the whole
+// the README. Everything runs in-process from Run, so tests drive the whole
 // tool with arguments and captured streams; only main calls os.Exit.
 package cli
 
@@ -22,7 +22,7 @@ import (
 	"github.com/tokenaudit/tokenaudit/internal/redact"
 )
 
-// Exit codes, DESIGN.md "Contracts that users build on".
+// Exit codes, as the README's "Exit codes" promises.
 const (
 	ExitOK         = 0 // no finding at or above --fail-on
 	ExitFindings   = 1 // findings at or above --fail-on
