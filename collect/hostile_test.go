@@ -490,6 +490,13 @@ func TestMalformedRecordKeepsPage(t *testing.T) {
 	if len(run.inv.Gaps) != 3 {
 		t.Errorf("gaps %+v, want the three of the broken entries", run.inv.Gaps)
 	}
+
+	// A page none of whose entries can be read is no page of the list.
+	h.routes["personal_access_tokens"] = pages([]string{`[{"id":"seven","scopes":"api"}]`}, nil)
+	run = mustCollect(t, h, Options{})
+	if g := errorGap(t, run.inv, "instance", "own personal access tokens"); !strings.Contains(g.Reason, "no entry of the page can be read") {
+		t.Errorf("reason %q does not say no entry could be read", g.Reason)
+	}
 }
 
 // TestRecordGapsAreBounded: a list of broken entries makes maxRecordGaps

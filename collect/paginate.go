@@ -360,9 +360,10 @@ func getPage[T any](ctx context.Context, c *collector, path string, q url.Values
 // decodePage decodes a page of a list. The whole page is decoded at once;
 // when that fails, and the page is a JSON list, each entry is decoded on
 // its own so that one entry GitLab's types do not fit (an expires_at of
-// 2025-13-45) costs that entry only. A body that is no JSON list is an
-// error, and asked for again (fetch). Token entries that lack a field
-// GitLab always sends are left out too (record.missing).
+// 2025-13-45) costs that entry only. A body that is no JSON list, or whose
+// entries none can be read, is an error, and asked for again (fetch).
+// Token entries that lack a field GitLab always sends are left out too
+// (record.missing).
 func decodePage[T any](b []byte) (page[T], error) {
 	var p page[T]
 	b = bytes.TrimLeft(b, " \t\r\n")
@@ -385,6 +386,11 @@ func decodePage[T any](b []byte) (page[T], error) {
 			}
 			p.items = append(p.items, item)
 			index = append(index, i+1)
+		}
+		// Not one entry readable: no page of this list (another API's
+		// answer, a proxy's), like an object for a list.
+		if len(p.items) == 0 {
+			return page[T]{}, fmt.Errorf("no entry of the page can be read (entry 1: %s)", p.bad[0].reason)
 		}
 	}
 	if !isRecord[T]() {
