@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -114,6 +113,6 @@ func TestServiceAccountByAnyName(t *testing.T) {
 		}
 	}
 	if n == 0 {
-		t.Fatal(fmt.Sprintf("no token of a free-form service account among %d such accounts", len(freeForm)))
+		t.Fatalf("no token of a free-form service account among %d such accounts", len(freeForm))
 	}
 }
