@@ -38,6 +38,7 @@ var auditFlags = map[string]string{
 	"concurrency":          "concurrency",
 	"retries":              "retries",
 	"timeout":              "timeout",
+	"max_duration":         "max-duration",
 	"progress":             "progress",
 	"log_level":            "log-level",
 	"ca_file":              "ca-file",
@@ -127,6 +128,7 @@ func addRequestFlags(f *pflag.FlagSet, def Config) {
 	f.Int("concurrency", def.Concurrency, "`N` requests to GitLab in flight at once (1-64)")
 	f.Int("retries", def.Retries, "`N` retries of a request that failed with 5xx, 429 or a dropped connection (0-20)")
 	f.Duration("timeout", def.Timeout, "time limit of one HTTP request")
+	f.Duration("max-duration", def.MaxDuration, "time limit of the whole collection: past it the audit holds what was read and is incomplete, exit 3 (0: no limit)")
 }
 
 // addCollectionFlags adds the flags of logging, TLS and what to read.
@@ -241,6 +243,7 @@ func newGitLabJob(s *Streams, run *auditRun) (job, *url.URL, error) {
 			SkipTriggers:      cfg.SkipTriggers,
 			SkipJobTokenScope: cfg.SkipJobTokenScope,
 			PersonReach:       cfg.PersonReach,
+			MaxDuration:       cfg.MaxDuration,
 			BaseURL:           u.String(),
 			Logger:            logger,
 			Redact:            s.redactor.String,

@@ -40,6 +40,7 @@ type Config struct {
 	Concurrency        int           `mapstructure:"concurrency"`
 	Retries            int           `mapstructure:"retries"`
 	Timeout            time.Duration `mapstructure:"timeout"`
+	MaxDuration        time.Duration `mapstructure:"max_duration"`
 	Progress           bool          `mapstructure:"progress"`
 	LogLevel           string        `mapstructure:"log_level"`
 	CAFile             string        `mapstructure:"ca_file"`
@@ -63,11 +64,19 @@ func DefaultConfig() Config {
 		Concurrency: collect.DefaultConcurrency,
 		Retries:     collect.DefaultRetryMax,
 		Timeout:     60 * time.Second,
+		MaxDuration: defaultMaxDuration,
 		LogLevel:    "warn",
 		Policy:      audit.DefaultPolicy(),
 		Serve:       defaultServeConfig(),
 	}
 }
+
+// defaultMaxDuration bounds a whole run unless max_duration says
+// otherwise: six times the hour the xl simulator preset (100,000 tokens,
+// about 116,000 requests) takes at GitLab.com's 2,000 requests a minute
+// (docs/performance.md): room for instances several times that size, while
+// a GitLab that answers ever more slowly cannot hold a scheduled job forever.
+const defaultMaxDuration = 6 * time.Hour
 
 // defaultConfigFile is read from the working directory when --config is not given.
 const defaultConfigFile = "tokenaudit.yaml"
@@ -337,6 +346,9 @@ func (c Config) validate() error {
 	}
 	if c.Timeout <= 0 {
 		bad("timeout", "%s is not allowed (want a duration above zero, such as 30s)", c.Timeout)
+	}
+	if c.MaxDuration < 0 {
+		bad("max_duration", "%s is not allowed (want a duration such as 6h, or 0 for no limit)", c.MaxDuration)
 	}
 	if !slices.Contains(logLevelChoices, c.LogLevel) {
 		bad("log_level", "%q is not allowed (want one of %s)", c.LogLevel, strings.Join(logLevelChoices, ", "))
