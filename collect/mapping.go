@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"encoding/json"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,7 +29,8 @@ type patWire struct {
 	Granular *bool `json:"granular"`
 	Expired  *bool `json:"expired"`
 	// sent says which of the fields GitLab always sends were in the
-	// answer (UnmarshalJSON), so that a missing one is not read as false.
+	// answer, so that a missing one is not read as false; set where the
+	// answer is decoded (decodePage, get), from patKeys.
 	sent patFields
 }
 
@@ -45,45 +45,31 @@ type patFields struct {
 	active, revoked, scopes bool
 }
 
-// patPresence shadows the fields of gitlab.PersonalAccessToken whose
-// absence must be told from false or empty; the shallower field wins in
-// encoding/json, so the embedded one stays unset and is copied over.
-type patPresence struct {
-	Active  *bool     `json:"active"`
-	Revoked *bool     `json:"revoked"`
-	Scopes  *[]string `json:"scopes"`
+// patKeys is decoded from an entry besides the entry itself, to tell
+// which of the always-sent fields it held (patFields); sentKey decodes
+// nothing but that, so the second pass allocates nothing.
+type patKeys struct {
+	Active  sentKey `json:"active"`
+	Revoked sentKey `json:"revoked"`
+	Scopes  sentKey `json:"scopes"`
 }
 
-// decode decodes b into aux, a struct that embeds pp and the plain form
-// of the entry t belongs to, then copies the shadowed fields into t and
-// notes in sent which were there.
-func (pp *patPresence) decode(b []byte, aux any, t *gitlab.PersonalAccessToken, sent *patFields) error {
-	if err := json.Unmarshal(b, aux); err != nil {
-		return err
-	}
-	*sent = patFields{}
-	if pp.Active != nil {
-		t.Active, sent.active = *pp.Active, true
-	}
-	if pp.Revoked != nil {
-		t.Revoked, sent.revoked = *pp.Revoked, true
-	}
-	if pp.Scopes != nil {
-		t.Scopes, sent.scopes = *pp.Scopes, true
-	}
+func (k patKeys) fields() patFields {
+	return patFields{active: bool(k.Active), revoked: bool(k.Revoked), scopes: bool(k.Scopes)}
+}
+
+// sentKey is true when its key was sent with a value other than null.
+type sentKey bool
+
+func (s *sentKey) UnmarshalJSON(b []byte) error {
+	*s = string(b) != "null"
 	return nil
 }
 
-// UnmarshalJSON decodes an entry in one pass and notes which always-sent
-// fields it held.
-func (p *patWire) UnmarshalJSON(b []byte) error {
-	type plain patWire // without this method
-	aux := struct {
-		*plain
-		patPresence
-	}{plain: (*plain)(p)}
-	return aux.decode(b, &aux, &p.PersonalAccessToken, &p.sent)
-}
+// keyed is a wire type that tracks its always-sent fields (patFields).
+type keyed interface{ setSent(patFields) }
+
+func (p *patWire) setSent(f patFields) { p.sent = f }
 
 // resourceTokenWire is an entry of /projects/:id/access_tokens,
 // /groups/:id/access_tokens and /groups/:id/manage/resource_access_tokens
@@ -97,15 +83,7 @@ type resourceTokenWire struct {
 	sent         patFields
 }
 
-// UnmarshalJSON: as patWire's.
-func (p *resourceTokenWire) UnmarshalJSON(b []byte) error {
-	type plain resourceTokenWire
-	aux := struct {
-		*plain
-		patPresence
-	}{plain: (*plain)(p)}
-	return aux.decode(b, &aux, &p.PersonalAccessToken, &p.sent)
-}
+func (p *resourceTokenWire) setSent(f patFields) { p.sent = f }
 
 // triggerWire is an entry of /projects/:id/triggers
 // (https://docs.gitlab.com/api/pipeline_triggers/). client-go does not

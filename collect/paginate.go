@@ -109,7 +109,19 @@ var errMissingFields = errors.New("the answer lacks fields GitLab always sends")
 // get performs one GET of a single entity and decodes it into v. A token
 // entity without the fields GitLab always sends is an error, not a guess.
 func (c *collector) get(ctx context.Context, path string, query url.Values, v any) (*gitlab.Response, error) {
-	resp, err := c.fetch(ctx, path, query, func(b []byte) error { return json.Unmarshal(b, v) })
+	resp, err := c.fetch(ctx, path, query, func(b []byte) error {
+		if err := json.Unmarshal(b, v); err != nil {
+			return err
+		}
+		if k, ok := v.(keyed); ok {
+			var keys patKeys
+			if err := json.Unmarshal(b, &keys); err != nil {
+				return err
+			}
+			k.setSent(keys.fields())
+		}
+		return nil
+	})
 	if err != nil {
 		return resp, err
 	}
@@ -371,7 +383,17 @@ func decodePage[T any](b []byte) (page[T], error) {
 		return p, fmt.Errorf("the answer is %s, not a list", jsonKind(b))
 	}
 	var index []int // entry positions when some were left out; nil: 1..n
-	if err := json.Unmarshal(b, &p.items); err != nil {
+	var zero T
+	_, isKeyed := any(&zero).(keyed)
+	if err := json.Unmarshal(b, &p.items); err == nil && isKeyed {
+		var keys []patKeys
+		if err := json.Unmarshal(b, &keys); err != nil || len(keys) != len(p.items) {
+			return p, fmt.Errorf("the page reads differently twice")
+		}
+		for i := range p.items {
+			any(&p.items[i]).(keyed).setSent(keys[i].fields())
+		}
+	} else if err != nil {
 		var raws []json.RawMessage
 		if json.Unmarshal(b, &raws) != nil {
 			return p, err
@@ -383,6 +405,11 @@ func decodePage[T any](b []byte) (page[T], error) {
 			if err := json.Unmarshal(raw, &item); err != nil {
 				p.bad = append(p.bad, badRecord{index: i + 1, id: rawID(raw), reason: unreadable[T](raw, err)})
 				continue
+			}
+			if k, ok := any(&item).(keyed); ok {
+				var keys patKeys
+				_ = json.Unmarshal(raw, &keys) // raw decoded as an entry already
+				k.setSent(keys.fields())
 			}
 			p.items = append(p.items, item)
 			index = append(index, i+1)
