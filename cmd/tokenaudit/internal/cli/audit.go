@@ -39,6 +39,7 @@ var auditFlags = map[string]string{
 	"retries":              "retries",
 	"timeout":              "timeout",
 	"max_duration":         "max-duration",
+	"max_response_mib":     "max-response-mib",
 	"progress":             "progress",
 	"log_level":            "log-level",
 	"ca_file":              "ca-file",
@@ -129,6 +130,7 @@ func addRequestFlags(f *pflag.FlagSet, def Config) {
 	f.Int("retries", def.Retries, "`N` retries of a request that failed with 5xx, 429 or a dropped connection (0-20)")
 	f.Duration("timeout", def.Timeout, "time limit of one HTTP request")
 	f.Duration("max-duration", def.MaxDuration, "time limit of the whole collection: past it the audit holds what was read and is incomplete, exit 3 (0: no limit)")
+	f.Int("max-response-mib", def.MaxResponseMiB, "largest answer GitLab may send, decompressed, in MiB: a larger one is an error gap")
 }
 
 // addCollectionFlags adds the flags of logging, TLS and what to read.
@@ -229,6 +231,8 @@ func newGitLabJob(s *Streams, run *auditRun) (job, *url.URL, error) {
 		RetryMax:   retryMax(cfg.Retries),
 		Timeout:    cfg.Timeout,
 		Clock:      wallClock,
+		// Bounded in Validate to 4096 MiB.
+		MaxBodyBytes: int64(cfg.MaxResponseMiB) << 20,
 	})
 	if err != nil {
 		return job{}, nil, err

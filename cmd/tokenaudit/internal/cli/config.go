@@ -41,6 +41,7 @@ type Config struct {
 	Retries            int           `mapstructure:"retries"`
 	Timeout            time.Duration `mapstructure:"timeout"`
 	MaxDuration        time.Duration `mapstructure:"max_duration"`
+	MaxResponseMiB     int           `mapstructure:"max_response_mib"`
 	Progress           bool          `mapstructure:"progress"`
 	LogLevel           string        `mapstructure:"log_level"`
 	CAFile             string        `mapstructure:"ca_file"`
@@ -65,9 +66,12 @@ func DefaultConfig() Config {
 		Retries:     collect.DefaultRetryMax,
 		Timeout:     60 * time.Second,
 		MaxDuration: defaultMaxDuration,
-		LogLevel:    "warn",
-		Policy:      audit.DefaultPolicy(),
-		Serve:       defaultServeConfig(),
+		// A page of 100 tokens is about 30 KB and of 100 projects about
+		// 130 KB; the limit only stops a hostile or broken answer.
+		MaxResponseMiB: int(collect.DefaultMaxBodyBytes >> 20),
+		LogLevel:       "warn",
+		Policy:         audit.DefaultPolicy(),
+		Serve:          defaultServeConfig(),
 	}
 }
 
@@ -349,6 +353,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxDuration < 0 {
 		bad("max_duration", "%s is not allowed (want a duration such as 6h, or 0 for no limit)", c.MaxDuration)
+	}
+	if c.MaxResponseMiB < 1 || c.MaxResponseMiB > 4096 {
+		bad("max_response_mib", "%d is not allowed (want a whole number of MiB from 1 to 4096)", c.MaxResponseMiB)
 	}
 	if !slices.Contains(logLevelChoices, c.LogLevel) {
 		bad("log_level", "%q is not allowed (want one of %s)", c.LogLevel, strings.Join(logLevelChoices, ", "))
