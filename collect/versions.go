@@ -119,6 +119,9 @@ func (c *collector) unavailable(resource string, f feature) bool {
 	return true
 }
 
+// pastDeadline reports whether Options.MaxDuration has passed.
+func (c *collector) pastDeadline() bool { return c.deadline != nil && c.deadline.Err() != nil }
+
 // recordGap records g once per resource and what, as gap() does, for a gap
 // whose kind and reason the caller knows better than an error's status.
 func (c *collector) recordGap(g inventory.Gap) {
