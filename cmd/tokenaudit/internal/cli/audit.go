@@ -40,6 +40,7 @@ var auditFlags = map[string]string{
 	"timeout":              "timeout",
 	"max_duration":         "max-duration",
 	"max_response_mib":     "max-response-mib",
+	"max_wait":             "max-wait",
 	"progress":             "progress",
 	"log_level":            "log-level",
 	"ca_file":              "ca-file",
@@ -131,6 +132,7 @@ func addRequestFlags(f *pflag.FlagSet, def Config) {
 	f.Duration("timeout", def.Timeout, "time limit of one HTTP request")
 	f.Duration("max-duration", def.MaxDuration, "time limit of the whole collection: past it the audit holds what was read and is incomplete, exit 3 (0: no limit)")
 	f.Int("max-response-mib", def.MaxResponseMiB, "largest answer GitLab may send, decompressed, in MiB: a larger one is an error gap")
+	f.Duration("max-wait", def.MaxWait, "longest wait for GitLab's rate limit (Retry-After, RateLimit-Reset): a read asked to wait longer is an error gap")
 }
 
 // addCollectionFlags adds the flags of logging, TLS and what to read.
@@ -232,7 +234,8 @@ func newGitLabJob(s *Streams, run *auditRun) (job, *url.URL, error) {
 		Timeout:    cfg.Timeout,
 		Clock:      wallClock,
 		// Bounded in Validate to 4096 MiB.
-		MaxBodyBytes: int64(cfg.MaxResponseMiB) << 20,
+		MaxBodyBytes:  int64(cfg.MaxResponseMiB) << 20,
+		RetryAfterMax: cfg.MaxWait,
 	})
 	if err != nil {
 		return job{}, nil, err

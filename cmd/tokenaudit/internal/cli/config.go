@@ -42,6 +42,7 @@ type Config struct {
 	Timeout            time.Duration `mapstructure:"timeout"`
 	MaxDuration        time.Duration `mapstructure:"max_duration"`
 	MaxResponseMiB     int           `mapstructure:"max_response_mib"`
+	MaxWait            time.Duration `mapstructure:"max_wait"`
 	Progress           bool          `mapstructure:"progress"`
 	LogLevel           string        `mapstructure:"log_level"`
 	CAFile             string        `mapstructure:"ca_file"`
@@ -69,6 +70,7 @@ func DefaultConfig() Config {
 		// A page of 100 tokens is about 30 KB and of 100 projects about
 		// 130 KB; the limit only stops a hostile or broken answer.
 		MaxResponseMiB: int(collect.DefaultMaxBodyBytes >> 20),
+		MaxWait:        5 * time.Minute,
 		LogLevel:       "warn",
 		Policy:         audit.DefaultPolicy(),
 		Serve:          defaultServeConfig(),
@@ -356,6 +358,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxResponseMiB < 1 || c.MaxResponseMiB > 4096 {
 		bad("max_response_mib", "%d is not allowed (want a whole number of MiB from 1 to 4096)", c.MaxResponseMiB)
+	}
+	if c.MaxWait < time.Second || c.MaxWait > time.Hour {
+		bad("max_wait", "%s is not allowed (want a duration from 1s to 1h, such as 5m)", c.MaxWait)
 	}
 	if !slices.Contains(logLevelChoices, c.LogLevel) {
 		bad("log_level", "%q is not allowed (want one of %s)", c.LogLevel, strings.Join(logLevelChoices, ", "))

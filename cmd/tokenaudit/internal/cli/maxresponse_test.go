@@ -60,3 +60,31 @@ func TestMaxResponseMiB(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxWait: a 429 whose Retry-After is beyond max_wait (3 s against 2 s;
+// the default 5 minutes would wait and retry) ends that read at once as an
+// error gap saying how long GitLab asked; impossible values are refused.
+func TestMaxWait(t *testing.T) {
+	cleanEnv(t)
+	slow := func(rw http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		rw.Header().Set("Retry-After", "3")
+		rw.Header().Set("Content-Type", "text/plain")
+		rw.WriteHeader(http.StatusTooManyRequests)
+		rw.Write([]byte("Retry later\n"))
+	}
+	srv := serveHostile(t, cleanWorld(), map[string]answer{"/api/v4/deploy_tokens": slow})
+	t.Setenv("GITLAB_TOKEN", adminValue)
+	res := run(t, "audit", "--gitlab-url", srv.url, "--format", "json", "--fail-on", "none", "--max-wait", "2s")
+	if res.code != ExitIncomplete {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, ExitIncomplete, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "wait 3 seconds") {
+		t.Errorf("no gap saying GitLab asked to wait 3 seconds:\n%.2000s", res.stdout)
+	}
+	for _, v := range []string{"0s", "2h"} {
+		res := run(t, "audit", "--gitlab-url", srv.url, "--max-wait", v)
+		if res.code != ExitCannotRun || !strings.Contains(res.stderr, "max_wait") {
+			t.Errorf("max_wait %s: exit %d, stderr %q; want 2 naming the key", v, res.code, res.stderr)
+		}
+	}
+}
