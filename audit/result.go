@@ -68,6 +68,9 @@ type Finding struct {
 	// a suppressed finding does not count toward --fail-on.
 	Suppressed        bool   `json:"suppressed"`
 	SuppressionReason string `json:"suppression_reason,omitempty"`
+	// Baseline says whether the baseline had the finding (CompareBaseline);
+	// ChangeNone without a baseline.
+	Baseline Change `json:"-"`
 }
 
 // TokenResult is one token with its findings and score.
@@ -87,6 +90,15 @@ type TokenResult struct {
 	// token for missing data (a deploy token's usage, an owner's state a
 	// non-administrator cannot see): neither a pass nor a finding.
 	Unknown []string
+	// Baseline says whether the baseline had the token (CompareBaseline),
+	// and BaselineID is the id it had there: the token's own, or its
+	// predecessor's when it was matched as a rotation. ChangeNone and 0
+	// without a baseline or for a new token.
+	Baseline   Change
+	BaselineID int64
+	// GitLabURL is the instance the token lives on, set in merged results
+	// (Merge) only; otherwise it is Inventory.GitLab.URL.
+	GitLabURL string
 }
 
 // ResourceFinding is a finding that belongs to no single token: the
@@ -95,6 +107,8 @@ type ResourceFinding struct {
 	Finding
 	// Resource names what it is about: "instance", "project acme/api".
 	Resource string `json:"resource"`
+	// GitLabURL is the instance, set in merged results only.
+	GitLabURL string `json:"-"`
 }
 
 // ExpiredException is an exception whose date has passed; the report says so.
@@ -130,6 +144,12 @@ type Result struct {
 	Findings          []ResourceFinding
 	ExpiredExceptions []ExpiredException
 	Summary           Summary
+	// Baseline is the comparison with an earlier report (CompareBaseline);
+	// nil without one.
+	Baseline *BaselineDiff
+	// Sources are the reports a merged result was made of (Merge); nil for
+	// the result of one audit.
+	Sources []Source
 }
 
 // Worst returns the highest severity of any unsuppressed finding, token or

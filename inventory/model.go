@@ -234,6 +234,9 @@ type Gap struct {
 	What   string  `json:"what"`
 	Kind   GapKind `json:"kind"`
 	Reason string  `json:"reason"`
+	// GitLabURL is the instance the gap is in, set only where reports of
+	// several instances are merged (tokenaudit merge).
+	GitLabURL string `json:"-"`
 }
 
 // Instance describes the GitLab the inventory was read from.

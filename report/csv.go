@@ -40,6 +40,10 @@ var CSVHeader = []string{
 	"risk_score", "severity",
 	"findings", "suppressed",
 	"unknown",
+	// Added within schema_version 1: the comparison with --baseline (empty
+	// without one) and the token's GitLab.
+	"baseline", "new_findings", "resolved_findings",
+	"gitlab_url",
 }
 
 // Write implements Writer. Rows are built by appendCSVField, which quotes
@@ -66,8 +70,11 @@ func (c CSVWriter) Write(w io.Writer, r *audit.Result) error {
 	if _, err := bw.Write(row); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
+	resolved := resolvedIndex(r.Baseline)
 	for i := range r.Tokens {
-		row = appendCSVRow(row[:0], &scratch, &r.Tokens[i], set)
+		tr := &r.Tokens[i]
+		row = appendCSVRow(row[:0], &scratch, tr, set)
+		row = appendCSVBaseline(row[:len(row)-1], &scratch, r, tr, resolved, set)
 		if _, err := bw.Write(row); err != nil {
 			return fmt.Errorf("write csv report: %w", err)
 		}
@@ -135,6 +142,26 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult, set escapeSe
 	s = appendJoined(s[:0], tr.Unknown, ';')
 	b = appendCSVText(b, s, set)
 	*scratch = s
+	return append(b, '\n')
+}
+
+// appendCSVBaseline appends the columns after unknown, each after a comma,
+// and the line end: the token's baseline mark, the rule IDs of its new
+// findings and of the findings the baseline token it matches had but it
+// no longer has, and its GitLab.
+func appendCSVBaseline(b []byte, scratch *[]byte, r *audit.Result, tr *audit.TokenResult, resolved map[resolvedKey]string, set escapeSet) []byte {
+	b = append(b, ',')
+	b = append(b, tr.Baseline.String()...)
+	b = append(b, ',')
+	s := newRuleIDs((*scratch)[:0], tr.Findings)
+	b = appendCSVText(b, s, set)
+	*scratch = s
+	b = append(b, ',')
+	if tr.Baseline == audit.ChangeUnchanged {
+		b = appendCSVText(b, resolved[resolvedKey{audit.NormalizeURL(tr.GitLabURL), tr.Token.Kind, tr.BaselineID}], set)
+	}
+	b = append(b, ',')
+	b = appendCSVText(b, instanceOf(r, tr), set)
 	return append(b, '\n')
 }
 

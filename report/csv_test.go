@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,9 +36,16 @@ func TestCSVRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(CSVHeader, rows[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
-	// Columns are added at the end only.
-	if last := rows[0][len(rows[0])-1]; last != "unknown" || rows[0][len(rows[0])-2] != "suppressed" {
-		t.Errorf("header ends %q, want suppressed then unknown", rows[0][len(rows[0])-2:])
+	// Columns are added at the end only: the header starts with every
+	// column of earlier releases, in their order.
+	released := []string{
+		"kind", "id", "name", "owner_username", "owner_type", "owner_state", "owner_admin",
+		"resource_type", "resource_path", "scopes", "access_level", "created_at", "expires_at", "last_used_at",
+		"active", "revoked", "risk_score", "severity", "findings", "suppressed", "unknown",
+		"baseline", "new_findings", "resolved_findings", "gitlab_url",
+	}
+	if len(rows[0]) < len(released) || !slices.Equal(rows[0][:len(released)], released) {
+		t.Errorf("header %q does not start with the released columns %q", rows[0], released)
 	}
 	col := make(map[string]int)
 	for i, h := range rows[0] {
@@ -168,13 +176,29 @@ func referenceCSV(t testing.TB, r *audit.Result, set escapeSet) string {
 		if tok.AccessLevel != 0 {
 			access = strconv.Itoa(tok.AccessLevel)
 		}
-		var open, suppressed []string
+		var open, suppressed, news []string
 		for _, f := range tr.Findings {
 			if f.Suppressed {
 				suppressed = append(suppressed, f.Rule)
 			} else {
 				open = append(open, f.Rule)
+				if f.Baseline == audit.ChangeNew {
+					news = append(news, f.Rule)
+				}
 			}
+		}
+		var resolved []string
+		if r.Baseline != nil && tr.Baseline == audit.ChangeUnchanged {
+			for _, f := range r.Baseline.Resolved {
+				if f.Token != nil && f.Token.Kind == tok.Kind && f.Token.ID == tr.BaselineID &&
+					audit.NormalizeURL(f.GitLabURL) == audit.NormalizeURL(tr.GitLabURL) {
+					resolved = append(resolved, f.Rule)
+				}
+			}
+		}
+		url := tr.GitLabURL
+		if url == "" {
+			url = r.Inventory.GitLab.URL
 		}
 		user := func(s string) string { return csvCell(s, set) }
 		cw.Write([]string{
@@ -187,6 +211,8 @@ func referenceCSV(t testing.TB, r *audit.Result, set escapeSet) string {
 			strconv.Itoa(tr.RiskScore), tr.Severity.String(),
 			user(strings.Join(open, ";")), user(strings.Join(suppressed, ";")),
 			user(strings.Join(tr.Unknown, ";")),
+			tr.Baseline.String(), user(strings.Join(news, ";")), user(strings.Join(resolved, ";")),
+			user(url),
 		})
 	}
 	cw.Flush()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"time"
 
@@ -54,6 +53,8 @@ type jsonSummary struct {
 	Requests       int  `json:"requests"`
 	// DurationSeconds is the collection's wall time, to the millisecond.
 	DurationSeconds float64 `json:"duration_seconds"`
+	// Baseline counts the comparison with the baseline; null without one.
+	Baseline *jsonBaselineCounts `json:"baseline"`
 }
 
 type jsonResourceFinding struct {
@@ -65,13 +66,16 @@ type jsonResourceFinding struct {
 	Remediation       string         `json:"remediation"`
 	Suppressed        bool           `json:"suppressed"`
 	SuppressionReason *string        `json:"suppression_reason,omitempty"` // present when suppressed
+	Baseline          *string        `json:"baseline"`                     // null without a baseline
+	GitLabURL         string         `json:"gitlab_url,omitempty"`         // merged reports only
 }
 
 type jsonGap struct {
-	Resource string            `json:"resource"`
-	What     string            `json:"what"`
-	Kind     inventory.GapKind `json:"kind"`
-	Reason   string            `json:"reason"`
+	Resource  string            `json:"resource"`
+	What      string            `json:"what"`
+	Kind      inventory.GapKind `json:"kind"`
+	Reason    string            `json:"reason"`
+	GitLabURL string            `json:"gitlab_url,omitempty"` // merged reports only
 }
 
 type jsonExpiredException struct {
@@ -202,7 +206,8 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		GapUnavailable:  sum.GapUnavailable,
 		Complete:        sum.Complete,
 		Requests:        inv.Stats.Requests,
-		DurationSeconds: math.Round(inv.Stats.Duration.Seconds()*1000) / 1000,
+		DurationSeconds: durationSeconds(inv.Stats.Duration),
+		Baseline:        baselineCounts(r.Baseline),
 	})
 
 	// Array elements sit two levels deep.
@@ -228,6 +233,7 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 			Rule: f.Rule, Severity: f.Severity, Resource: f.Resource, Title: f.Title,
 			Detail: f.Detail, Remediation: f.Remediation, Suppressed: f.Suppressed,
 			SuppressionReason: suppressionReason(&f.Finding),
+			Baseline:          changeName(f.Baseline), GitLabURL: f.GitLabURL,
 		})
 	}
 	el.closeArray(len(r.Findings))
@@ -235,7 +241,7 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 	el.raw(",\n  \"gaps\": [")
 	for i, g := range inv.Gaps {
 		el.element(i)
-		el.value(jsonGap{Resource: g.Resource, What: g.What, Kind: g.Kind, Reason: g.Reason})
+		el.value(jsonGap{Resource: g.Resource, What: g.What, Kind: g.Kind, Reason: g.Reason, GitLabURL: g.GitLabURL})
 	}
 	el.closeArray(len(inv.Gaps))
 
@@ -245,7 +251,16 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		el.value(jsonExpiredException{Rule: e.Rule, Token: e.Token, Reason: e.Reason, ExpiredAt: e.Expired.UTC().Format(time.RFC3339)})
 	}
 	el.closeArray(len(r.ExpiredExceptions))
-	el.raw("\n}\n")
+
+	top.err = el.err
+	top.raw(",\n  \"baseline\": ")
+	top.value(baselineReport(r.Baseline))
+	if len(r.Sources) > 0 {
+		top.raw(",\n  \"sources\": ")
+		top.value(sources(r.Sources))
+	}
+	top.raw("\n}\n")
+	el.err = top.err
 
 	if el.err == nil {
 		el.err = el.w.Flush()

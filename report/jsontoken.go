@@ -106,6 +106,7 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 			b = append(b, ","+in3+`"suppression_reason": `...)
 			b = appendString(b, f.SuppressionReason)
 		}
+		b = appendFindingBaseline(b, f, in3)
 		b = append(b, in2+"}"...)
 	}
 	if len(tr.Findings) > 0 {
@@ -115,6 +116,7 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 
 	b = append(b, ","+in1+`"unknown": `...)
 	b = appendStrings(b, tr.Unknown, in1, in2)
+	b = appendTokenBaseline(b, tr, in1)
 	return append(b, "\n    }"...)
 }
 

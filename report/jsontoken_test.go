@@ -39,6 +39,7 @@ type jsonFinding struct {
 	Remediation       string         `json:"remediation"`
 	Suppressed        bool           `json:"suppressed"`
 	SuppressionReason *string        `json:"suppression_reason,omitempty"` // present when suppressed
+	Baseline          *string        `json:"baseline"`
 }
 
 type jsonToken struct {
@@ -60,6 +61,9 @@ type jsonToken struct {
 	Severity    audit.Severity `json:"severity"`
 	Findings    []jsonFinding  `json:"findings"`
 	Unknown     []string       `json:"unknown"`
+	Baseline    *string        `json:"baseline"`
+	BaselineID  *int64         `json:"baseline_id"`
+	GitLabURL   string         `json:"gitlab_url,omitempty"`
 }
 
 func referenceToken(tr *audit.TokenResult) jsonToken {
@@ -69,7 +73,11 @@ func referenceToken(tr *audit.TokenResult) jsonToken {
 		Resource: jsonResource{Type: t.Resource.Type, ID: t.Resource.ID, Path: t.Resource.Path},
 		Scopes:   t.Scopes, Active: tr.Active, Revoked: t.Revoked,
 		RiskScore: tr.RiskScore, Severity: tr.Severity, Findings: []jsonFinding{},
-		Unknown: append([]string{}, tr.Unknown...),
+		Unknown:  append([]string{}, tr.Unknown...),
+		Baseline: changeName(tr.Baseline), GitLabURL: tr.GitLabURL,
+	}
+	if tr.Baseline == audit.ChangeUnchanged {
+		jt.BaselineID = &tr.BaselineID
 	}
 	if jt.Scopes == nil {
 		jt.Scopes = []string{}
@@ -95,6 +103,7 @@ func referenceToken(tr *audit.TokenResult) jsonToken {
 			Rule: f.Rule, Severity: f.Severity, Title: f.Title, Detail: f.Detail,
 			Remediation: f.Remediation, Suppressed: f.Suppressed,
 			SuppressionReason: suppressionReason(f),
+			Baseline:          changeName(f.Baseline),
 		})
 	}
 	return jt

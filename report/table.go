@@ -94,9 +94,14 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 	}
 	p := &printer{w: bufio.NewWriter(w), width: width, color: t.Options.Color}
 
-	p.section(tokenSection(r.Tokens), maxRows)
-	p.section(resourceSection(r.Findings), maxRows)
-	p.section(gapSection(inv.Gaps), maxRows)
+	at := instanceLabel(r)
+	p.section(tokenSection(r.Tokens, r.Baseline, at), maxRows)
+	p.section(resourceSection(r.Findings, r.Baseline != nil, at), maxRows)
+	p.section(gapSection(inv.Gaps, at), maxRows)
+	if r.Baseline != nil {
+		p.section(resolvedSection(r.Baseline, at), maxRows)
+		p.section(disappearedSection(r.Baseline, at), maxRows)
+	}
 	p.separate()
 	p.summary(r, &inv)
 
@@ -162,7 +167,7 @@ func (p *printer) section(s section, maxRows int) {
 
 // tokenSection lists the tokens with open findings. Result.Tokens is worst
 // first; a token's Severity counts unsuppressed findings only.
-func tokenSection(tokens []audit.TokenResult) section {
+func tokenSection(tokens []audit.TokenResult, base *audit.BaselineDiff, at labeler) section {
 	withFindings := 0
 	for i := range tokens {
 		if tokens[i].Severity >= audit.SeverityInfo {
@@ -183,7 +188,16 @@ func tokenSection(tokens []audit.TokenResult) section {
 		},
 		rows: func(yield func([]string, audit.Severity) bool) {
 			for i := range tokens {
-				if tr := &tokens[i]; tr.Severity >= audit.SeverityInfo && !yield(tokenRow(tr), tr.Severity) {
+				tr := &tokens[i]
+				if tr.Severity < audit.SeverityInfo {
+					continue
+				}
+				row := tokenRow(tr)
+				row[5] = at(tr.GitLabURL, row[5])
+				if base != nil {
+					row = append(row, changeMark(tr))
+				}
+				if !yield(row, tr.Severity) {
 					return
 				}
 			}
@@ -196,14 +210,19 @@ func tokenSection(tokens []audit.TokenResult) section {
 	if without := len(tokens) - withFindings; without > 0 {
 		s.footer = plural(without, "token", "tokens") + " without findings not shown."
 	}
+	if base != nil {
+		s.cols = append(s.cols, column{header: "change"})
+		s.footer = strings.TrimSpace(s.footer + " change: new token, one the baseline of " +
+			base.GeneratedAt.UTC().Format(time.DateOnly) + " did not have; N new, N findings it did not have on a token it had.")
+	}
 	return s
 }
 
 // resourceSection lists the findings of no single token, unsuppressed ones
 // only, like the tokens; a rule that many projects trip takes one row.
-func resourceSection(findings []audit.ResourceFinding) section {
-	frows, open := resourceRows(findings)
-	return section{
+func resourceSection(findings []audit.ResourceFinding, withBaseline bool, at labeler) section {
+	frows, open := resourceRows(findings, withBaseline, at)
+	s := section{
 		title: "Findings not tied to a token",
 		cols: []column{
 			{header: "severity"},
@@ -225,12 +244,16 @@ func resourceSection(findings []audit.ResourceFinding) section {
 			return fmt.Sprintf("Showing the first %d of %d rows of findings not tied to a token (%d findings); the JSON report lists them all.", shown, len(frows), open)
 		},
 	}
+	if withBaseline {
+		s.cols = append(s.cols, column{header: "change"})
+	}
+	return s
 }
 
 // gapSection lists what the collector could not read. Gaps of kind
 // unavailable get a note: the kind's name alone does not say that nothing
 // was missed.
-func gapSection(gaps []inventory.Gap) section {
+func gapSection(gaps []inventory.Gap, at labeler) section {
 	unavailable := 0
 	for _, g := range gaps {
 		if g.Kind == inventory.GapUnavailable {
@@ -252,7 +275,7 @@ func gapSection(gaps []inventory.Gap) section {
 		},
 		rows: func(yield func([]string, audit.Severity) bool) {
 			for _, g := range gaps {
-				if !yield([]string{g.Resource, g.What, string(g.Kind), g.Reason}, audit.SeverityNone) {
+				if !yield([]string{at(g.GitLabURL, g.Resource), g.What, string(g.Kind), g.Reason}, audit.SeverityNone) {
 					return
 				}
 			}
@@ -327,7 +350,7 @@ type findingRow struct {
 // groupOver findings on projects or groups takes one row where the
 // resource is a count ("154 projects") and the title names the first few;
 // instance findings keep a row each.
-func resourceRows(findings []audit.ResourceFinding) ([]findingRow, int) {
+func resourceRows(findings []audit.ResourceFinding, withBaseline bool, at labeler) ([]findingRow, int) {
 	type key struct {
 		rule string
 		sev  audit.Severity
@@ -345,6 +368,7 @@ func resourceRows(findings []audit.ResourceFinding) ([]findingRow, int) {
 		}
 	}
 	var rows []findingRow
+	var news []int          // new findings of each grouped row, by row
 	groups := map[key]int{} // the row of each grouped rule
 	var members [][]string  // the resources of each grouped row, by row
 	for i := range findings {
@@ -354,23 +378,42 @@ func resourceRows(findings []audit.ResourceFinding) ([]findingRow, int) {
 		}
 		k := key{f.Rule, f.Severity}
 		if f.Resource == "instance" || count[k] <= groupOver {
-			rows = append(rows, findingRow{f.Severity, []string{f.Severity.String(), f.Rule, f.Resource, f.Title}})
+			cells := []string{f.Severity.String(), f.Rule, at(f.GitLabURL, f.Resource), f.Title}
+			if withBaseline {
+				cells = append(cells, "")
+				if f.Baseline == audit.ChangeNew {
+					cells[4] = "new"
+				}
+			}
+			rows = append(rows, findingRow{f.Severity, cells})
 			members = append(members, nil)
+			news = append(news, 0)
 			continue
 		}
 		j, ok := groups[k]
 		if !ok {
 			j = len(rows)
 			groups[k] = j
-			rows = append(rows, findingRow{f.Severity, []string{f.Severity.String(), f.Rule, "", f.Title}})
+			cells := []string{f.Severity.String(), f.Rule, "", f.Title}
+			if withBaseline {
+				cells = append(cells, "")
+			}
+			rows = append(rows, findingRow{f.Severity, cells})
 			members = append(members, nil)
+			news = append(news, 0)
 		}
-		members[j] = append(members[j], f.Resource)
+		members[j] = append(members[j], at(f.GitLabURL, f.Resource))
+		if f.Baseline == audit.ChangeNew {
+			news[j]++
+		}
 	}
 	for _, j := range groups {
 		count, names := groupNames(members[j])
 		rows[j].cells[2] = count
 		rows[j].cells[3] += ": " + names
+		if withBaseline && news[j] > 0 {
+			rows[j].cells[4] = strconv.Itoa(news[j]) + " new"
+		}
 	}
 	// Worst first even if the result were not: the audit sorts its
 	// findings by severity, and a stable sort keeps its order within one.
@@ -588,7 +631,11 @@ func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
 	if gl.Admin {
 		role = "as an administrator"
 	}
-	p.item("GitLab", sanitize(fmt.Sprintf("%s (%s), mode %s, %s", orDash(gl.URL), version, orDash(string(gl.Mode)), role)))
+	if len(r.Sources) > 0 {
+		p.item("GitLab", sanitize(mergedLine(r)))
+	} else {
+		p.item("GitLab", sanitize(fmt.Sprintf("%s (%s), mode %s, %s", orDash(gl.URL), version, orDash(string(gl.Mode)), role)))
+	}
 
 	var kinds []string
 	for _, k := range inventory.Kinds {
@@ -613,6 +660,9 @@ func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
 		open += n
 	}
 	p.item("Findings", fmt.Sprintf("%d open, %d suppressed", open, s.Suppressed))
+	if r.Baseline != nil {
+		p.item("Baseline", sanitize(baselineLine(r.Baseline)))
+	}
 
 	// Rules that could not judge a token for missing data are neither a
 	// pass nor a finding; the table says how many, the other reports which.
