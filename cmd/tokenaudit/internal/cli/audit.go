@@ -35,6 +35,8 @@ var auditFlags = map[string]string{
 	"format":               "format",
 	"output":               "output",
 	"fail_on":              "fail-on",
+	"baseline":             "baseline",
+	"fail_on_new":          "fail-on-new",
 	"concurrency":          "concurrency",
 	"retries":              "retries",
 	"timeout":              "timeout",
@@ -76,7 +78,8 @@ groups named with --group, any other token only its owner's own tokens.
 
 Exit codes:
   0  no finding at or above --fail-on
-  1  findings at or above --fail-on (suppressed findings do not count)
+  1  findings at or above --fail-on (suppressed findings do not count); with
+     --fail-on-new only those the --baseline report does not have
   2  the audit could not run: bad flags or config, unreachable GitLab, rejected token
   3  the audit ran but some reads failed (gaps of kind error), so the result is
      incomplete; permission gaps (what your role may not see) never fail a run`,
@@ -91,7 +94,10 @@ Exit codes:
   tokenaudit audit --output json=audit.json --output csv=audit.csv --fail-on critical
 
   # Machine-readable output on stdout
-  tokenaudit audit --format json | jq '.summary'`,
+  tokenaudit audit --format json | jq '.summary'
+
+  # Compare with yesterday's report; fail only for what is new since
+  tokenaudit audit --baseline yesterday.json --fail-on-new --output json=today.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			run, err := loadRun(cmd, s, configPath, auditFlags)
@@ -111,6 +117,7 @@ Exit codes:
 	f.String("format", def.Format, "report `FORMAT` on stdout: "+strings.Join(report.Formats(), ", "))
 	f.StringArray("output", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")
+	addBaselineFlags(f)
 	addRequestFlags(f, def)
 	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
 	addCollectionFlags(f, def)
@@ -191,6 +198,10 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	cfg := run.cfg
 	job, u, err := newGitLabJob(s, run)
 	if err != nil {
+		return exitCode(ExitCannotRun, err)
+	}
+	// Before GitLab is asked anything: a wrong baseline must not cost an audit.
+	if job.baseline, err = loadBaseline(cfg.Baseline, run.dir, []string{u.String()}); err != nil {
 		return exitCode(ExitCannotRun, err)
 	}
 	if err := checkReachable(ctx, u, min(cfg.Timeout, 15*time.Second)); err != nil {
@@ -279,9 +290,10 @@ func retryMax(retries int) int {
 }
 
 // verdict is the exit code of a finished audit, the README's contract: 1 for
-// findings at or above fail_on, else 3 when a read failed, else 0.
+// findings at or above fail_on (with fail_on_new, new ones only), else 3
+// when a read failed, else 0.
 func verdict(r *audit.Result, cfg Config) error {
-	if floor, ok := cfg.failOn(); ok {
+	if floor, ok := cfg.failOn(); ok && !cfg.FailOnNew {
 		if worst := r.Worst(); worst >= floor {
 			n := 0
 			for _, t := range r.Tokens {
@@ -299,6 +311,9 @@ func verdict(r *audit.Result, cfg Config) error {
 			return exitCode(ExitFindings, fmt.Errorf("%d %s at or above %s (worst: %s); exit 1 (fail_on %s)",
 				n, plural(n, "finding", "findings"), floor, worst, cfg.FailOn))
 		}
+	}
+	if err := failOnNew(r, cfg); err != nil {
+		return err
 	}
 	if !r.Inventory.Complete() {
 		n := 0

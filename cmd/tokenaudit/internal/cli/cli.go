@@ -221,6 +221,7 @@ Try it without a GitLab:  tokenaudit demo`,
 	root.AddCommand(
 		newAuditCmd(s, nil),
 		newDemoCmd(s),
+		newMergeCmd(s),
 		newRulesCmd(s),
 		newServeCmd(s, serveHooks{}),
 		newSimCmd(s),

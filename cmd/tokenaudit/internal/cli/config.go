@@ -37,6 +37,8 @@ type Config struct {
 	Format             string        `mapstructure:"format"`
 	Output             []string      `mapstructure:"output"`
 	FailOn             string        `mapstructure:"fail_on"`
+	Baseline           string        `mapstructure:"baseline"`
+	FailOnNew          bool          `mapstructure:"fail_on_new"`
 	Concurrency        int           `mapstructure:"concurrency"`
 	Retries            int           `mapstructure:"retries"`
 	Timeout            time.Duration `mapstructure:"timeout"`
@@ -343,6 +345,9 @@ func (c Config) validate() error {
 	}
 	if !slices.Contains(failOnChoices, c.FailOn) {
 		bad("fail_on", "%q is not allowed (want one of %s)", c.FailOn, strings.Join(failOnChoices, ", "))
+	}
+	if c.FailOnNew && c.Baseline == "" {
+		bad("fail_on_new", "needs a baseline (--baseline PATH, an earlier JSON report); without one every finding would be new")
 	}
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		bad("concurrency", "%d is not allowed (want a whole number from 1 to 64)", c.Concurrency)

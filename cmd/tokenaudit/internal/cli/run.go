@@ -39,6 +39,9 @@ type job struct {
 	outputs  []string // FORMAT=PATH
 	progress bool     // force progress on a non-terminal stderr
 	dir      string   // relative output paths start here
+	// baseline, when set, is the earlier report the result is compared
+	// with (--baseline) before the reports are written.
+	baseline *audit.Result
 }
 
 // errInterrupted is the error of a run cancelled by SIGINT or SIGTERM.
@@ -47,21 +50,9 @@ var errInterrupted = errors.New("interrupted: stopped before the audit finished;
 // execute collects, evaluates and writes the reports. It returns an exit
 // error for anything that stops the run; findings are the caller's business.
 func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
-	outputs, err := parseOutputs(j.outputs)
+	outputs, err := prepareOutputs(j.outputs, j.dir)
 	if err != nil {
 		return nil, exitCode(ExitCannotRun, err)
-	}
-	for i, o := range outputs {
-		if !filepath.IsAbs(o.path) {
-			outputs[i].path = filepath.Join(j.dir, o.path)
-		}
-		// Say so now, not after a collection that may take an hour.
-		if info, err := os.Stat(filepath.Dir(outputs[i].path)); err != nil || !info.IsDir() {
-			return nil, exitCode(ExitCannotRun, fmt.Errorf("output %s=%s: directory %s does not exist", o.format, o.path, filepath.Dir(outputs[i].path)))
-		}
-		if _, err := outputInPlace(outputs[i].path); err != nil {
-			return nil, exitCode(ExitCannotRun, fmt.Errorf("output %s=%s: %w", o.format, o.path, err))
-		}
 	}
 	var pr *progressPrinter
 	if s.ErrTTY || j.progress {
@@ -75,27 +66,61 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	if err != nil {
 		return nil, exitCode(ExitCannotRun, err)
 	}
+	if j.baseline != nil {
+		audit.CompareBaseline(result, j.baseline)
+	}
+	if err := writeReports(ctx, s, j.format, outputs, result); err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// prepareOutputs reads the --output values, makes their paths absolute
+// (relative ones start in dir) and checks that each can be written, so
+// that a mistake shows now, not after a collection that may take an hour.
+func prepareOutputs(specs []string, dir string) ([]outputSpec, error) {
+	outputs, err := parseOutputs(specs)
+	if err != nil {
+		return nil, err
+	}
+	for i, o := range outputs {
+		if !filepath.IsAbs(o.path) {
+			outputs[i].path = filepath.Join(dir, o.path)
+		}
+		if info, err := os.Stat(filepath.Dir(outputs[i].path)); err != nil || !info.IsDir() {
+			return nil, fmt.Errorf("output %s=%s: directory %s does not exist", o.format, o.path, filepath.Dir(outputs[i].path))
+		}
+		if _, err := outputInPlace(outputs[i].path); err != nil {
+			return nil, fmt.Errorf("output %s=%s: %w", o.format, o.path, err)
+		}
+	}
+	return outputs, nil
+}
+
+// writeReports writes result in format on stdout and to each output, for
+// audit, demo and merge. Its errors carry exit code 2.
+func writeReports(ctx context.Context, s *Streams, format string, outputs []outputSpec, result *audit.Result) error {
 	ropts := report.Options{
 		Color: s.OutTTY && os.Getenv("NO_COLOR") == "",
 		Width: s.Width,
 
 		Terminal: s.OutTTY, // CSV escapes every control character for a terminal, as the table does
 	}
-	if err := writeStdout(s, j.format, result, ropts); err != nil {
-		return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report to stdout: %w", j.format, err))
+	if err := writeStdout(s, format, result, ropts); err != nil {
+		return exitCode(ExitCannotRun, fmt.Errorf("write %s report to stdout: %w", format, err))
 	}
 	for _, o := range outputs {
 		err := writeFileAtomic(ctx, o.path, func(f *os.File) error {
 			return report.Write(f, o.format, result, report.Options{})
 		})
 		if ctx.Err() != nil {
-			return nil, exitCode(ExitCannotRun, errInterrupted)
+			return exitCode(ExitCannotRun, errInterrupted)
 		}
 		if err != nil {
-			return nil, exitCode(ExitCannotRun, fmt.Errorf("write %s report: %w", o.format, err))
+			return exitCode(ExitCannotRun, fmt.Errorf("write %s report: %w", o.format, err))
 		}
 	}
-	return result, nil
+	return nil
 }
 
 // collectAndEvaluate is an audit without its reports, shared by execute
