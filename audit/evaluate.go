@@ -33,8 +33,10 @@ type evaluator struct {
 	// allocations per thousand tokens rather than several per token.
 	scratch        []Finding
 	scratchUnknown []string
+	scratchPassed  []string
 	findingArena   []Finding
 	unknownArena   []string
+	passedArena    []string
 }
 
 // keep copies fs into the evaluator's arena and returns the copy, capped so
@@ -207,7 +209,7 @@ func (ev *evaluator) token(t *inventory.Token) TokenResult {
 		rules = ev.inactive[t.Kind]
 	}
 	tr := TokenResult{Token: *t, Active: active}
-	tr.Findings, tr.Unknown = ev.scratch[:0], ev.scratchUnknown[:0]
+	tr.Findings, tr.Unknown, tr.Passed = ev.scratch[:0], ev.scratchUnknown[:0], ev.scratchPassed[:0]
 	for _, c := range rules {
 		outcome, detail := c.rule.Token(t, &ev.ctx)
 		switch outcome {
@@ -226,15 +228,18 @@ func (ev *evaluator) token(t *inventory.Token) TokenResult {
 			}
 		case OutcomeUnknown:
 			tr.Unknown = append(tr.Unknown, c.rule.ID)
+		case OutcomePass:
+			tr.Passed = append(tr.Passed, c.rule.ID)
 		}
 	}
 	slices.SortStableFunc(tr.Findings, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Rule, b.Rule))
 	})
 	tr.RiskScore = Score(t, tr.Findings, active)
-	ev.scratch, ev.scratchUnknown = tr.Findings, tr.Unknown
+	ev.scratch, ev.scratchUnknown, ev.scratchPassed = tr.Findings, tr.Unknown, tr.Passed
 	tr.Findings = keep(&ev.findingArena, tr.Findings)
 	tr.Unknown = keep(&ev.unknownArena, tr.Unknown)
+	tr.Passed = keep(&ev.passedArena, tr.Passed)
 	return tr
 }
 

@@ -90,6 +90,12 @@ type TokenResult struct {
 	// token for missing data (a deploy token's usage, an owner's state a
 	// non-administrator cannot see): neither a pass nor a finding.
 	Unknown []string
+	// Passed lists, in catalogue order, the rules that judged the token and
+	// found nothing, so that a report can show every rule checked (the
+	// JUnit report's passing test cases). Findings, Unknown and Passed
+	// together are the rules checked. A result read back from a JSON report
+	// has none: the JSON lists no passes.
+	Passed []string
 	// Baseline says whether the baseline had the token (CompareBaseline),
 	// and BaselineID is the id it had there: the token's own, or its
 	// predecessor's when it was matched as a rotation. ChangeNone and 0
