@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -135,6 +137,65 @@ func TestRules(t *testing.T) {
 	if res := run(t, "rules", "--format", "yaml"); res.code != ExitCannotRun {
 		t.Errorf("rules --format yaml: exit %d, want 2", res.code)
 	}
+}
+
+// TestRuleDetail: `tokenaudit rules ID` shows the rule in full, in any
+// case of the ID; an unknown ID is one line naming it and exit 2; the table
+// fits 100 columns.
+func TestRuleDetail(t *testing.T) {
+	cleanEnv(t)
+	for _, r := range audit.Rules {
+		res := run(t, "rules", strings.ToLower(r.ID))
+		if res.code != ExitOK {
+			t.Fatalf("rules %s: exit %d; stderr:\n%s", r.ID, res.code, res.stderr)
+		}
+		flat := strings.Join(strings.Fields(res.stdout), " ")
+		for _, want := range []string{r.ID + ": " + r.Title, r.Severity.String(), string(r.Principle), r.AppliesTo(), r.Rationale, r.Remediation} {
+			if !strings.Contains(flat, strings.Join(strings.Fields(want), " ")) {
+				t.Errorf("rules %s does not show %q:\n%s", r.ID, want, res.stdout)
+			}
+		}
+		if hyg := fmt.Sprintf("%d points", r.Hygiene); (r.Hygiene > 0) != strings.Contains(res.stdout, hyg) {
+			t.Errorf("rules %s: hygiene points %d shown %v:\n%s", r.ID, r.Hygiene, !strings.Contains(res.stdout, hyg), res.stdout)
+		}
+		for _, l := range strings.Split(res.stdout, "\n") {
+			if utf8.RuneCountInString(l) > 100 {
+				t.Errorf("rules %s: line of %d columns: %q", r.ID, utf8.RuneCountInString(l), l)
+			}
+		}
+	}
+	var one ruleJSON
+	if res := run(t, "rules", "TA-001", "--format", "json"); res.code != ExitOK || json.Unmarshal([]byte(res.stdout), &one) != nil || one.ID != "TA-001" {
+		t.Errorf("rules TA-001 --format json: exit %d, stdout %q", res.code, res.stdout)
+	}
+	res := run(t, "rules", "TA-999")
+	if res.code != ExitCannotRun || res.stdout != "" || strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 ||
+		!strings.Contains(res.stderr, "TA-999") || !strings.Contains(res.stderr, "tokenaudit rules") {
+		t.Errorf("rules TA-999: exit %d, stdout %q, stderr %q; want 2 and one line naming it and 'tokenaudit rules'", res.code, res.stdout, res.stderr)
+	}
+	table := run(t, "rules")
+	for _, l := range strings.Split(table.stdout, "\n") {
+		if w := displayColumns(l); w > 100 {
+			t.Errorf("tokenaudit rules: line of %d columns (want at most 100): %q", w, l)
+		}
+	}
+}
+
+// displayColumns is the width of s on a terminal: wide East Asian runes
+// take two columns, combining marks none. The catalogue is ASCII today; the
+// check stays right if it is not.
+func displayColumns(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) || (r >= 0xf900 && r <= 0xfaff) || (r >= 0xff00 && r <= 0xff60) || (r >= 0x1f300 && r <= 0x1faff)):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 func TestVersion(t *testing.T) {
