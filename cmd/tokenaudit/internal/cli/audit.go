@@ -44,6 +44,7 @@ var auditFlags = map[string]string{
 	"max_response_mib":     "max-response-mib",
 	"max_wait":             "max-wait",
 	"progress":             "progress",
+	"quiet":                "quiet",
 	"log_level":            "log-level",
 	"ca_file":              "ca-file",
 	"insecure_skip_verify": "insecure-skip-verify",
@@ -114,12 +115,13 @@ Exit codes:
 	f.SortFlags = false
 	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml if present)")
 	addTargetFlags(f, def)
-	f.String("format", def.Format, "report `FORMAT` on stdout: "+strings.Join(report.Formats(), ", "))
-	f.StringArray("output", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
+	f.StringP("format", "f", def.Format, "report `FORMAT` on stdout: "+strings.Join(report.Formats(), ", "))
+	f.StringArrayP("output", "o", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")
 	addBaselineFlags(f)
 	addRequestFlags(f, def)
 	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
+	f.BoolP("quiet", "q", false, "no progress, notes or warnings on stderr, only errors (logs at error level); the report is written as usual")
 	addCollectionFlags(f, def)
 	return cmd
 }
@@ -172,7 +174,7 @@ func loadRun(cmd *cobra.Command, s *Streams, configPath string, flagKeys map[str
 	if err := cfg.validate(); err != nil {
 		return nil, exitCode(ExitCannotRun, configError(used, err))
 	}
-	if w := configFileWarning(used); w != "" {
+	if w := configFileWarning(used); w != "" && !cfg.Quiet {
 		fmt.Fprintf(s.ErrOut, "tokenaudit: %s\n", w)
 	}
 	token, err := readToken(cfg.TokenFile, dir)
@@ -208,12 +210,12 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 		return exitCode(ExitCannotRun, err)
 	}
 	job.opts.Logger.Debug("audit starting", "url", u.String(), "mode", cfg.Mode, "groups", cfg.Groups, "config_file", run.configFile)
-	job.format, job.outputs, job.progress = cfg.Format, cfg.Output, cfg.Progress
+	job.format, job.outputs, job.progress, job.quiet = cfg.Format, cfg.Output, cfg.Progress, cfg.Quiet
 	result, err := job.execute(ctx, s)
 	if err != nil {
 		return err
 	}
-	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) {
+	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) && !cfg.Quiet {
 		// A green run over one's own tokens must not pass for an audit of
 		// the instance.
 		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", redact.Escape(s.redactor.String(orUnknown(gl.Caller))))
@@ -227,12 +229,16 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 // the URL it will talk to. Reports (format, outputs) are the caller's.
 func newGitLabJob(s *Streams, run *auditRun) (job, *url.URL, error) {
 	cfg := run.cfg
-	logger := newLogger(s.ErrOut, cfg.LogLevel, s.redactor)
+	level := cfg.LogLevel
+	if cfg.Quiet {
+		level = "error"
+	}
+	logger := newLogger(s.ErrOut, level, s.redactor)
 	u, err := checkURL(cfg.GitLabURL, cfg.AllowInsecureHTTP)
 	if err != nil {
 		return job{}, nil, err
 	}
-	if cfg.InsecureSkipVerify && u.Scheme == "https" {
+	if cfg.InsecureSkipVerify && u.Scheme == "https" && !cfg.Quiet {
 		fmt.Fprintf(s.ErrOut, "tokenaudit: warning: TLS certificate verification is off (insecure_skip_verify): anyone between you and %s can read the token\n", u.Host)
 	}
 	hc, err := newHTTPClient(cfg, run.dir)

@@ -62,6 +62,9 @@ type Streams struct {
 	// Width is the terminal's width in columns; 0 when unknown.
 	Width int
 
+	// noColor is --no-color: like NO_COLOR, no colour even on a terminal.
+	noColor bool
+
 	// redactor removes the token (once it is read) and token shapes from
 	// everything tokenaudit prints on ErrOut, logs, or keeps from GitLab's
 	// answers; newRootCmd sets it.
@@ -210,14 +213,21 @@ Try it without a GitLab:  tokenaudit demo`,
   tokenaudit demo`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// --version prints what `tokenaudit version` prints.
+		Version: buildVersion(),
 	}
+	root.SetVersionTemplate("tokenaudit {{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print tokenaudit's version, as 'tokenaudit version' does")
+	root.PersistentFlags().BoolVar(&s.noColor, "no-color", false, "no colour in the table, even on a terminal (as NO_COLOR does)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if tokenFlag(err) {
 			return exitCode(ExitCannotRun, fmt.Errorf("%w: a token is never taken on the command line, where ps and the shell history would show it; set GITLAB_TOKEN or token_file", err))
 		}
 		return exitCode(ExitCannotRun, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
-	root.CompletionOptions.DisableDefaultCmd = true
+	// cobra's `completion bash|zsh|fish|powershell`; the scripts ask the
+	// binary itself (tokenaudit __complete), so they follow new commands and flags.
+	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(
 		newAuditCmd(s, nil),
 		newDemoCmd(s),
@@ -227,6 +237,20 @@ Try it without a GitLab:  tokenaudit demo`,
 		newSimCmd(s),
 		newVersionCmd(s),
 	)
+	// The completion command takes its stdout when it is made, not when it runs.
+	root.SetOut(s.Out)
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		// cobra's command prints its help and exits 0 for a shell it does
+		// not know; a typo in a setup script should fail instead.
+		c.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			return exitCode(ExitCannotRun, fmt.Errorf("completion: unknown shell %q (want bash, zsh, fish or powershell)", redact.Line(args[0], 40)))
+		}
+		c.Args = cobra.ArbitraryArgs
+	}
 	return root
 }
 

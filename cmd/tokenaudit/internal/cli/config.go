@@ -46,6 +46,7 @@ type Config struct {
 	MaxResponseMiB     int           `mapstructure:"max_response_mib"`
 	MaxWait            time.Duration `mapstructure:"max_wait"`
 	Progress           bool          `mapstructure:"progress"`
+	Quiet              bool          `mapstructure:"quiet"`
 	LogLevel           string        `mapstructure:"log_level"`
 	CAFile             string        `mapstructure:"ca_file"`
 	InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`

@@ -64,8 +64,8 @@ run). 'tokenaudit audit' is the command whose exit code fails a CI job.`,
 	f := cmd.Flags()
 	f.StringVar(&preset, "preset", demoPreset, "simulated instance size: "+strings.Join(gitlabsim.Presets(), ", "))
 	f.Int64Var(&seed, "seed", demoSeed, "seed of the simulated instance")
-	f.StringVar(&format, "format", "table", "report format on stdout: "+strings.Join(report.Formats(), ", "))
-	f.StringArrayVar(&outputs, "output", nil, "also write a report to a file, FORMAT=PATH (repeatable)")
+	f.StringVarP(&format, "format", "f", "table", "report format on stdout: "+strings.Join(report.Formats(), ", "))
+	f.StringArrayVarP(&outputs, "output", "o", nil, "also write a report to a file, FORMAT=PATH (repeatable)")
 	f.BoolVar(&progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.StringVar(&logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	return cmd

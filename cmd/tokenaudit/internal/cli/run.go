@@ -38,6 +38,7 @@ type job struct {
 	format   string   // on stdout
 	outputs  []string // FORMAT=PATH
 	progress bool     // force progress on a non-terminal stderr
+	quiet    bool     // no progress at all, even with progress set
 	dir      string   // relative output paths start here
 	// baseline, when set, is the earlier report the result is compared
 	// with (--baseline) before the reports are written.
@@ -55,7 +56,7 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		return nil, exitCode(ExitCannotRun, err)
 	}
 	var pr *progressPrinter
-	if s.ErrTTY || j.progress {
+	if (s.ErrTTY || j.progress) && !j.quiet {
 		pr = newProgressPrinter(s.ErrOut, s.ErrTTY)
 		j.opts.Progress = pr.update
 	}
@@ -101,7 +102,7 @@ func prepareOutputs(specs []string, dir string) ([]outputSpec, error) {
 // audit, demo and merge. Its errors carry exit code 2.
 func writeReports(ctx context.Context, s *Streams, format string, outputs []outputSpec, result *audit.Result) error {
 	ropts := report.Options{
-		Color: s.OutTTY && os.Getenv("NO_COLOR") == "",
+		Color: s.OutTTY && os.Getenv("NO_COLOR") == "" && !s.noColor,
 		Width: s.Width,
 
 		Terminal: s.OutTTY, // CSV escapes every control character for a terminal, as the table does

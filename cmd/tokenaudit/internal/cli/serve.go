@@ -98,7 +98,7 @@ var serveFlags = func() map[string]string {
 		"serve.token_series": "token-series",
 	}
 	for key, flag := range auditFlags {
-		if !slices.Contains([]string{"format", "output", "fail_on", "progress"}, key) {
+		if !slices.Contains([]string{"format", "output", "fail_on", "progress", "quiet"}, key) {
 			m[key] = flag
 		}
 	}
