@@ -68,10 +68,12 @@ against the rules (see 'tokenaudit rules') and prints a report.
 
 Where the settings come from, strongest first: flags, TOKENAUDIT_* environment
 variables (TOKENAUDIT_FAIL_ON for --fail-on), the config file (--config or
-TOKENAUDIT_CONFIG, else tokenaudit.yaml in the working directory; see
-config.example.yaml), defaults.
+TOKENAUDIT_CONFIG, else tokenaudit.yaml or tokenaudit.yml in the working
+directory, else $XDG_CONFIG_HOME/tokenaudit/config.yaml, by default
+~/.config/tokenaudit/config.yaml; see config.example.yaml), defaults.
 
-GitLab URL: --gitlab-url, GITLAB_URL, or CI_SERVER_URL (set by GitLab CI).
+GitLab URL: --gitlab-url, GITLAB_URL, GITLAB_HOST (a bare host means https),
+or CI_SERVER_URL (set by GitLab CI).
 Token: GITLAB_TOKEN, or token_file in the config file. Never a flag: it would
 show in the process list and the shell history. It needs the read_api scope;
 an administrator's token audits the whole instance, a group Owner's token the
@@ -113,7 +115,7 @@ Exit codes:
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml if present)")
+	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml or .yml, else ~/.config/tokenaudit/config.yaml, if present)")
 	addTargetFlags(f, def)
 	f.StringP("format", "f", def.Format, "report `FORMAT` on stdout: "+strings.Join(report.Formats(), ", "))
 	f.StringArrayP("output", "o", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
@@ -129,7 +131,7 @@ Exit codes:
 // addTargetFlags adds the flags that say which GitLab and what of it to
 // audit; audit and serve share them.
 func addTargetFlags(f *pflag.FlagSet, def Config) {
-	f.String("gitlab-url", "", "GitLab `URL`, such as https://gitlab.example.com (env GITLAB_URL, CI_SERVER_URL)")
+	f.String("gitlab-url", "", "GitLab `URL`, such as https://gitlab.example.com (env GITLAB_URL, GITLAB_HOST, CI_SERVER_URL)")
 	f.StringArray("group", nil, "top-level group to audit in groups mode, by full `PATH` (repeatable)")
 	f.String("mode", def.Mode, "`MODE` of audit: auto, instance (administrator), groups (Owner of --group) or self")
 }

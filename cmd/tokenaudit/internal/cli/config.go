@@ -87,8 +87,49 @@ func DefaultConfig() Config {
 // a GitLab that answers ever more slowly cannot hold a scheduled job forever.
 const defaultMaxDuration = 6 * time.Hour
 
-// defaultConfigFile is read from the working directory when --config is not given.
-const defaultConfigFile = "tokenaudit.yaml"
+// defaultConfigFiles are looked for in the working directory when --config
+// is not given; at most one of them may exist.
+var defaultConfigFiles = []string{"tokenaudit.yaml", "tokenaudit.yml"}
+
+// userConfigFile is the per-user file, read when the working directory has
+// none: $XDG_CONFIG_HOME/tokenaudit/config.yaml, or ~/.config/tokenaudit/
+// config.yaml when XDG_CONFIG_HOME is unset or empty (the XDG base
+// directory rule, which gh and glab follow on every system). "" when
+// neither variable says where.
+func userConfigFile() string {
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if !filepath.IsAbs(base) { // the XDG rule: a relative path is to be ignored
+		home, err := os.UserHomeDir()
+		if err != nil || home == "" {
+			return ""
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "tokenaudit", "config.yaml")
+}
+
+// expandHome turns a leading ~ or ~/ into the home directory, as a shell
+// would for an unquoted path; ~user and a ~ elsewhere stay as written.
+func expandHome(path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot find the home directory for ~: %w", path, err)
+	}
+	return filepath.Join(home, path[1:]), nil
+}
+
+// hostURL makes GITLAB_HOST's value a URL: glab takes a bare host there
+// (gitlab.example.com), which means https.
+func hostURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || strings.Contains(raw, "://") {
+		return raw
+	}
+	return "https://" + raw
+}
 
 // envPrefix starts every tokenaudit environment variable.
 const envPrefix = "TOKENAUDIT"
@@ -132,13 +173,15 @@ func leaves(t reflect.Type, prefix string) []leaf {
 var durationType = reflect.TypeFor[time.Duration]()
 
 // urlEnvs are the variables the GitLab URL comes from, first set wins:
-// GITLAB_URL as other GitLab tools use it, CI_SERVER_URL as GitLab CI sets it
+// GITLAB_URL as other GitLab tools use it, GITLAB_HOST as glab does (a bare
+// host allowed, see hostURL), CI_SERVER_URL as GitLab CI sets it
 // (https://docs.gitlab.com/ci/variables/predefined_variables/).
-var urlEnvs = []string{envName("gitlab_url"), "GITLAB_URL", "CI_SERVER_URL"}
+var urlEnvs = []string{envName("gitlab_url"), "GITLAB_URL", "GITLAB_HOST", "CI_SERVER_URL"}
 
 // loadConfig layers the settings: flags that were set, then environment
-// variables, then the configuration file (path, or tokenaudit.yaml in dir
-// when path is ""), then DefaultConfig. flagKeys maps configuration keys to
+// variables, then the configuration file (path, or when path is ""
+// tokenaudit.yaml or tokenaudit.yml in dir, else userConfigFile), then
+// DefaultConfig. flagKeys maps configuration keys to
 // flags. It returns the configuration, the file it read ("" for none), and
 // an error that names the offending key.
 func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]string) (Config, string, error) {
@@ -204,6 +247,12 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 		*p = strings.ToLower(strings.TrimSpace(*p))
 	}
 	cfg.GitLabURL = strings.TrimSpace(cfg.GitLabURL)
+	if fromHostEnv(flags) {
+		cfg.GitLabURL = hostURL(cfg.GitLabURL)
+	}
+	if cfg.TokenFile, err = expandHome(cfg.TokenFile); err != nil {
+		return Config{}, used, fmt.Errorf("token_file %w", err)
+	}
 	// viper lower-cases map keys; rule IDs read back in their own form.
 	if len(cfg.Policy.Rules) > 0 {
 		rules := make(map[string]audit.RuleSetting, len(cfg.Policy.Rules))
@@ -215,13 +264,52 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 	return cfg, used, nil
 }
 
+// fromHostEnv reports whether the GitLab URL came from GITLAB_HOST: no
+// --gitlab-url, and none of the variables before it in urlEnvs set.
+func fromHostEnv(flags *pflag.FlagSet) bool {
+	if flags != nil {
+		if f := flags.Lookup("gitlab-url"); f != nil && f.Changed {
+			return false
+		}
+	}
+	for _, e := range urlEnvs {
+		if os.Getenv(e) != "" {
+			return e == "GITLAB_HOST"
+		}
+	}
+	return false
+}
+
+// findConfigFile is the file to read when --config is not given: one of
+// defaultConfigFiles in dir, else the user's own, else "". Both names in
+// dir at once is an error, since either choice would ignore a file someone
+// meant to be read.
+func findConfigFile(dir string) (string, error) {
+	var found []string
+	for _, name := range defaultConfigFiles {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			found = append(found, filepath.Join(dir, name))
+		}
+	}
+	switch len(found) {
+	case 0:
+		return userConfigFile(), nil
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("config files %s and %s both exist; remove one, or name one with --config", found[0], found[1])
+}
+
 // readConfigFile checks the file strictly (unknown keys, types, syntax, with
-// line numbers) and hands it to v. The default file is optional; a file
+// line numbers) and hands it to v. The default files are optional; a file
 // named with --config is not.
 func readConfigFile(v *viper.Viper, path, dir string) (string, error) {
 	explicit := path != ""
 	if !explicit {
-		path = filepath.Join(dir, defaultConfigFile)
+		var err error
+		if path, err = findConfigFile(dir); err != nil || path == "" {
+			return "", err
+		}
 	} else if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
 	}
@@ -422,7 +510,7 @@ func (c Config) failOn() (audit.Severity, bool) {
 // network.
 func checkURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	if raw == "" {
-		return nil, errors.New("no GitLab URL: set --gitlab-url, GITLAB_URL or gitlab_url in the config file (CI_SERVER_URL is used in GitLab CI)")
+		return nil, errors.New("no GitLab URL: set --gitlab-url, GITLAB_URL, GITLAB_HOST or gitlab_url in the config file (CI_SERVER_URL is used in GitLab CI)")
 	}
 	if looksLikeToken(raw) {
 		return nil, errors.New("gitlab url looks like a token, not a URL (put the token in GITLAB_TOKEN or token_file, the URL in --gitlab-url)")

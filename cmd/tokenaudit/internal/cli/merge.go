@@ -62,7 +62,7 @@ it, 2 the merge could not run, 3 a report holds gaps of kind error.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml if present)")
+	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml or .yml, else ~/.config/tokenaudit/config.yaml, if present)")
 	f.StringP("format", "f", def.Format, "report `FORMAT` on stdout: "+strings.Join(report.Formats(), ", "))
 	f.StringArrayP("output", "o", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=all.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")

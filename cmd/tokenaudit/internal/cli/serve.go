@@ -151,7 +151,7 @@ are served on 127.0.0.1 unless serve.listen says otherwise.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml if present)")
+	f.StringVar(&configPath, "config", "", "config `FILE` (env TOKENAUDIT_CONFIG; default ./tokenaudit.yaml or .yml, else ~/.config/tokenaudit/config.yaml, if present)")
 	addTargetFlags(f, def)
 	f.String("listen", def.Serve.Listen, "serve the metrics on `HOST:PORT`")
 	f.Duration("interval", def.Serve.Interval, "wait between the end of an audit and the start of the next")
