@@ -220,24 +220,30 @@ func TestJSONEmpty(t *testing.T) {
 
 func compileSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open("../docs/report.schema.json")
+	return compileSchemaFile(t, "../docs/report.schema.json", "https://tokenaudit.example/report.schema.json")
+}
+
+// compileSchemaFile compiles the JSON schema in path under url, with
+// formats (date-time, date, uri) checked, not just annotations.
+func compileSchemaFile(t testing.TB, path, url string) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
-		t.Fatalf("docs/report.schema.json: %v", err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	c := jsonschema.NewCompiler()
-	c.AssertFormat() // date-time and date are checked, not just annotations
-	const url = "https://tokenaudit.example/report.schema.json"
+	c.AssertFormat()
 	if err := c.AddResource(url, doc); err != nil {
 		t.Fatal(err)
 	}
 	sch, err := c.Compile(url)
 	if err != nil {
-		t.Fatalf("compile docs/report.schema.json: %v", err)
+		t.Fatalf("compile %s: %v", path, err)
 	}
 	return sch
 }

@@ -1,4 +1,5 @@
-// Package report renders an audit result as a terminal table, CSV or JSON.
+// Package report renders an audit result as a terminal table, CSV, JSON,
+// JUnit XML (GitLab's test reports) or SARIF 2.1.0.
 // The JSON and CSV layouts are contracts that scripts build on (README,
 // "Reports"; docs/report.schema.json describes the JSON); the table is for
 // people and may change.
@@ -42,6 +43,11 @@ type Options struct {
 	// data (CSVWriter). The table always escapes; JSON is the same
 	// everywhere, as it has no raw control character to begin with.
 	Terminal bool
+	// FailOn is, for the JUnit report only, the lowest severity whose
+	// unsuppressed findings are failing test cases, as --fail-on; zero
+	// means high. FailNever (--fail-on none) makes no finding fail.
+	FailOn    audit.Severity
+	FailNever bool
 }
 
 // Writer renders a result. Writers do not sort, filter or close w.
@@ -59,6 +65,8 @@ var (
 var constructors = map[string]func(Options) Writer{
 	"csv":   func(o Options) Writer { return CSVWriter{Options: o} },
 	"json":  func(Options) Writer { return JSONWriter{} },
+	"junit": func(o Options) Writer { return JUnitWriter{Options: o} },
+	"sarif": func(Options) Writer { return SARIFWriter{} },
 	"table": func(o Options) Writer { return TableWriter{Options: o} },
 }
 
