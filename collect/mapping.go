@@ -337,6 +337,7 @@ func mapDeployToken(d *gitlab.DeployToken, res inventory.Resource, source string
 		Kind:     inventory.KindDeploy,
 		ID:       d.ID,
 		Name:     d.Name,
+		Username: d.Username,
 		Resource: res,
 		Scopes:   scopes(d.Scopes),
 		Expires:  exp,

@@ -139,7 +139,10 @@ type Token struct {
 	Description string `json:"description,omitempty"`
 	// Owner is nil for deploy tokens (they belong to no user) and for
 	// triggers whose owner GitLab does not name.
-	Owner    *Owner   `json:"owner"`
+	Owner *Owner `json:"owner"`
+	// Username is a deploy token's own username (gitlab+deploy-token-5),
+	// which a registry or Git login shows; "" for other kinds.
+	Username string   `json:"-"`
 	Resource Resource `json:"resource"`
 	// Scopes as GitLab sent them; unknown scopes are kept as they are.
 	Scopes []string `json:"scopes"`

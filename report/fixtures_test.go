@@ -159,6 +159,8 @@ func richResult() *audit.Result {
 	// GitLab flags (none of them is past its expiry at fixedNow).
 	for i := range tokens {
 		tokens[i].Active = tokens[i].Token.Active && !tokens[i].Token.Revoked
+		// GitLab reports the usage of every kind but deploy tokens.
+		tokens[i].Token.UsageReported = tokens[i].Token.Kind != inventory.KindDeploy
 	}
 	return &audit.Result{
 		Inventory: inv,

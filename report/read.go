@@ -245,6 +245,12 @@ func (t *readToken) result() (audit.TokenResult, error) {
 		}
 		tok.UsageReported = true
 	}
+	// GitLab reports the usage of every kind but deploy tokens (collect):
+	// null is "never used" for the others, as the table says before and
+	// after a round trip.
+	if tok.Kind != inventory.KindDeploy {
+		tok.UsageReported = true
+	}
 	if t.ExpiresAt != nil {
 		if at, err := time.Parse(time.DateOnly, *t.ExpiresAt); err == nil {
 			tok.Expires = inventory.Expiry{At: at, DateOnly: true}

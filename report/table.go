@@ -71,6 +71,10 @@ type column struct {
 	max  int // widest the column gets; 0: no limit
 	// right aligns numbers.
 	right bool
+	// stacked cells hold several values, one a line, joined by "\n" and
+	// sanitized by the row's maker (sanitize would escape the "\n"); each
+	// line is cut or wrapped on its own.
+	stacked bool
 }
 
 func (c column) minWidth() int { return max(c.min, displayWidth(c.header)) }
@@ -95,8 +99,9 @@ func (t TableWriter) Write(w io.Writer, r *audit.Result) error {
 	p := &printer{w: bufio.NewWriter(w), width: width, color: t.Options.Color}
 
 	at := instanceLabel(r)
-	p.section(tokenSection(r.Tokens, r.Baseline, at), maxRows)
+	p.section(tokenSection(r, at), maxRows)
 	p.section(resourceSection(r.Findings, r.Baseline != nil, at), maxRows)
+	p.section(suppressedSection(r, at), maxRows)
 	p.section(gapSection(inv.Gaps, at), maxRows)
 	if r.Baseline != nil {
 		p.section(resolvedSection(r.Baseline, at), maxRows)
@@ -131,6 +136,10 @@ type section struct {
 	empty string
 	// footer is a note written after the section, word-wrapped; "": none.
 	footer string
+	// notes are lines written after the footer, each word-wrapped.
+	notes []string
+	// spaced puts a blank line between rows: its rows take several lines.
+	spaced bool
 }
 
 // section writes s, after a blank line if anything came before.
@@ -150,7 +159,7 @@ func (p *printer) section(s section, maxRows int) {
 	case len(rows) > 0:
 		p.separate()
 		p.line(s.title)
-		p.table(s.cols, rows, sevs)
+		p.table(s.cols, rows, sevs, s.spaced)
 		if more {
 			p.para(s.more(len(rows)))
 		}
@@ -163,59 +172,11 @@ func (p *printer) section(s section, maxRows int) {
 	if s.footer != "" {
 		p.para(s.footer)
 	}
-}
-
-// tokenSection lists the tokens with open findings. Result.Tokens is worst
-// first; a token's Severity counts unsuppressed findings only.
-func tokenSection(tokens []audit.TokenResult, base *audit.BaselineDiff, at labeler) section {
-	withFindings := 0
-	for i := range tokens {
-		if tokens[i].Severity >= audit.SeverityInfo {
-			withFindings++
+	if len(rows) > 0 {
+		for _, n := range s.notes {
+			p.para(n)
 		}
 	}
-	s := section{
-		title: "Tokens with findings, worst first",
-		cols: []column{
-			{header: "severity"},
-			{header: "risk", right: true},
-			{header: "kind"},
-			{header: "name", flex: true, max: 40},
-			{header: "owner", flex: true, max: 30},
-			{header: "resource", flex: true, left: true, max: 40},
-			{header: "expires"},
-			{header: "findings", flex: true, list: true, min: 9, max: 30},
-		},
-		rows: func(yield func([]string, audit.Severity) bool) {
-			for i := range tokens {
-				tr := &tokens[i]
-				if tr.Severity < audit.SeverityInfo {
-					continue
-				}
-				row := tokenRow(tr)
-				row[5] = at(tr.GitLabURL, row[5])
-				if base != nil {
-					row = append(row, changeMark(tr))
-				}
-				if !yield(row, tr.Severity) {
-					return
-				}
-			}
-		},
-		more: func(shown int) string {
-			return fmt.Sprintf("Showing the %d worst of %d tokens with findings; the CSV and JSON reports list every token.", shown, withFindings)
-		},
-		empty: "No token has open findings.",
-	}
-	if without := len(tokens) - withFindings; without > 0 {
-		s.footer = plural(without, "token", "tokens") + " without findings not shown."
-	}
-	if base != nil {
-		s.cols = append(s.cols, column{header: "change"})
-		s.footer = strings.TrimSpace(s.footer + " change: new token, one the baseline of " +
-			base.GeneratedAt.UTC().Format(time.DateOnly) + " did not have; N new, N findings it did not have on a token it had.")
-	}
-	return s
 }
 
 // resourceSection lists the findings of no single token, unsuppressed ones
@@ -284,44 +245,6 @@ func gapSection(gaps []inventory.Gap, at labeler) section {
 			return fmt.Sprintf("Showing the first %d of %d gaps; the JSON report lists them all.", shown, len(gaps))
 		},
 		footer: footer,
-	}
-}
-
-func tokenRow(tr *audit.TokenResult) []string {
-	t := &tr.Token
-	owner := "-"
-	if o := t.Owner; o != nil {
-		owner = o.Username
-		// A bot's username (project_42_bot_8f3a…) says nothing the
-		// resource column does not.
-		if o.Type == inventory.OwnerProjectBot || o.Type == inventory.OwnerGroupBot {
-			owner = "bot"
-		}
-	}
-	resource := t.Resource.Path
-	switch {
-	case t.Resource.Type == inventory.ResourceInstance:
-		resource = "instance"
-	case resource == "":
-		resource = string(t.Resource.Type) + " #" + strconv.FormatInt(t.Resource.ID, 10)
-	}
-	expires := "never"
-	if !t.Expires.Never() {
-		expires = string(appendExpiry(nil, t.Expires, true))
-	}
-	kind, ok := tableKinds[t.Kind]
-	if !ok {
-		kind = string(t.Kind)
-	}
-	var ids []string
-	for _, f := range tr.Findings {
-		if !f.Suppressed {
-			ids = append(ids, f.Rule)
-		}
-	}
-	return []string{
-		tr.Severity.String(), strconv.Itoa(tr.RiskScore), kind, t.Name, owner,
-		resource, expires, strings.Join(ids, ","),
 	}
 }
 
@@ -508,7 +431,9 @@ func (p *printer) para(text string) {
 // table renders rows under headers, two spaces between columns; sevs, when
 // given, colours each row's first cell (its severity) on a colour terminal,
 // SeverityNone not at all.
-func (p *printer) table(cols []column, rows [][]string, sevs []audit.Severity) {
+//
+// With spaced, a blank line separates the rows.
+func (p *printer) table(cols []column, rows [][]string, sevs []audit.Severity, spaced bool) {
 	if p.err != nil {
 		return
 	}
@@ -545,21 +470,26 @@ func (p *printer) table(cols []column, rows [][]string, sevs []audit.Severity) {
 	tbl.Header(headers...)
 	cells := make([]any, len(cols))
 	for i, row := range rows {
-		for j, c := range cols {
-			cell := sanitize(row[j])
-			switch {
-			case c.list:
-				cell = truncateList(cell, widths[j])
-			case c.wrap:
-				cell = wrapText(cell, widths[j], maxWrapLines)
-			default:
-				cell = truncate(cell, widths[j], c.left)
+		if spaced && i > 0 {
+			for j := range cells {
+				cells[j] = ""
 			}
-			cells[j] = cell
+			if err := tbl.Append(cells...); err != nil {
+				p.err = err
+				return
+			}
+		}
+		for j, c := range cols {
+			cells[j] = fitCell(c, row[j], widths[j])
 		}
 		if p.color && sevs != nil {
 			if sgr, ok := severityColors[sevs[i]]; ok {
-				cells[0] = "\x1b[" + sgr + "m" + cells[0].(string) + "\x1b[0m"
+				// The first line only: tablewriter pads each line apart.
+				first, rest, _ := strings.Cut(cells[0].(string), "\n")
+				cells[0] = "\x1b[" + sgr + "m" + first + "\x1b[0m"
+				if rest != "" {
+					cells[0] = cells[0].(string) + "\n" + rest
+				}
 			}
 		}
 		if err := tbl.Append(cells...); err != nil {
@@ -588,7 +518,7 @@ func fitColumns(cols []column, rows [][]string, width int) []int {
 	for j, c := range cols {
 		widths[j] = displayWidth(c.header)
 		for _, row := range rows {
-			widths[j] = max(widths[j], displayWidth(sanitize(row[j])))
+			widths[j] = max(widths[j], cellWidth(c, row[j]))
 		}
 		if c.max > 0 {
 			widths[j] = min(widths[j], max(c.max, c.minWidth()))
@@ -617,6 +547,45 @@ func fitColumns(cols []column, rows [][]string, width int) []int {
 	}
 	return widths
 }
+
+// cellWidth is the width a cell of c takes uncut: its widest line.
+func cellWidth(c column, cell string) int {
+	if !c.stacked {
+		return displayWidth(sanitize(cell))
+	}
+	w := 0
+	for part := range strings.SplitSeq(cell, "\n") {
+		w = max(w, displayWidth(part))
+	}
+	return w
+}
+
+// fitCell sanitizes a cell of c and cuts or wraps it to width; a stacked
+// cell line by line, each line wrapped to at most stackedWrapLines.
+func fitCell(c column, cell string, width int) string {
+	fit := func(s string, lines int) string {
+		switch {
+		case c.list:
+			return truncateList(s, width)
+		case c.wrap:
+			return wrapText(s, width, lines)
+		default:
+			return truncate(s, width, c.left)
+		}
+	}
+	if !c.stacked {
+		return fit(sanitize(cell), maxWrapLines)
+	}
+	parts := strings.Split(cell, "\n")
+	for i, part := range parts {
+		parts[i] = fit(part, stackedWrapLines)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// stackedWrapLines is how many lines one value of a stacked cell wraps to
+// at most: a 56-character token name at 80 columns takes four.
+const stackedWrapLines = 4
 
 func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
 	s := &r.Summary
@@ -792,14 +761,27 @@ func wrapText(s string, width, lines int) string {
 			line = append(line, ' ')
 			lineWidth++
 		}
+		// A word that does not fit breaks after its last / - _ . that
+		// does, so a path or name wraps at its parts, else where it must.
+		start, brk := len(line), -1
 		for _, r := range word {
 			rw := displayWidth(string(r))
 			if lineWidth+rw > width {
+				var carry []rune
+				if brk > start && 2*brk >= len(line) {
+					carry = slices.Clone(line[brk:])
+					line = line[:brk]
+				}
 				out = append(out, string(line))
-				line, lineWidth = line[:0], 0
+				line = append(line[:0], carry...)
+				lineWidth = displayWidth(string(line))
+				start, brk = 0, -1
 			}
 			line = append(line, r)
 			lineWidth += rw
+			if strings.ContainsRune("/-_.", r) {
+				brk = len(line)
+			}
 		}
 	}
 	out = append(out, string(line))

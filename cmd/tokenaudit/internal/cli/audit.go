@@ -121,6 +121,7 @@ Exit codes:
 	f.StringArrayP("output", "o", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")
 	addBaselineFlags(f)
+	addTableFlags(cmd, s)
 	addRequestFlags(f, def)
 	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
 	f.BoolP("quiet", "q", false, "no progress, notes or warnings on stderr, only errors (logs at error level); the report is written as usual")

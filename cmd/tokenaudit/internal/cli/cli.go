@@ -59,11 +59,14 @@ type Streams struct {
 	// in the table and progress on stderr depend on them.
 	OutTTY bool
 	ErrTTY bool
-	// Width is the terminal's width in columns; 0 when unknown.
+	// Width is the terminal's width in columns, or COLUMNS when stdout is
+	// no terminal; 0 when unknown.
 	Width int
 
 	// noColor is --no-color: like NO_COLOR, no colour even on a terminal.
 	noColor bool
+	// tableRows is --limit N, or -1 for --all: the table's report.Options.MaxRows.
+	tableRows int
 
 	// redactor removes the token (once it is read) and token shapes from
 	// everything tokenaudit prints on ErrOut, logs, or keeps from GitLab's
@@ -79,7 +82,7 @@ func SystemStreams() *Streams {
 		ErrOut: os.Stderr,
 		OutTTY: isTerminal(os.Stdout),
 		ErrTTY: isTerminal(os.Stderr),
-		Width:  terminalWidth(os.Stdout),
+		Width:  widthOf(os.Stdout),
 	}
 }
 

@@ -68,6 +68,7 @@ run). 'tokenaudit audit' is the command whose exit code fails a CI job.`,
 	f.StringArrayVarP(&outputs, "output", "o", nil, "also write a report to a file, FORMAT=PATH (repeatable)")
 	f.BoolVar(&progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.StringVar(&logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	addTableFlags(cmd, s)
 	return cmd
 }
 

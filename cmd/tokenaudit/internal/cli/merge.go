@@ -67,6 +67,7 @@ it, 2 the merge could not run, 3 a report holds gaps of kind error.`,
 	f.StringArrayP("output", "o", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=all.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")
 	addBaselineFlags(f)
+	addTableFlags(cmd, s)
 	return cmd
 }
 

@@ -36,6 +36,7 @@ type job struct {
 	policy   audit.Policy
 	now      func() time.Time
 	format   string   // on stdout
+	failOn   string   // fail_on, for the JUnit report; "" is high
 	outputs  []string // FORMAT=PATH
 	progress bool     // force progress on a non-terminal stderr
 	quiet    bool     // no progress at all, even with progress set
@@ -70,7 +71,7 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	if j.baseline != nil {
 		audit.CompareBaseline(result, j.baseline)
 	}
-	if err := writeReports(ctx, s, j.format, outputs, result); err != nil {
+	if err := writeReports(ctx, s, j.format, j.failOn, outputs, result); err != nil {
 		return nil, err
 	}
 	return result, nil
@@ -99,11 +100,19 @@ func prepareOutputs(specs []string, dir string) ([]outputSpec, error) {
 }
 
 // writeReports writes result in format on stdout and to each output, for
-// audit, demo and merge. Its errors carry exit code 2.
-func writeReports(ctx context.Context, s *Streams, format string, outputs []outputSpec, result *audit.Result) error {
+// audit, demo and merge. failOn is fail_on, which the JUnit report's
+// failing cases follow. Its errors carry exit code 2.
+func writeReports(ctx context.Context, s *Streams, format, failOn string, outputs []outputSpec, result *audit.Result) error {
+	var fopts report.Options // files: plain, whatever stdout is
+	if failOn != "" {
+		fopts.FailOn, _ = audit.ParseSeverity(failOn) // validated; "none" fails nothing
+		fopts.FailNever = failOn == "none"
+	}
 	ropts := report.Options{
-		Color: s.OutTTY && os.Getenv("NO_COLOR") == "" && !s.noColor,
-		Width: s.Width,
+		FailOn: fopts.FailOn, FailNever: fopts.FailNever,
+		Color:   s.OutTTY && os.Getenv("NO_COLOR") == "" && !s.noColor,
+		Width:   s.Width,
+		MaxRows: s.tableRows,
 
 		Terminal: s.OutTTY, // CSV escapes every control character for a terminal, as the table does
 	}
@@ -112,7 +121,7 @@ func writeReports(ctx context.Context, s *Streams, format string, outputs []outp
 	}
 	for _, o := range outputs {
 		err := writeFileAtomic(ctx, o.path, func(f *os.File) error {
-			return report.Write(f, o.format, result, report.Options{})
+			return report.Write(f, o.format, result, fopts)
 		})
 		if ctx.Err() != nil {
 			return exitCode(ExitCannotRun, errInterrupted)

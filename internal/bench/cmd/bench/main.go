@@ -731,13 +731,13 @@ const notes = `## What limits each figure
 
 - **Requests**: the collector reads each instance-wide list once and asks per project or group only what no list
   offers; the few requests above the minimum are the archived-projects list and, in groups mode, the
-  credentials-inventory probe (one request per top-level group, refused off GitLab.com). 429s are extra requests.
+  credentials-inventory probe (one request per top-level group, on GitLab.com). 429s are extra requests.
 - **0 ms latency**: CPU. The simulator and tokenaudit share this machine's cores (and, while these figures were
   taken, other work on it): the simulator's JSON encoding and tokenaudit's decoding are the whole cost.
 - **20 ms and 100 ms**: the latency bound, plus the CPU time per request of both processes, which adds to every
   request's latency when both processes compete for two cores.
 - **Rate limit**: the rate bound. tokenaudit reads RateLimit-Remaining and RateLimit-Reset from every response and
-  spreads the remaining quota over the time to the reset (` + "`inventory/pacer.go`" + `), so it neither waits
+  spreads the remaining quota over the time to the reset (` + "`collect/pacer.go`" + `), so it neither waits
   idle nor bounces off the limit. A 429 could only come from the few requests sent at a window's start, before
   the window's first answer tells its quota. Spreading rather than spending the quota at once costs nothing on
   a run of several windows (each window's quota is spent either way); a run that needs less than one window's
