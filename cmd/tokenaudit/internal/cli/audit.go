@@ -277,6 +277,7 @@ func newGitLabJob(s *Streams, run *auditRun) (job, *url.URL, error) {
 			Clock:             wallClock,
 		},
 		policy: cfg.Policy,
+		failOn: cfg.FailOn,
 		now:    wallClock,
 		dir:    run.dir,
 	}, u, nil

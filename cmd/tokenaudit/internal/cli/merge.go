@@ -109,7 +109,7 @@ func runMerge(cmd *cobra.Command, s *Streams, configPath string, paths []string)
 	if base != nil {
 		audit.CompareBaseline(merged, base)
 	}
-	if err := writeReports(cmd.Context(), s, cfg.Format, outputs, merged); err != nil {
+	if err := writeReports(cmd.Context(), s, cfg.Format, cfg.FailOn, outputs, merged); err != nil {
 		return err
 	}
 	return verdict(merged, cfg)
