@@ -458,3 +458,23 @@ func TestTableLimitNote(t *testing.T) {
 		t.Errorf("the score note takes more than a line at 80 columns: %q", scoreNote)
 	}
 }
+
+// TestTableOwner: who holds a token, as the owner column names it.
+func TestTableOwner(t *testing.T) {
+	at := func(_, what string) string { return what }
+	project := inventory.Resource{Type: inventory.ResourceProject, ID: 7, Path: "acme/web"}
+	for _, tc := range []struct {
+		tok  inventory.Token
+		want string
+	}{
+		{inventory.Token{Kind: inventory.KindPersonal, Owner: &inventory.Owner{Username: "root", Admin: true}, Resource: inventory.Resource{Type: inventory.ResourceInstance}}, "root (admin)"},
+		{inventory.Token{Kind: inventory.KindProjectAccess, Owner: &inventory.Owner{Username: "project_7_bot_1a2b", Type: inventory.OwnerProjectBot}, Resource: project}, "acme/web"},
+		{inventory.Token{Kind: inventory.KindDeploy, Username: "gitlab+deploy-token-5", Resource: project}, "gitlab+deploy-token-5\nacme/web"},
+		{inventory.Token{Kind: inventory.KindDeploy, Resource: inventory.Resource{Type: inventory.ResourceGroup, ID: 9}}, "group #9"},
+		{inventory.Token{Kind: inventory.KindPipelineTrigger, Owner: &inventory.Owner{Username: "alice"}, Resource: project}, "alice\nacme/web"},
+	} {
+		if got := ownerLines(&audit.TokenResult{Token: tc.tok}, at); got != tc.want {
+			t.Errorf("%s: owner %q, want %q", tc.tok.Kind, got, tc.want)
+		}
+	}
+}

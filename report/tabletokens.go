@@ -141,8 +141,13 @@ func ownerLines(tr *audit.TokenResult, at labeler) string {
 	default:
 		res = string(t.Resource.Type) + " #" + strconv.FormatInt(t.Resource.ID, 10)
 	}
-	if res != "" || tr.GitLabURL != "" {
-		res = sanitize(at(tr.GitLabURL, res))
+	// Where the table shows several instances, the label goes on the
+	// resource, or on the owner of a token that has none.
+	switch {
+	case res != "":
+		res = at(tr.GitLabURL, res)
+	case who != "":
+		who = at(tr.GitLabURL, who)
 	}
 	switch {
 	case who == "" && res == "":
