@@ -564,8 +564,9 @@ type ciJob struct {
 		ExitCodes []int `yaml:"exit_codes"`
 	} `yaml:"allow_failure"`
 	Artifacts struct {
-		When  string   `yaml:"when"`
-		Paths []string `yaml:"paths"`
+		When    string            `yaml:"when"`
+		Paths   []string          `yaml:"paths"`
+		Reports map[string]string `yaml:"reports"`
 	} `yaml:"artifacts"`
 }
 
@@ -706,13 +707,17 @@ func TestBaselineCIExample(t *testing.T) {
 	if !strings.Contains(script, "--output json="+path) {
 		t.Errorf("the audit does not write %s, the report the next run reads back:\n%s", path, script)
 	}
+	// The Tests tab reads the JUnit report the audit writes.
+	if junit := j.Artifacts.Reports["junit"]; junit == "" || !strings.Contains(script, "--output junit="+junit) || !slices.Contains(j.Artifacts.Paths, junit) {
+		t.Errorf("artifacts:reports:junit %q: want the JUnit report the audit writes, kept with the others", junit)
+	}
 	for _, tc := range []struct {
 		status   int
 		wantCode int
 		wantArgs []string // nil: tokenaudit does not run
 	}{
-		{200, 0, []string{"audit", "--baseline", "previous.json", "--fail-on-new", "--output", "json=tokenaudit.json", "--output", "csv=tokenaudit.csv"}},
-		{404, 0, []string{"audit", "--fail-on", "none", "--output", "json=tokenaudit.json", "--output", "csv=tokenaudit.csv"}},
+		{200, 0, []string{"audit", "--baseline", "previous.json", "--fail-on-new", "--output", "json=tokenaudit.json", "--output", "csv=tokenaudit.csv", "--output", "junit=tokenaudit-junit.xml"}},
+		{404, 0, []string{"audit", "--fail-on", "none", "--output", "json=tokenaudit.json", "--output", "csv=tokenaudit.csv", "--output", "junit=tokenaudit-junit.xml"}},
 		{403, 2, nil},
 		{502, 2, nil},
 	} {
