@@ -55,7 +55,8 @@ func (a allRows) Set(v string) error {
 // reports list every row whatever they say. audit, demo and merge share them.
 func addTableFlags(cmd *cobra.Command, s *Streams) {
 	f := cmd.Flags()
-	f.Var(rowLimit{&s.tableRows}, "limit", fmt.Sprintf("the table on stdout shows at most `N` rows of each of its tables (default %d)", report.DefaultMaxRows))
+	// pflag adds "(default 50)" from rowLimit's String.
+	f.Var(rowLimit{&s.tableRows}, "limit", "the table on stdout shows at most `N` rows of each of its tables")
 	f.Var(allRows{&s.tableRows}, "all", "the table on stdout shows every row")
 	f.Lookup("all").NoOptDefVal = "true"
 	cmd.MarkFlagsMutuallyExclusive("limit", "all")
