@@ -160,7 +160,7 @@ func TestMapDeployTokenFixture(t *testing.T) {
 	decodeFixture(t, "deploy_tokens_list.json", &list)
 	got := mapDeployToken(&list[0], inventory.Resource{Type: inventory.ResourceInstance}, srcDeployTokens)
 	want := inventory.Token{
-		Kind: inventory.KindDeploy, ID: 1, Name: "MyToken", Resource: inventory.Resource{Type: inventory.ResourceInstance},
+		Kind: inventory.KindDeploy, ID: 1, Name: "MyToken", Username: "gitlab+deploy-token-1", Resource: inventory.Resource{Type: inventory.ResourceInstance},
 		Scopes: []string{"read_repository", "read_registry"}, Expires: inventory.Expiry{At: ts("2020-02-14T00:00:00Z")},
 		Active: true, Sources: []string{srcDeployTokens},
 	}

@@ -168,7 +168,7 @@ func (tr *truth) botToken(t *gitlabsim.PersonalAccessToken, u *gitlabsim.User, o
 }
 
 func (tr *truth) deploy(d *gitlabsim.DeployToken, res inventory.Resource, source string) inventory.Token {
-	tok := inventory.Token{Kind: inventory.KindDeploy, ID: d.ID, Name: d.Name, Resource: res, Scopes: append([]string{}, d.Scopes...),
+	tok := inventory.Token{Kind: inventory.KindDeploy, ID: d.ID, Name: d.Name, Username: d.Username, Resource: res, Scopes: append([]string{}, d.Scopes...),
 		Revoked: d.Revoked, Sources: []string{source}}
 	expired := false
 	if d.ExpiresAt != nil {
