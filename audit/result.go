@@ -156,6 +156,9 @@ type Result struct {
 	// Sources are the reports a merged result was made of (Merge); nil for
 	// the result of one audit.
 	Sources []Source
+	// Applied is the filter the result was narrowed by (Result.Filter);
+	// nil when it shows everything.
+	Applied *Filter
 }
 
 // Worst returns the highest severity of any unsuppressed finding, token or
