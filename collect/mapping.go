@@ -188,7 +188,14 @@ func mapUser(u *userWire) *inventory.Owner {
 		Type:              ownerType(u.Username, u.UserType, u.Bot),
 		Admin:             u.IsAdmin,
 		State:             u.State,
+		Email:             u.Email,
 		ProjectsReachable: -1,
+	}
+	// email is in the administrator's entities (and GET /user's);
+	// public_email is what anyone else sees, when the user set one
+	// (https://docs.gitlab.com/api/users/).
+	if o.Email == "" {
+		o.Email = u.PublicEmail
 	}
 	if u.LastActivityOn != nil {
 		o.LastActivityOn = time.Time(*u.LastActivityOn).UTC()

@@ -230,7 +230,7 @@ func TestMapUserFixtures(t *testing.T) {
 	var admins []userWire
 	decodeFixture(t, "users_list_as_admin.json", &admins)
 	got := mapUser(&admins[0])
-	want := &inventory.Owner{ID: 1, Username: "john_smith", Type: inventory.OwnerHuman, State: "active", LastActivityOn: date("2012-05-23"), ProjectsReachable: -1}
+	want := &inventory.Owner{ID: 1, Username: "john_smith", Type: inventory.OwnerHuman, State: "active", Email: "john@example.com", LastActivityOn: date("2012-05-23"), ProjectsReachable: -1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mapUser mismatch (-want +got):\n%s", diff)
 	}

@@ -105,7 +105,7 @@ func (tr *truth) adminOwner(id int64) *inventory.Owner {
 	if u == nil {
 		return &inventory.Owner{ID: id, Type: inventory.OwnerUnknown, ProjectsReachable: -1}
 	}
-	o := &inventory.Owner{ID: u.ID, Username: u.Username, Type: ownerKind(u), Admin: u.Admin, State: u.State, ProjectsReachable: -1}
+	o := &inventory.Owner{ID: u.ID, Username: u.Username, Type: ownerKind(u), Admin: u.Admin, State: u.State, Email: u.Email, ProjectsReachable: -1}
 	if u.LastActivityOn != nil {
 		o.LastActivityOn = u.LastActivityOn.UTC()
 	}

@@ -59,6 +59,11 @@ type Owner struct {
 	// State is GitLab's user state: active, blocked, deactivated, banned,
 	// ldap_blocked, blocked_pending_approval. Empty when not visible.
 	State string `json:"state"`
+	// Email is the address GitLab shows the caller: the account's email to
+	// an administrator (and to the account itself), else its public_email
+	// when the user set one (https://docs.gitlab.com/api/users/). Empty
+	// when not visible.
+	Email string `json:"-"`
 	// LastActivityOn is the last day GitLab saw the account active (a date,
 	// midnight UTC). Zero when not visible.
 	LastActivityOn time.Time `json:"-"`
@@ -168,6 +173,10 @@ type Token struct {
 	// Sources names the API lists the token was seen in, sorted
 	// (for example "personal_access_tokens", "projects/:id/access_tokens").
 	Sources []string `json:"-"`
+	// WebURL is the GitLab page where the token is rotated or revoked, as
+	// a report read back carries it; "" lets the report derive it from the
+	// instance's URL (report.TokenWebURL).
+	WebURL string `json:"-"`
 }
 
 // Key identifies a token in an inventory: (kind, id) is unique.
