@@ -112,7 +112,7 @@ func appendCSVRow(b []byte, scratch *[]byte, tr *audit.TokenResult, set escapeSe
 	b = append(b, ',')
 	b = appendCSVText(b, t.Resource.Path, set)
 	b = append(b, ',')
-	s := appendJoined((*scratch)[:0], t.Scopes, ' ')
+	s := appendJoined((*scratch)[:0], t.Scopes, ';') // ";" as findings, suppressed and unknown
 	b = appendCSVText(b, s, set)
 	b = append(b, ',')
 	if t.AccessLevel != 0 {

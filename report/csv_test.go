@@ -68,7 +68,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	want := map[[2]string]string{
 		{"101", "expires_at"}:     "",
 		{"101", "last_used_at"}:   "2026-11-26T08:15:00Z",
-		{"101", "scopes"}:         "api sudo admin_mode",
+		{"101", "scopes"}:         "api;sudo;admin_mode",
 		{"101", "findings"}:       "TA-001;TA-004",
 		{"101", "owner_admin"}:    "true",
 		{"2201", "expires_at"}:    "2027-11-01",
@@ -205,7 +205,7 @@ func referenceCSV(t testing.TB, r *audit.Result, set escapeSet) string {
 			string(tok.Kind), strconv.FormatInt(tok.ID, 10), user(tok.Name),
 			user(username), user(otype), user(state), admin,
 			user(string(tok.Resource.Type)), user(tok.Resource.Path),
-			user(strings.Join(tok.Scopes, " ")), access,
+			user(strings.Join(tok.Scopes, ";")), access,
 			formatTime(tok.CreatedAt), tok.Expires.String(), formatTime(tok.LastUsedAt),
 			strconv.FormatBool(tr.Active), strconv.FormatBool(tok.Revoked),
 			strconv.Itoa(tr.RiskScore), tr.Severity.String(),

@@ -112,7 +112,7 @@ func csvRoundTrip(t *testing.T, term bool, name, username, path, scopes, detail,
 	// a quoted field as it is; compare what it can represent.
 	norm := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "") }
 	for _, c := range []struct{ header, want string }{
-		{"name", name}, {"owner_username", username}, {"resource_path", path}, {"scopes", scopes},
+		{"name", name}, {"owner_username", username}, {"resource_path", path}, {"scopes", strings.ReplaceAll(scopes, " ", ";")},
 	} {
 		got := row[col[c.header]]
 		if norm(got) != norm(csvCell(c.want, set)) {

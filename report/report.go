@@ -58,16 +58,19 @@ type Writer interface {
 var (
 	_ Writer = JSONWriter{}
 	_ Writer = CSVWriter{}
+	_ Writer = FindingsCSVWriter{}
 	_ Writer = TableWriter{}
 )
 
 // constructors maps each format name to its writer.
 var constructors = map[string]func(Options) Writer{
-	"csv":   func(o Options) Writer { return CSVWriter{Options: o} },
-	"json":  func(Options) Writer { return JSONWriter{} },
-	"junit": func(o Options) Writer { return JUnitWriter{Options: o} },
-	"sarif": func(Options) Writer { return SARIFWriter{} },
-	"table": func(o Options) Writer { return TableWriter{Options: o} },
+	"csv": func(o Options) Writer { return CSVWriter{Options: o} },
+	// The findings of no single token, which the token CSV has no row for.
+	"findings-csv": func(o Options) Writer { return FindingsCSVWriter{Options: o} },
+	"json":         func(Options) Writer { return JSONWriter{} },
+	"junit":        func(o Options) Writer { return JUnitWriter{Options: o} },
+	"sarif":        func(Options) Writer { return SARIFWriter{} },
+	"table":        func(o Options) Writer { return TableWriter{Options: o} },
 }
 
 // Formats lists the accepted format names, sorted.
