@@ -411,8 +411,9 @@ func TestAppendTokenBaselineMatchesEncoder(t *testing.T) {
 	for _, r := range []*audit.Result{baselineResult(), mergedResult()} {
 		for i := range r.Tokens {
 			tr := &r.Tokens[i]
-			want := encodeReference(t, referenceToken(tr))
-			if diff := cmp.Diff(want, string(appendToken(nil, tr))); diff != "" {
+			u := TokenWebURL(r, tr)
+			want := encodeReference(t, referenceToken(tr, u))
+			if diff := cmp.Diff(want, string(appendToken(nil, tr, u))); diff != "" {
 				t.Errorf("token %s %d (-encoding/json +appendToken):\n%s", tr.Token.Kind, tr.Token.ID, diff)
 			}
 		}

@@ -34,7 +34,7 @@ func richResult() *audit.Result {
 		},
 		Stats: inventory.Stats{Requests: 1234, Duration: 2345678 * time.Microsecond},
 	}
-	root := &inventory.Owner{ID: 1, Username: "root", Type: inventory.OwnerHuman, Admin: true, State: "active", ProjectsReachable: -1}
+	root := &inventory.Owner{ID: 1, Username: "root", Type: inventory.OwnerHuman, Admin: true, State: "active", Email: "root@example.com", ProjectsReachable: -1}
 	tokens := []audit.TokenResult{
 		{
 			Token: inventory.Token{
@@ -101,7 +101,7 @@ func richResult() *audit.Result {
 		{
 			Token: inventory.Token{
 				Kind: inventory.KindPipelineTrigger, ID: 5, Name: oddFormula,
-				Owner:     &inventory.Owner{ID: 12, Username: "alice", Type: inventory.OwnerHuman, State: "active"},
+				Owner:     &inventory.Owner{ID: 12, Username: "alice", Type: inventory.OwnerHuman, State: "active", Email: "alice@example.com"},
 				Resource:  inventory.Resource{Type: inventory.ResourceProject, ID: 77, Path: "acme/web"},
 				CreatedAt: time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC),
 				Active:    true,

@@ -55,6 +55,25 @@ type jsonSummary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Baseline counts the comparison with the baseline; null without one.
 	Baseline *jsonBaselineCounts `json:"baseline"`
+	// Filter is what the report was narrowed to; null when it shows all.
+	Filter *jsonFilter `json:"filter"`
+}
+
+type jsonFilter struct {
+	MinSeverity audit.Severity   `json:"min_severity"`
+	Kinds       []inventory.Kind `json:"kinds"`
+	Owners      []string         `json:"owners"`
+	Resources   []string         `json:"resources"`
+	Rules       []string         `json:"rules"`
+}
+
+func filterOf(f *audit.Filter) *jsonFilter {
+	if f == nil {
+		return nil
+	}
+	// Empty lists are [], never null.
+	return &jsonFilter{f.MinSeverity, append([]inventory.Kind{}, f.Kinds...), append([]string{}, f.Owners...),
+		append([]string{}, f.Resources...), append([]string{}, f.Rules...)}
 }
 
 type jsonResourceFinding struct {
@@ -208,6 +227,7 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		Requests:        inv.Stats.Requests,
 		DurationSeconds: durationSeconds(inv.Stats.Duration),
 		Baseline:        baselineCounts(r.Baseline),
+		Filter:          filterOf(r.Applied),
 	})
 
 	// Array elements sit two levels deep.
@@ -218,7 +238,7 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 	var tok []byte
 	for i := range r.Tokens {
 		el.element(i)
-		tok = appendToken(tok[:0], &r.Tokens[i])
+		tok = appendToken(tok[:0], &r.Tokens[i], TokenWebURL(r, &r.Tokens[i]))
 		if el.err == nil {
 			_, el.err = el.w.Write(tok)
 		}

@@ -12,8 +12,9 @@ import (
 // SetIndent("    ", "  ") and SetEscapeHTML(false) writes the jsonToken
 // it stands for (TestAppendTokenMatchesEncoder holds it to that), without
 // reflection: with 100,000 tokens encoding/json alone takes most of the
-// second that evaluation and all three reports may use.
-func appendToken(b []byte, tr *audit.TokenResult) []byte {
+// second that evaluation and all three reports may use. webURL is the
+// token's TokenWebURL, null when "".
+func appendToken(b []byte, tr *audit.TokenResult, webURL string) []byte {
 	const (
 		in1 = "\n      "   // fields of the token
 		in2 = "\n        " // fields of owner, resource, findings[]; scopes[]
@@ -43,6 +44,8 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 		b = strconv.AppendBool(b, o.Admin)
 		b = append(b, ","+in2+`"state": `...)
 		b = appendString(b, o.State)
+		b = append(b, ","+in2+`"email": `...)
+		b = appendOptString(b, o.Email)
 		b = append(b, in1+"}"...)
 	}
 
@@ -116,6 +119,8 @@ func appendToken(b []byte, tr *audit.TokenResult) []byte {
 
 	b = append(b, ","+in1+`"unknown": `...)
 	b = appendStrings(b, tr.Unknown, in1, in2)
+	b = append(b, ","+in1+`"web_url": `...)
+	b = appendOptString(b, webURL)
 	b = appendTokenBaseline(b, tr, in1)
 	return append(b, "\n    }"...)
 }
@@ -135,6 +140,14 @@ func appendStrings(b []byte, ss []string, outer, in string) []byte {
 		b = append(b, outer...)
 	}
 	return append(b, ']')
+}
+
+// appendOptString appends s as a JSON string, or null for "" (unknown).
+func appendOptString(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
 }
 
 // appendTime appends t in UTC in layout, quoted, or null for the zero time.

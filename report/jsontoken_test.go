@@ -23,6 +23,7 @@ type jsonOwner struct {
 	Type     inventory.OwnerType `json:"type"`
 	Admin    bool                `json:"admin"`
 	State    string              `json:"state"`
+	Email    *string             `json:"email"`
 }
 
 type jsonResource struct {
@@ -61,12 +62,13 @@ type jsonToken struct {
 	Severity    audit.Severity `json:"severity"`
 	Findings    []jsonFinding  `json:"findings"`
 	Unknown     []string       `json:"unknown"`
+	WebURL      *string        `json:"web_url"`
 	Baseline    *string        `json:"baseline"`
 	BaselineID  *int64         `json:"baseline_id"`
 	GitLabURL   string         `json:"gitlab_url,omitempty"`
 }
 
-func referenceToken(tr *audit.TokenResult) jsonToken {
+func referenceToken(tr *audit.TokenResult, webURL string) jsonToken {
 	t := &tr.Token
 	jt := jsonToken{
 		Kind: t.Kind, ID: t.ID, Name: t.Name,
@@ -84,6 +86,12 @@ func referenceToken(tr *audit.TokenResult) jsonToken {
 	}
 	if o := t.Owner; o != nil {
 		jt.Owner = &jsonOwner{ID: o.ID, Username: o.Username, Type: o.Type, Admin: o.Admin, State: o.State}
+		if o.Email != "" {
+			jt.Owner.Email = &o.Email
+		}
+	}
+	if webURL != "" {
+		jt.WebURL = &webURL
 	}
 	if t.AccessLevel != 0 {
 		jt.AccessLevel = &t.AccessLevel
@@ -150,15 +158,17 @@ func TestAppendTokenMatchesEncoder(t *testing.T) {
 		tr := r.Tokens[len(r.Tokens)%4]
 		tr.Token.Name, tr.Token.Resource.Path = s, s
 		tr.Token.Scopes = []string{s, "api"}
-		tr.Token.Owner = &inventory.Owner{Username: s, State: s, Type: inventory.OwnerUnknown}
+		tr.Token.Owner = &inventory.Owner{Username: s, State: s, Email: s, Type: inventory.OwnerUnknown}
+		tr.Token.WebURL = s
 		tr.Findings = []audit.Finding{{Rule: s, Title: s, Detail: s, Remediation: s, Suppressed: true, SuppressionReason: s}}
 		tr.Unknown = []string{s, "TA-030"}
 		r.Tokens = append(r.Tokens, tr)
 	}
 	for i := range r.Tokens {
 		tr := &r.Tokens[i]
-		want := encodeReference(t, referenceToken(tr))
-		got := string(appendToken(nil, tr))
+		u := TokenWebURL(r, tr)
+		want := encodeReference(t, referenceToken(tr, u))
+		got := string(appendToken(nil, tr, u))
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("token %s %d (-encoding/json +appendToken):\n%s", tr.Token.Kind, tr.Token.ID, diff)
 		}

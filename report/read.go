@@ -127,6 +127,7 @@ type readOwner struct {
 	Type     inventory.OwnerType `json:"type"`
 	Admin    bool                `json:"admin"`
 	State    string              `json:"state"`
+	Email    string              `json:"email"` // null: not visible
 }
 
 type readFinding struct {
@@ -168,6 +169,7 @@ type readToken struct {
 	Findings    []readFinding  `json:"findings"`
 	Unknown     []string       `json:"unknown"`
 	GitLabURL   string         `json:"gitlab_url"`
+	WebURL      string         `json:"web_url"` // null: none known
 }
 
 type readResourceFinding struct {
@@ -225,10 +227,10 @@ func (t *readToken) result() (audit.TokenResult, error) {
 	tok := inventory.Token{
 		Kind: t.Kind, ID: t.ID, Name: t.Name, Scopes: t.Scopes,
 		Resource: inventory.Resource{Type: t.Resource.Type, ID: t.Resource.ID, Path: t.Resource.Path},
-		Active:   t.Active, Revoked: t.Revoked,
+		Active:   t.Active, Revoked: t.Revoked, WebURL: t.WebURL,
 	}
 	if o := t.Owner; o != nil {
-		tok.Owner = &inventory.Owner{ID: o.ID, Username: o.Username, Type: o.Type, Admin: o.Admin, State: o.State}
+		tok.Owner = &inventory.Owner{ID: o.ID, Username: o.Username, Type: o.Type, Admin: o.Admin, State: o.State, Email: o.Email}
 	}
 	if t.AccessLevel != nil {
 		tok.AccessLevel = *t.AccessLevel
