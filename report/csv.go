@@ -44,6 +44,9 @@ var CSVHeader = []string{
 	// without one) and the token's GitLab.
 	"baseline", "new_findings", "resolved_findings",
 	"gitlab_url",
+	// Added within schema_version 1: whom to notify and where they act
+	// (the JSON report's owner.email and web_url); empty when unknown.
+	"owner_email", "web_url",
 }
 
 // Write implements Writer. Rows are built by appendCSVField, which quotes
@@ -75,6 +78,7 @@ func (c CSVWriter) Write(w io.Writer, r *audit.Result) error {
 		tr := &r.Tokens[i]
 		row = appendCSVRow(row[:0], &scratch, tr, set)
 		row = appendCSVBaseline(row[:len(row)-1], &scratch, r, tr, resolved, set)
+		row = appendCSVContact(row[:len(row)-1], r, tr, set)
 		if _, err := bw.Write(row); err != nil {
 			return fmt.Errorf("write csv report: %w", err)
 		}
@@ -162,6 +166,18 @@ func appendCSVBaseline(b []byte, scratch *[]byte, r *audit.Result, tr *audit.Tok
 	}
 	b = append(b, ',')
 	b = appendCSVText(b, instanceOf(r, tr), set)
+	return append(b, '\n')
+}
+
+// appendCSVContact appends the owner_email and web_url columns, each after
+// a comma, and the line end.
+func appendCSVContact(b []byte, r *audit.Result, tr *audit.TokenResult, set escapeSet) []byte {
+	b = append(b, ',')
+	if o := tr.Token.Owner; o != nil {
+		b = appendCSVText(b, o.Email, set)
+	}
+	b = append(b, ',')
+	b = appendCSVText(b, TokenWebURL(r, tr), set)
 	return append(b, '\n')
 }
 

@@ -169,9 +169,9 @@ func referenceCSV(t testing.TB, r *audit.Result, set escapeSet) string {
 	cw.Write(CSVHeader)
 	for _, tr := range r.Tokens {
 		tok := tr.Token
-		var username, otype, state, admin, access string
+		var username, otype, state, admin, access, email string
 		if o := tok.Owner; o != nil {
-			username, otype, state, admin = o.Username, string(o.Type), o.State, strconv.FormatBool(o.Admin)
+			username, otype, state, admin, email = o.Username, string(o.Type), o.State, strconv.FormatBool(o.Admin), o.Email
 		}
 		if tok.AccessLevel != 0 {
 			access = strconv.Itoa(tok.AccessLevel)
@@ -213,6 +213,7 @@ func referenceCSV(t testing.TB, r *audit.Result, set escapeSet) string {
 			user(strings.Join(tr.Unknown, ";")),
 			tr.Baseline.String(), user(strings.Join(news, ";")), user(strings.Join(resolved, ";")),
 			user(url),
+			user(email), user(TokenWebURL(r, &tr)),
 		})
 	}
 	cw.Flush()
@@ -237,6 +238,12 @@ func TestCSVMatchesEncodingCSV(t *testing.T) {
 		tr.Token.Scopes = []string{s, "api"}
 		tr.Findings = []audit.Finding{{Rule: s}, {Rule: s + ",x", Suppressed: true}}
 		tr.Unknown = []string{"TA-030", s}
+		if tr.Token.Owner != nil {
+			o := *tr.Token.Owner
+			o.Email = s
+			tr.Token.Owner = &o
+		}
+		tr.Token.WebURL = s
 		r.Tokens = append(r.Tokens, tr)
 	}
 	for _, res := range []*audit.Result{r, emptyResult()} {
