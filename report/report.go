@@ -1,5 +1,6 @@
 // Package report renders an audit result as a terminal table, CSV, JSON,
-// JUnit XML (GitLab's test reports) or SARIF 2.1.0.
+// JUnit XML (GitLab's test reports), SARIF 2.1.0 or a self-contained HTML
+// page.
 // The JSON and CSV layouts are contracts that scripts build on (README,
 // "Reports"; docs/report.schema.json describes the JSON); the table is for
 // people and may change.
@@ -67,6 +68,7 @@ var constructors = map[string]func(Options) Writer{
 	"csv": func(o Options) Writer { return CSVWriter{Options: o} },
 	// The findings of no single token, which the token CSV has no row for.
 	"findings-csv": func(o Options) Writer { return FindingsCSVWriter{Options: o} },
+	"html":         func(o Options) Writer { return HTMLWriter{Options: o} },
 	"json":         func(Options) Writer { return JSONWriter{} },
 	"junit":        func(o Options) Writer { return JUnitWriter{Options: o} },
 	"sarif":        func(Options) Writer { return SARIFWriter{} },
