@@ -11,8 +11,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/tokenaudit/tokenaudit/collect"
 )
@@ -166,6 +169,9 @@ func explainCollectError(err error, baseURL string) error {
 		// *url.Error around it, which repeats one.
 		return fmt.Errorf("%w; set gitlab_url (--gitlab-url) to the URL GitLab answers on itself", redirect)
 	}
+	if msg, ok := describeWrongURL(err, baseURL); ok {
+		return errors.New(msg)
+	}
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var verifyErr *tls.CertificateVerificationError
@@ -176,6 +182,37 @@ func explainCollectError(err error, baseURL string) error {
 		return fmt.Errorf("%s presents a TLS certificate for another host name; check the URL: %w", baseURL, err)
 	}
 	return fmt.Errorf("collect tokens from %s: %w", baseURL, err)
+}
+
+// describeWrongURL puts in plain words the failures that mean gitlab_url
+// (or --group) names the wrong thing, which Go and GitLab word for
+// programmers (issue 13).
+func describeWrongURL(err error, baseURL string) (string, bool) {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		// net/http's words when a TLS handshake gets an HTTP answer
+		// (https://go.dev/src/net/http/transport.go).
+		fix := "fix the port to the one GitLab serves https on"
+		if u, perr := url.Parse(baseURL); perr == nil && isLoopback(u.Hostname()) {
+			fix = "use http:// for this loopback address, or " + fix
+		}
+		return fmt.Sprintf("gitlab url %s: the server speaks plain http, not https; %s", baseURL, fix), true
+	case errors.Is(err, collect.ErrNotGitLab) && strings.Contains(msg, "not JSON"):
+		return fmt.Sprintf("gitlab url %s: GitLab's API did not answer on /api/v4/user, a web page did (a proxy's login page, a web server); check the URL and any proxy (HTTPS_PROXY) in between", baseURL), true
+	case strings.HasPrefix(msg, "get current user: ") && gitlab.HasStatusCode(err, http.StatusNotFound):
+		return fmt.Sprintf("gitlab url %s: %s/api/v4/user is not found (404): the URL is not GitLab's base URL; set gitlab_url (--gitlab-url) to the address of GitLab's web pages, with the path GitLab is served under if any (https://host/gitlab, not https://host, or the reverse)", baseURL, strings.TrimSuffix(baseURL, "/")), true
+	case errors.Is(err, collect.ErrGroupNotFound):
+		// collect words it `read group "name": group not found: why`.
+		name := "a configured group"
+		if rest, ok := strings.CutPrefix(msg, "read group "); ok {
+			if q, qerr := strconv.QuotedPrefix(rest); qerr == nil {
+				name = q
+			}
+		}
+		return fmt.Sprintf("group %s does not exist on %s, or the token's user may not read it (GitLab answers 404 for both); set --group (config: groups) to the group's full path as its URL shows it, e.g. acme/platform", name, baseURL), true
+	}
+	return "", false
 }
 
 func isUnknownAuthority(err error) bool {
@@ -195,6 +232,17 @@ func describeAuthError(err error) (string, bool) {
 	msg := err.Error()
 	var why string
 	switch {
+	// GitLab refuses a token whose user may not use the API with 403 and
+	// Gitlab::Auth::UserAccessDeniedReason's words ("Your account has been
+	// blocked.", "... pending approval ...", "... deactivated ...";
+	// https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/gitlab/auth/user_access_denied_reason.rb):
+	// no scope helps there.
+	case strings.Contains(msg, "pending approval"):
+		return "GitLab refused the token: its user's account is pending an administrator's approval; an administrator must approve it (Admin > Users), or use a token of an active user", true
+	case strings.Contains(msg, "deactivated"):
+		return "GitLab refused the token: its user's account is deactivated; sign in to GitLab in a browser as that user to reactivate it, or have an administrator activate it (Admin > Users)", true
+	case strings.Contains(msg, "account has been blocked"), strings.Contains(msg, "account is blocked"):
+		return "GitLab refused the token: its user's account is blocked; an administrator must unblock it (Admin > Users), or use a token of an active user", true
 	case strings.Contains(msg, "expired"):
 		why = "the token has expired"
 	case strings.Contains(msg, "revoked"):

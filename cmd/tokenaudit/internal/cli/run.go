@@ -92,11 +92,37 @@ func prepareOutputs(specs []string, dir string) ([]outputSpec, error) {
 		if info, err := os.Stat(filepath.Dir(outputs[i].path)); err != nil || !info.IsDir() {
 			return nil, fmt.Errorf("output %s=%s: directory %s does not exist", o.format, o.path, filepath.Dir(outputs[i].path))
 		}
+		if err := checkWritableDir(filepath.Dir(outputs[i].path)); err != nil {
+			return nil, fmt.Errorf("output %s=%s: %w", o.format, o.path, err)
+		}
 		if _, err := outputInPlace(outputs[i].path); err != nil {
 			return nil, fmt.Errorf("output %s=%s: %w", o.format, o.path, err)
 		}
 	}
 	return outputs, nil
+}
+
+// checkWritableDir creates and removes a file in dir, the only sure test
+// that the report can be written there (permission bits say nothing for
+// root, a read-only mount or an ACL), before an hour of collection.
+func checkWritableDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".tokenaudit-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in directory %s (%s); choose a directory you may write in", dir, shortPathError(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// shortPathError is the reason of a *os.PathError ("permission denied"),
+// without the path, which the caller names.
+func shortPathError(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // writeReports writes result in format on stdout and to each output, for

@@ -18,7 +18,7 @@ import (
 func checkYAML(data []byte, t reflect.Type) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("malformed YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return fmt.Errorf("malformed YAML: %s", yamlSyntaxError(err))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil // an empty file sets nothing
@@ -28,6 +28,37 @@ func checkYAML(data []byte, t reflect.Type) error {
 		return nil
 	}
 	return checkNode(root, t, "")
+}
+
+// yamlParserProblems are the problems yaml.v3's parser (parserc.go), not
+// its scanner, reports. For those its parser.fail (decode.go) prints the
+// mark's 0-based line as is, one less than the line meant, and no line at
+// all for the first; the scanner's lines it corrects.
+var yamlParserProblems = []string{
+	"did not find expected <stream-start>", "did not find expected <document start>",
+	"found undefined tag handle", "did not find expected node content",
+	"did not find expected '-' indicator", "did not find expected key",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"found duplicate %YAML directive", "found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
+// yamlSyntaxError words yaml.v3's syntax error with the right line,
+// 1-based as an editor counts.
+func yamlSyntaxError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line, problem := 0, msg
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, p, ok := strings.Cut(rest, ": "); ok {
+			if v, convErr := strconv.Atoi(n); convErr == nil {
+				line, problem = v, p
+			}
+		}
+	}
+	if !slices.Contains(yamlParserProblems, problem) {
+		return msg
+	}
+	return fmt.Sprintf("line %d: %s", line+1, problem)
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
