@@ -71,8 +71,10 @@ var constructors = map[string]func(Options) Writer{
 	"html":         func(o Options) Writer { return HTMLWriter{Options: o} },
 	"json":         func(Options) Writer { return JSONWriter{} },
 	"junit":        func(o Options) Writer { return JUnitWriter{Options: o} },
-	"sarif":        func(Options) Writer { return SARIFWriter{} },
-	"table":        func(o Options) Writer { return TableWriter{Options: o} },
+	// Markdown, a section per owner, to notify people (OwnersWriter).
+	"owners": func(o Options) Writer { return OwnersWriter{Options: o} },
+	"sarif":  func(Options) Writer { return SARIFWriter{} },
+	"table":  func(o Options) Writer { return TableWriter{Options: o} },
 }
 
 // Formats lists the accepted format names, sorted.

@@ -74,7 +74,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	if got, want := Formats(), []string{"csv", "findings-csv", "html", "json", "junit", "sarif", "table"}; !cmp.Equal(got, want) {
+	if got, want := Formats(), []string{"csv", "findings-csv", "html", "json", "junit", "owners", "sarif", "table"}; !cmp.Equal(got, want) {
 		t.Errorf("Formats() = %v, want %v", got, want)
 	}
 	for _, f := range Formats() {
@@ -83,7 +83,7 @@ func TestNew(t *testing.T) {
 		}
 	}
 	_, err := New("xml", Options{})
-	if err == nil || err.Error() != `unknown report format "xml" (want one of csv, findings-csv, html, json, junit, sarif, table)` {
+	if err == nil || err.Error() != `unknown report format "xml" (want one of csv, findings-csv, html, json, junit, owners, sarif, table)` {
 		t.Errorf("New(xml) error = %v", err)
 	}
 	if err := Write(&bytes.Buffer{}, "XML", richResult(), Options{}); err == nil {
