@@ -133,6 +133,13 @@ func Collect(ctx context.Context, client *gitlab.Client, opts Options) (*invento
 	return inv, nil
 }
 
+// SelfNote is the one line that says an audit in auto mode fell back to
+// the caller's own tokens, and how to audit groups instead: the report's
+// mode reason, and what the command prints.
+func SelfNote(caller string) string {
+	return caller + " is no administrator and no group was named, so only the caller's own tokens were audited; to audit groups, name them with --group PATH (or use an administrator's token for the whole instance)"
+}
+
 // chooseMode picks the sources (README, "The token tokenaudit needs").
 func chooseMode(opts Options, admin bool, caller string) (inventory.Mode, string, error) {
 	switch opts.Mode {
@@ -153,12 +160,17 @@ func chooseMode(opts Options, admin bool, caller string) (inventory.Mode, string
 		return "", "", fmt.Errorf("unknown mode %q: %w", opts.Mode, ErrMode)
 	}
 	switch {
+	case admin && len(opts.Groups) > 0:
+		// Named groups narrow an administrator's audit rather than being
+		// ignored: an administrator reads every group's lists, so groups
+		// mode works as for an Owner.
+		return inventory.ModeGroups, caller + " is an administrator; auditing only the groups named with --group, " + strings.Join(opts.Groups, ", ") + " (without --group, the whole instance)", nil
 	case admin:
 		return inventory.ModeInstance, caller + " is an administrator: every token of the instance is visible", nil
 	case len(opts.Groups) > 0:
 		return inventory.ModeGroups, caller + " is no administrator; auditing the configured groups " + strings.Join(opts.Groups, ", "), nil
 	default:
-		return inventory.ModeSelf, caller + " is no administrator and no groups are configured: only the caller's own tokens are visible", nil
+		return inventory.ModeSelf, SelfNote(caller), nil
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 // concurrency DefaultConcurrency, every source on, no progress, no logging.
 type Options struct {
 	// Mode picks the sources; ModeAuto (or "") chooses from the caller:
-	// instance for an administrator, groups when Groups is set, self otherwise.
+	// groups when Groups is set (an administrator too: the groups narrow the
+	// audit), else instance for an administrator, else self.
 	Mode inventory.Mode
 	// Groups are the full paths (or numeric IDs) of the top-level groups to
 	// audit in groups mode.
