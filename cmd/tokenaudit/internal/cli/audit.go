@@ -25,6 +25,10 @@ type auditRun struct {
 	configFile string // "" when no file was read
 	token      string // never printed, logged or written
 	dir        string // working directory, for relative paths
+	// progressOff is --progress=false given on the command line, which
+	// turns progress off on a terminal as well (progress alone cannot say
+	// false from unset).
+	progressOff bool
 }
 
 // auditFlags maps configuration keys to the flags of `tokenaudit audit`.
@@ -123,7 +127,7 @@ Exit codes:
 	addBaselineFlags(f)
 	addTableFlags(cmd, s)
 	addRequestFlags(f, def)
-	f.Bool("progress", false, "show progress on stderr even when it is not a terminal")
+	f.Bool("progress", false, "show progress on stderr even when it is not a terminal; --progress=false hides it on a terminal too")
 	f.BoolP("quiet", "q", false, "no progress, notes or warnings on stderr, only errors (logs at error level); the report is written as usual")
 	addCollectionFlags(f, def)
 	return cmd
@@ -186,7 +190,8 @@ func loadRun(cmd *cobra.Command, s *Streams, configPath string, flagKeys map[str
 	}
 	// From here on, nothing printed, logged or kept shows it.
 	s.redactor.Add(token)
-	return &auditRun{cfg: cfg, configFile: used, token: token, dir: dir}, nil
+	progressOff := cmd.Flags().Changed("progress") && !cfg.Progress
+	return &auditRun{cfg: cfg, configFile: used, token: token, dir: dir, progressOff: progressOff}, nil
 }
 
 // configError makes a validation error name the file it came from, when
@@ -214,6 +219,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	}
 	job.opts.Logger.Debug("audit starting", "url", u.String(), "mode", cfg.Mode, "groups", cfg.Groups, "config_file", run.configFile)
 	job.format, job.outputs, job.progress, job.quiet = cfg.Format, cfg.Output, cfg.Progress, cfg.Quiet
+	job.progressOff = run.progressOff
 	result, err := job.execute(ctx, s)
 	if err != nil {
 		return err

@@ -429,7 +429,7 @@ func TestProgress(t *testing.T) {
 			if code := Run(context.Background(), args, &Streams{Out: &out, ErrOut: &errOut, ErrTTY: tt.tty}); code != ExitOK {
 				t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
 			}
-			re := regexp.MustCompile(`collecting: (\d+)/(\d+) resources done, \d+ tokens found, \d+ requests`)
+			re := regexp.MustCompile(`collecting: (?:\d+% · )?([\d,]+)/([\d,]+) resources done · [\d,]+ tokens found · [\d,]+ requests`)
 			m := re.FindAllStringSubmatch(errOut.String(), -1)
 			if got := len(m) > 0; got != tt.want {
 				t.Fatalf("progress shown: %v, want %v; stderr:\n%q", got, tt.want, errOut.String())

@@ -40,7 +40,10 @@ type job struct {
 	outputs  []string // FORMAT=PATH
 	progress bool     // force progress on a non-terminal stderr
 	quiet    bool     // no progress at all, even with progress set
-	dir      string   // relative output paths start here
+	// progressOff is an explicit --progress=false: no progress on a
+	// terminal either.
+	progressOff bool
+	dir         string // relative output paths start here
 	// baseline, when set, is the earlier report the result is compared
 	// with (--baseline) before the reports are written.
 	baseline *audit.Result
@@ -57,9 +60,13 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 		return nil, exitCode(ExitCannotRun, err)
 	}
 	var pr *progressPrinter
-	if (s.ErrTTY || j.progress) && !j.quiet {
+	if (s.ErrTTY && !j.progressOff || j.progress) && !j.quiet {
 		pr = newProgressPrinter(s.ErrOut, s.ErrTTY)
 		j.opts.Progress = pr.update
+		// Ctrl-C: show the counts as they were, not the queued reads
+		// the collector drops at once.
+		stop := context.AfterFunc(ctx, pr.freeze)
+		defer stop()
 	}
 	result, err := j.collectAndEvaluate(ctx, s)
 	if pr != nil {
