@@ -36,6 +36,9 @@ type jsonInstance struct {
 	Version string         `json:"version"`
 	Mode    inventory.Mode `json:"mode"`
 	Admin   bool           `json:"admin"`
+	// ModeReason says why the collector chose the mode; only the report
+	// of one audit has it (not a merged one, not its sources).
+	ModeReason string `json:"mode_reason,omitempty"`
 }
 
 type jsonSummary struct {
@@ -211,6 +214,8 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		Version: inv.GitLab.Version,
 		Mode:    inv.GitLab.Mode,
 		Admin:   inv.GitLab.Admin,
+
+		ModeReason: inv.GitLab.ModeReason,
 	})
 	top.raw(",\n  \"summary\": ")
 	sum := r.Summary
