@@ -36,6 +36,9 @@ type jsonInstance struct {
 	Version string         `json:"version"`
 	Mode    inventory.Mode `json:"mode"`
 	Admin   bool           `json:"admin"`
+	// ModeReason says why the collector chose the mode; only the report
+	// of one audit has it (not a merged one, not its sources).
+	ModeReason string `json:"mode_reason,omitempty"`
 }
 
 type jsonSummary struct {
@@ -55,6 +58,25 @@ type jsonSummary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Baseline counts the comparison with the baseline; null without one.
 	Baseline *jsonBaselineCounts `json:"baseline"`
+	// Filter is what the report was narrowed to; null when it shows all.
+	Filter *jsonFilter `json:"filter"`
+}
+
+type jsonFilter struct {
+	MinSeverity audit.Severity   `json:"min_severity"`
+	Kinds       []inventory.Kind `json:"kinds"`
+	Owners      []string         `json:"owners"`
+	Resources   []string         `json:"resources"`
+	Rules       []string         `json:"rules"`
+}
+
+func filterOf(f *audit.Filter) *jsonFilter {
+	if f == nil {
+		return nil
+	}
+	// Empty lists are [], never null.
+	return &jsonFilter{f.MinSeverity, append([]inventory.Kind{}, f.Kinds...), append([]string{}, f.Owners...),
+		append([]string{}, f.Resources...), append([]string{}, f.Rules...)}
 }
 
 type jsonResourceFinding struct {
@@ -192,6 +214,8 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		Version: inv.GitLab.Version,
 		Mode:    inv.GitLab.Mode,
 		Admin:   inv.GitLab.Admin,
+
+		ModeReason: inv.GitLab.ModeReason,
 	})
 	top.raw(",\n  \"summary\": ")
 	sum := r.Summary
@@ -208,6 +232,7 @@ func (JSONWriter) Write(w io.Writer, r *audit.Result) error {
 		Requests:        inv.Stats.Requests,
 		DurationSeconds: durationSeconds(inv.Stats.Duration),
 		Baseline:        baselineCounts(r.Baseline),
+		Filter:          filterOf(r.Applied),
 	})
 
 	// Array elements sit two levels deep.
