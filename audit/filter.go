@@ -37,6 +37,31 @@ func (f Filter) IsZero() bool {
 		len(f.Resources) == 0 && len(f.Rules) == 0
 }
 
+// String describes f in one line, as the reports print it.
+func (f Filter) String() string {
+	var parts []string
+	if f.MinSeverity > SeverityNone {
+		parts = append(parts, "severity "+f.MinSeverity.String()+" and above")
+	}
+	list := func(name string, vals []string) {
+		if len(vals) > 0 {
+			parts = append(parts, name+" "+strings.Join(vals, ", "))
+		}
+	}
+	kinds := make([]string, len(f.Kinds))
+	for i, k := range f.Kinds {
+		kinds[i] = string(k)
+	}
+	list("kind", kinds)
+	list("owner", f.Owners)
+	list("resource", f.Resources)
+	list("rule", f.Rules)
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Validate checks the kinds, globs and rule IDs, so that a typo is an
 // error rather than an empty, green report.
 func (f Filter) Validate() error {

@@ -189,10 +189,11 @@ func TestJSONUnknown(t *testing.T) {
 // the result's maps are nil.
 func TestJSONEmpty(t *testing.T) {
 	got := render(t, "json", emptyResult(), Options{})
-	// Without a baseline the comparison is absent, and absent values are
-	// null; nothing else is.
-	if rest := bytes.ReplaceAll(got, []byte(`"baseline": null`), nil); bytes.Contains(rest, []byte("null")) {
-		t.Errorf("empty report has a null besides the baseline's:\n%s", got)
+	// Without a baseline the comparison is absent, and without a filter
+	// the filter; absent values are null, and nothing else is.
+	rest := bytes.ReplaceAll(got, []byte(`"baseline": null`), nil)
+	if rest = bytes.ReplaceAll(rest, []byte(`"filter": null`), nil); bytes.Contains(rest, []byte("null")) {
+		t.Errorf("empty report has a null besides the baseline's and the filter's:\n%s", got)
 	}
 	if n := bytes.Count(got, []byte(`"baseline": null`)); n != 2 {
 		t.Errorf("empty report has %d baseline keys, want 2 (summary and top level), null:\n%s", n, got)

@@ -604,6 +604,12 @@ func (p *printer) summary(r *audit.Result, inv *inventory.Inventory) {
 		p.item("GitLab", sanitize(mergedLine(r)))
 	} else {
 		p.item("GitLab", sanitize(fmt.Sprintf("%s (%s), mode %s, %s", orDash(gl.URL), version, orDash(string(gl.Mode)), role)))
+		if gl.ModeReason != "" {
+			p.item("Mode", sanitize(gl.ModeReason))
+		}
+	}
+	if r.Applied != nil {
+		p.item("Filter", sanitize(r.Applied.String()+" (the tables and counts show only what it keeps; gaps are never filtered)"))
 	}
 
 	var kinds []string

@@ -41,6 +41,11 @@ var auditFlags = map[string]string{
 	"fail_on":              "fail-on",
 	"baseline":             "baseline",
 	"fail_on_new":          "fail-on-new",
+	"filter.min_severity":  "min-severity",
+	"filter.kinds":         "kind",
+	"filter.owners":        "owner",
+	"filter.resources":     "resource",
+	"filter.rules":         "rule",
 	"concurrency":          "concurrency",
 	"retries":              "retries",
 	"timeout":              "timeout",
@@ -80,8 +85,13 @@ GitLab URL: --gitlab-url, GITLAB_URL, GITLAB_HOST (a bare host means https),
 or CI_SERVER_URL (set by GitLab CI).
 Token: GITLAB_TOKEN, or token_file in the config file. Never a flag: it would
 show in the process list and the shell history. It needs the read_api scope;
-an administrator's token audits the whole instance, a group Owner's token the
-groups named with --group, any other token only its owner's own tokens.
+an administrator's token audits the whole instance (only the groups named with
+--group, if any), a group Owner's token the groups named with --group, any
+other token only its owner's own tokens (in CI, CI=true, exit 2 unless --mode
+self).
+
+Filters (--min-severity, --kind, --owner, --resource, --rule) narrow every
+report and the exit code alike; gaps are never filtered.
 
 Exit codes:
   0  no finding at or above --fail-on
@@ -125,6 +135,7 @@ Exit codes:
 	f.StringArrayP("output", "o", nil, "also write a report in FORMAT to the file PATH, as `FORMAT=PATH` (repeatable), such as json=audit.json")
 	f.String("fail-on", def.FailOn, "exit 1 on a finding at or above `SEVERITY`: critical, high, medium, low; none never fails")
 	addBaselineFlags(f)
+	addFilterFlags(f)
 	addTableFlags(cmd, s)
 	addRequestFlags(f, def)
 	f.Bool("progress", false, "show progress on stderr even when it is not a terminal; --progress=false hides it on a terminal too")
@@ -139,6 +150,24 @@ func addTargetFlags(f *pflag.FlagSet, def Config) {
 	f.String("gitlab-url", "", "GitLab `URL`, such as https://gitlab.example.com (env GITLAB_URL, GITLAB_HOST, CI_SERVER_URL)")
 	f.StringArray("group", nil, "top-level group to audit in groups mode, by full `PATH` (repeatable)")
 	f.String("mode", def.Mode, "`MODE` of audit: auto, instance (administrator), groups (Owner of --group) or self")
+}
+
+// addFilterFlags adds the flags that narrow the result. They apply to every
+// report and to the exit code alike; gaps are never filtered out.
+func addFilterFlags(f *pflag.FlagSet) {
+	f.String("min-severity", "none", "show and gate on tokens and findings at or above `SEVERITY` only")
+	f.StringArray("kind", nil, "show and gate on tokens of `KIND` only (repeatable): "+kindNames())
+	f.StringArray("owner", nil, "show and gate on tokens whose owner's username matches `GLOB` only (repeatable), such as 'svc-*'")
+	f.StringArray("resource", nil, "show and gate on tokens and findings under the group or project `PREFIX` only (repeatable), such as acme/infra")
+	f.StringArray("rule", nil, "show and gate on tokens and findings with a finding of rule `TA-NNN` only (repeatable)")
+}
+
+func kindNames() string {
+	names := make([]string, len(inventory.Kinds))
+	for i, k := range inventory.Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }
 
 // addRequestFlags adds the flags of the requests to GitLab.
@@ -220,6 +249,11 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	job.opts.Logger.Debug("audit starting", "url", u.String(), "mode", cfg.Mode, "groups", cfg.Groups, "config_file", run.configFile)
 	job.format, job.outputs, job.progress, job.quiet = cfg.Format, cfg.Output, cfg.Progress, cfg.Quiet
 	job.progressOff = run.progressOff
+	job.filter = cfg.filter()
+	// In CI nobody reads the note: a scheduled job that falls back to the
+	// caller's own tokens would pass green every day. --mode self says it
+	// is meant.
+	job.refuseSelf = cfg.Mode == string(inventory.ModeAuto) && os.Getenv("CI") == "true"
 	result, err := job.execute(ctx, s)
 	if err != nil {
 		return err
@@ -227,7 +261,7 @@ func runAudit(ctx context.Context, s *Streams, run *auditRun) error {
 	if gl := result.Inventory.GitLab; gl.Mode == inventory.ModeSelf && cfg.Mode == string(inventory.ModeAuto) && !cfg.Quiet {
 		// A green run over one's own tokens must not pass for an audit of
 		// the instance.
-		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s is no administrator and no group was named, so only the token owner's own tokens were audited; name groups with --group, or use an administrator's token\n", redact.Escape(s.redactor.String(orUnknown(gl.Caller))))
+		fmt.Fprintf(s.ErrOut, "tokenaudit: note: %s\n", redact.Escape(s.redactor.String(collect.SelfNote(orUnknown(gl.Caller)))))
 	}
 	return verdict(result, cfg)
 }

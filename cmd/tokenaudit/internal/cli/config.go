@@ -39,6 +39,7 @@ type Config struct {
 	FailOn             string        `mapstructure:"fail_on"`
 	Baseline           string        `mapstructure:"baseline"`
 	FailOnNew          bool          `mapstructure:"fail_on_new"`
+	Filter             FilterConfig  `mapstructure:"filter"`
 	Concurrency        int           `mapstructure:"concurrency"`
 	Retries            int           `mapstructure:"retries"`
 	Timeout            time.Duration `mapstructure:"timeout"`
@@ -56,6 +57,29 @@ type Config struct {
 	PersonReach        bool          `mapstructure:"person_reach"`
 	Policy             audit.Policy  `mapstructure:"policy"`
 	Serve              ServeConfig   `mapstructure:"serve"`
+}
+
+// FilterConfig narrows what audit shows and gates on (audit.Filter): every
+// report and the exit code see the same filtered result.
+type FilterConfig struct {
+	MinSeverity string   `mapstructure:"min_severity"`
+	Kinds       []string `mapstructure:"kinds"`
+	Owners      []string `mapstructure:"owners"`
+	Resources   []string `mapstructure:"resources"`
+	Rules       []string `mapstructure:"rules"`
+}
+
+// filter is the audit.Filter of the settings, which validate has checked.
+func (c Config) filter() audit.Filter {
+	f := audit.Filter{Owners: c.Filter.Owners, Resources: c.Filter.Resources}
+	f.MinSeverity, _ = audit.ParseSeverity(c.Filter.MinSeverity)
+	for _, k := range c.Filter.Kinds {
+		f.Kinds = append(f.Kinds, inventory.Kind(k))
+	}
+	for _, r := range c.Filter.Rules {
+		f.Rules = append(f.Rules, strings.ToUpper(r))
+	}
+	return f
 }
 
 // DefaultConfig returns the settings used when nothing says otherwise.
@@ -77,6 +101,10 @@ func DefaultConfig() Config {
 		LogLevel:       "warn",
 		Policy:         audit.DefaultPolicy(),
 		Serve:          defaultServeConfig(),
+		Filter: FilterConfig{
+			MinSeverity: "none",
+			Kinds:       []string{}, Owners: []string{}, Resources: []string{}, Rules: []string{},
+		},
 	}
 }
 
@@ -243,7 +271,7 @@ func loadConfig(path, dir string, flags *pflag.FlagSet, flagKeys map[string]stri
 		}
 	}
 	// Names are matched without regard to case or stray spaces: HIGH is high.
-	for _, p := range []*string{&cfg.Mode, &cfg.Format, &cfg.FailOn, &cfg.LogLevel, &cfg.Serve.TokenSeries} {
+	for _, p := range []*string{&cfg.Mode, &cfg.Format, &cfg.FailOn, &cfg.LogLevel, &cfg.Serve.TokenSeries, &cfg.Filter.MinSeverity} {
 		*p = strings.ToLower(strings.TrimSpace(*p))
 	}
 	cfg.GitLabURL = strings.TrimSpace(cfg.GitLabURL)
@@ -437,6 +465,12 @@ func (c Config) validate() error {
 	}
 	if c.FailOnNew && c.Baseline == "" {
 		bad("fail_on_new", "needs a baseline (--baseline PATH, an earlier JSON report); without one every finding would be new")
+	}
+	if _, err := audit.ParseSeverity(c.Filter.MinSeverity); err != nil {
+		bad("filter.min_severity", "%v", err)
+	}
+	if err := c.filter().Validate(); err != nil {
+		bad("filter", "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		bad("concurrency", "%d is not allowed (want a whole number from 1 to 64)", c.Concurrency)

@@ -92,7 +92,7 @@ func cleanEnv(t *testing.T) string {
 			t.Setenv(name, "")
 		}
 	}
-	for _, name := range []string{"GITLAB_TOKEN", "GITLAB_URL", "GITLAB_HOST", "CI_SERVER_URL", "NO_COLOR", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} {
+	for _, name := range []string{"GITLAB_TOKEN", "GITLAB_URL", "GITLAB_HOST", "CI_SERVER_URL", "CI", "NO_COLOR", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} {
 		t.Setenv(name, "")
 	}
 	// Nor the developer's own ~/.config/tokenaudit/config.yaml.

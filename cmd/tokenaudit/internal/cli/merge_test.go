@@ -88,6 +88,8 @@ func comparable(doc map[string]any) map[string]any {
 	sum := doc["summary"].(map[string]any)
 	delete(sum, "requests")
 	delete(sum, "duration_seconds")
+	// Why one audit chose its mode is its own; a merge has no one reason.
+	delete(doc["gitlab"].(map[string]any), "mode_reason")
 	var strip func(v any)
 	strip = func(v any) {
 		switch v := v.(type) {

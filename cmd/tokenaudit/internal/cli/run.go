@@ -47,6 +47,12 @@ type job struct {
 	// baseline, when set, is the earlier report the result is compared
 	// with (--baseline) before the reports are written.
 	baseline *audit.Result
+	// filter narrows the result before any report is written, so that the
+	// reports and the exit code see the same tokens.
+	filter audit.Filter
+	// refuseSelf stops a run whose auto mode fell back to self before any
+	// report is written (CI=true).
+	refuseSelf bool
 }
 
 // errInterrupted is the error of a run cancelled by SIGINT or SIGTERM.
@@ -75,9 +81,14 @@ func (j job) execute(ctx context.Context, s *Streams) (*audit.Result, error) {
 	if err != nil {
 		return nil, exitCode(ExitCannotRun, err)
 	}
+	if gl := result.Inventory.GitLab; j.refuseSelf && gl.Mode == inventory.ModeSelf {
+		return nil, exitCode(ExitCannotRun, fmt.Errorf("%s; in CI (CI=true) that stops the run, exit 2: name groups, or give --mode self to audit one's own tokens on purpose",
+			redact.Escape(s.redactor.String(collect.SelfNote(orUnknown(gl.Caller))))))
+	}
 	if j.baseline != nil {
 		audit.CompareBaseline(result, j.baseline)
 	}
+	result = result.Filter(j.filter)
 	if err := writeReports(ctx, s, j.format, j.failOn, outputs, result); err != nil {
 		return nil, err
 	}
