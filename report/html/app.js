@@ -26,14 +26,14 @@
     if (!t.active) { tr.className = "inactive"; }
     cell(tr, t.severity, "sev sev-" + sev);
     cell(tr, String(t.risk), "num");
-    cell(tr, t.name);
-    cell(tr, t.kind);
+    cell(tr, t.name, "name");
+    cell(tr, t.kind, "kind");
     cell(tr, String(t.id), "num");
     cell(tr, t.owner + (t.gitlab_url ? " (" + t.gitlab_url + ")" : ""));
     cell(tr, t.resource);
     cell(tr, t.scopes);
-    cell(tr, t.expires || "never");
-    cell(tr, t.last_used);
+    cell(tr, t.expires || "never", "date");
+    cell(tr, t.last_used, "date");
     cell(tr, t.active ? "yes" : "no");
     cell(tr, t.findings);
     cell(tr, t.top);
