@@ -152,7 +152,11 @@ func chooseMode(opts Options, admin bool, caller string) (inventory.Mode, string
 		if len(opts.Groups) == 0 {
 			return "", "", fmt.Errorf("groups mode: %w: no groups configured", ErrMode)
 		}
-		return inventory.ModeGroups, "groups mode requested for " + strings.Join(opts.Groups, ", "), nil
+		reason := "groups mode requested for " + strings.Join(opts.Groups, ", ")
+		if admin {
+			reason += "; " + caller + " is an administrator, so the personal tokens of their direct members are included"
+		}
+		return inventory.ModeGroups, reason, nil
 	case inventory.ModeSelf:
 		return inventory.ModeSelf, "self mode requested", nil
 	case inventory.ModeAuto, "":
@@ -163,8 +167,10 @@ func chooseMode(opts Options, admin bool, caller string) (inventory.Mode, string
 	case admin && len(opts.Groups) > 0:
 		// Named groups narrow an administrator's audit rather than being
 		// ignored: an administrator reads every group's lists, so groups
-		// mode works as for an Owner.
-		return inventory.ModeGroups, caller + " is an administrator; auditing only the groups named with --group, " + strings.Join(opts.Groups, ", ") + " (without --group, the whole instance)", nil
+		// mode works as for an Owner, plus the members' own tokens, which
+		// only an administrator may read.
+		return inventory.ModeGroups, caller + " is an administrator; auditing only the groups named with --group, " + strings.Join(opts.Groups, ", ") +
+			": their projects, their bots' and service accounts' tokens, and the personal tokens of their direct members (without --group, the whole instance)", nil
 	case admin:
 		return inventory.ModeInstance, caller + " is an administrator: every token of the instance is visible", nil
 	case len(opts.Groups) > 0:

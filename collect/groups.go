@@ -241,7 +241,7 @@ func (c *collector) addCredentialsInventory(d *groupTree, owners map[int64]*inve
 
 // groupsPerResource makes the per-group, per-project and per-account reads,
 // concurrently; access token lists only where no credentials inventory
-// held them.
+// held them; and, for an administrator, the members' own tokens.
 func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owners map[int64]*inventory.Owner) error {
 	t := m.tree
 	g, gctx := errgroup.WithContext(ctx)
@@ -277,6 +277,10 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 		if scopes {
 			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
 		}
+	}
+	if c.inv.GitLab.Admin {
+		// Only an administrator may read other users' tokens.
+		task(func(ctx context.Context) error { return c.groupMembersTokens(ctx, m, owners, accountTokens) })
 	}
 	for _, uid := range sortedKeys(m.accounts) {
 		if !accountTokens {

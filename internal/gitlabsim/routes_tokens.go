@@ -216,6 +216,7 @@ var listPATs = filteredTokenList(patsOf, (*index).patEntity, false)
 func patsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 	ix := rc.ix
 	var src []*PersonalAccessToken
+	filtered := false
 	if raw, present := rc.q["user_id"]; present {
 		uid, valid := parseIntParam(raw[0])
 		if !valid {
@@ -231,11 +232,12 @@ func patsOf(rc *reqCtx) ([]*PersonalAccessToken, *apiError) {
 			if u == nil || strings.TrimSpace(raw[0]) == "" {
 				return nil, errNotFound
 			}
-			src = ix.tokensByUser[u.ID]
+			// A user without tokens has an empty list, not everyone's.
+			src, filtered = ix.tokensByUser[u.ID], true
 		}
 	}
 	if rc.c.admin {
-		if src == nil {
+		if !filtered {
 			src = ix.w.Tokens
 		}
 	} else {
