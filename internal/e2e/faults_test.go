@@ -309,7 +309,7 @@ func TestFaultMatrix(t *testing.T) {
 	truth, paths := truthOf(w)
 	slowClient := faultClient
 	// Well above what a loaded test machine adds, well below the injected delays.
-	slowClient.Timeout = 500 * time.Millisecond
+	slowClient.Timeout = time.Second
 	fewRetries := faultClient
 	fewRetries.RetryMax = 2
 	honourWait := faultClient
