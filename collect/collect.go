@@ -350,24 +350,30 @@ func (c *collector) gap(ctx context.Context, resource, what string, err error) b
 		}
 	}
 	reason := errorReason(err)
-	if c.opts.Redact != nil {
-		reason = c.opts.Redact(reason)
-	}
 	if missingRoute(err) {
 		// Not a refusal: this GitLab has no such route, which never fails
 		// a run and is not the caller's role.
 		kind, reason = inventory.GapUnavailable, c.missingReason()
 	}
-	c.log.Debug("gap", "resource", resource, "what", what, "kind", kind, "reason", reason)
+	c.addGap(inventory.Gap{Resource: resource, What: what, Kind: kind, Reason: reason})
+	return true
+}
+
+// addGap records g once per resource and what: the one place a gap enters
+// the inventory, its reason redacted (a hostile GitLab may echo the token)
+// and logged.
+func (c *collector) addGap(g inventory.Gap) {
+	if c.opts.Redact != nil {
+		g.Reason = c.opts.Redact(g.Reason)
+	}
+	c.log.Debug("gap", "resource", g.Resource, "what", g.What, "kind", g.Kind, "reason", g.Reason)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := [2]string{resource, what}
-	if c.gapSeen[k] {
-		return true
+	k := [2]string{g.Resource, g.What}
+	if !c.gapSeen[k] {
+		c.gapSeen[k] = true
+		c.inv.Gaps = append(c.inv.Gaps, g)
 	}
-	c.gapSeen[k] = true
-	c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{Resource: resource, What: what, Kind: kind, Reason: reason})
-	return true
 }
 
 // cutOff notes a read of path that stopped because MaxDuration passed.

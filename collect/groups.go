@@ -358,17 +358,17 @@ func (c *collector) credentialsInventoryGap(ctx context.Context, name string, er
 	case missingRoute(err):
 		return c.gapOrStop(ctx, name, what, err)
 	case gitlab.HasStatusCode(err, http.StatusNotFound):
-		c.recordGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapUnavailable,
+		c.addGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapUnavailable,
 			Reason: "not served for this group: the credentials inventory is GitLab.com's, from 18.6, for Ultimate top-level groups " +
 				"(https://docs.gitlab.com/api/groups/#credentials-inventory-management); the enterprise users' personal access tokens are not audited"})
 		return nil
 	case gitlab.HasStatusCode(err, http.StatusUnauthorized) && strings.Contains(errorReason(err), "dpop"):
-		c.recordGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapPermission,
+		c.addGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapPermission,
 			Reason: errorReason(err) + ": the group requires a DPoP proof for its credentials inventory (require_dpop_for_manage_api_endpoints), " +
 				"which tokenaudit does not send; the enterprise users' personal access tokens are not audited"})
 		return nil
 	case gitlab.HasStatusCode(err, http.StatusForbidden):
-		c.recordGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapPermission,
+		c.addGap(inventory.Gap{Resource: name, What: what, Kind: inventory.GapPermission,
 			Reason: errorReason(err) + ": the credentials inventory needs the Owner role of an Ultimate top-level group; the enterprise users' personal access tokens are not audited"})
 		return nil
 	}

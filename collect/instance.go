@@ -223,10 +223,10 @@ func (c *collector) serviceAccounts(ctx context.Context, l *instanceLists, owner
 	}
 	candidates := len(l.accounts) > 0
 	for _, o := range owners {
-		if candidates {
+		if o.Type == inventory.OwnerOtherBot {
+			candidates = true
 			break
 		}
-		candidates = o.Type == inventory.OwnerOtherBot
 	}
 	if !candidates {
 		return accountGroup, nil
@@ -403,12 +403,10 @@ func (c *collector) impersonationProbe(ctx context.Context, uid int64, owner *in
 		c.addImpersonation(toks, uid, owner)
 		return true, nil
 	case gitlab.HasStatusCode(err, http.StatusNotFound):
-		c.mu.Lock()
-		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{
+		c.addGap(inventory.Gap{
 			Resource: "instance", What: "impersonation tokens", Kind: inventory.GapPermission,
 			Reason: "this GitLab does not list impersonation tokens per user (404 on /users/:id/impersonation_tokens); they are reported as personal tokens",
 		})
-		c.mu.Unlock()
 		return false, nil
 	}
 	return true, c.impersonationGap(ctx, uid, owner, err)

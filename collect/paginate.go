@@ -628,17 +628,7 @@ func (c *collector) recordGaps(list string, gaps []recordGap, rest string) {
 		})
 	}
 	for _, g := range gaps {
-		c.log.Debug("gap", "resource", list, "what", g.what, "reason", g.reason)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, g := range gaps {
-		k := [2]string{list, g.what}
-		if c.gapSeen[k] {
-			continue
-		}
-		c.gapSeen[k] = true
-		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{Resource: list, What: g.what, Kind: inventory.GapError, Reason: g.reason})
+		c.addGap(inventory.Gap{Resource: list, What: g.what, Kind: inventory.GapError, Reason: g.reason})
 	}
 }
 

@@ -97,12 +97,10 @@ func (c *collector) startPersonReach(pats []patWire, owners map[int64]*inventory
 		return func() {}
 	}
 	if !complete {
-		c.mu.Lock()
-		c.inv.Gaps = append(c.inv.Gaps, inventory.Gap{
+		c.addGap(inventory.Gap{
 			Resource: "instance", What: "project reach of token owners", Kind: inventory.GapError,
 			Reason: "the project or group list could not be read, so the projects below a group membership are unknown",
 		})
-		c.mu.Unlock()
 		return func() {}
 	}
 	below := projectsBelow(t)

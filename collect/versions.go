@@ -115,28 +115,12 @@ func (c *collector) unavailable(resource string, f feature) bool {
 	if ok {
 		return false
 	}
-	c.recordGap(inventory.Gap{Resource: resource, What: f.what, Kind: inventory.GapUnavailable, Reason: reason})
+	c.addGap(inventory.Gap{Resource: resource, What: f.what, Kind: inventory.GapUnavailable, Reason: reason})
 	return true
 }
 
 // pastDeadline reports whether Options.MaxDuration has passed.
 func (c *collector) pastDeadline() bool { return c.deadline != nil && c.deadline.Err() != nil }
-
-// recordGap records g once per resource and what, as gap() does, for a gap
-// whose kind and reason the caller knows better than an error's status.
-func (c *collector) recordGap(g inventory.Gap) {
-	if c.opts.Redact != nil {
-		g.Reason = c.opts.Redact(g.Reason)
-	}
-	c.log.Debug("gap", "resource", g.Resource, "what", g.What, "kind", g.Kind, "reason", g.Reason)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := [2]string{g.Resource, g.What}
-	if !c.gapSeen[k] {
-		c.gapSeen[k] = true
-		c.inv.Gaps = append(c.inv.Gaps, g)
-	}
-}
 
 // missingRoute reports whether err is Grape's catch-all 404, the answer of a
 // route this GitLab does not have (an older version, or CE for an EE route):

@@ -49,6 +49,26 @@ var CSVHeader = []string{
 	"owner_email", "web_url",
 }
 
+// csvEscapes is what a CSV cell escapes: the table's set on a terminal,
+// where a row must stay a line, else the file's.
+func csvEscapes(o Options) escapeSet {
+	if o.Terminal {
+		return escTerminal
+	}
+	return escFile
+}
+
+// appendCSVHeader appends a header line of the columns in header.
+func appendCSVHeader(row []byte, header []string) []byte {
+	for i, h := range header {
+		if i > 0 {
+			row = append(row, ',')
+		}
+		row = appendCSVField(row, h, false)
+	}
+	return append(row, '\n')
+}
+
 // Write implements Writer. Rows are built by appendCSVField, which quotes
 // exactly as encoding/csv's Writer does (TestCSVMatchesEncodingCSV holds it
 // to that) but without a string per cell: 100,000 tokens must leave time
@@ -57,19 +77,10 @@ func (c CSVWriter) Write(w io.Writer, r *audit.Result) error {
 	if r == nil {
 		return fmt.Errorf("write csv report: %w", errNilResult)
 	}
-	set := escFile
-	if c.Options.Terminal {
-		set = escTerminal
-	}
+	set := csvEscapes(c.Options)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var row, scratch []byte
-	for i, h := range CSVHeader {
-		if i > 0 {
-			row = append(row, ',')
-		}
-		row = appendCSVField(row, h, false)
-	}
-	row = append(row, '\n')
+	var scratch []byte
+	row := appendCSVHeader(nil, CSVHeader)
 	if _, err := bw.Write(row); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}

@@ -30,19 +30,9 @@ func (c FindingsCSVWriter) Write(w io.Writer, r *audit.Result) error {
 	if r == nil {
 		return fmt.Errorf("write findings-csv report: %w", errNilResult)
 	}
-	set := escFile
-	if c.Options.Terminal {
-		set = escTerminal
-	}
+	set := csvEscapes(c.Options)
 	bw := bufio.NewWriter(w)
-	var row []byte
-	for i, h := range FindingsCSVHeader {
-		if i > 0 {
-			row = append(row, ',')
-		}
-		row = appendCSVField(row, h, false)
-	}
-	row = append(row, '\n')
+	row := appendCSVHeader(nil, FindingsCSVHeader)
 	if _, err := bw.Write(row); err != nil {
 		return fmt.Errorf("write findings-csv report: %w", err)
 	}
