@@ -253,15 +253,8 @@ func (n nullableTime) MarshalJSON() ([]byte, error) {
 // legacy | is_owner enables admin_trigger; https://docs.gitlab.com/api/pipeline_triggers/;
 // spec/models/ci/trigger_spec.rb #short_token).
 func (s *Server) triggerEntity(ix *index, tr *Trigger, c *caller) triggerEntity {
-	tok := tr.Value
-	if tr.OwnerID != 0 && c.user.ID != tr.OwnerID {
-		tok = strings.TrimPrefix(tok, "glptt-")
-		if len(tok) > 4 {
-			tok = tok[:4]
-		}
-	}
 	e := triggerEntity{
-		ID: tr.ID, Token: tok, Description: tr.Description,
+		ID: tr.ID, Token: triggerToken(tr, c.user.ID), Description: tr.Description,
 		CreatedAt: apiTime(tr.CreatedAt), UpdatedAt: apiTime(tr.UpdatedAt),
 		LastUsed: timePtr(tr.LastUsed),
 	}
@@ -272,6 +265,26 @@ func (s *Server) triggerEntity(ix *index, tr *Trigger, c *caller) triggerEntity 
 		e.Owner = s.userBasic(u)
 	}
 	return e
+}
+
+// triggerTokenExposed is Ci::TriggerPresenter#has_token_exposed?, the
+// admin_trigger permission: the owner's, or anyone's (who may list
+// triggers) for a trigger without an owner.
+func triggerTokenExposed(tr *Trigger, callerID int64) bool {
+	return tr.OwnerID == 0 || callerID == tr.OwnerID
+}
+
+// triggerToken is the token as the trigger entity and the GraphQL
+// PipelineTrigger show it: in full when exposed, else Ci::Trigger#short_token.
+func triggerToken(tr *Trigger, callerID int64) string {
+	if triggerTokenExposed(tr, callerID) {
+		return tr.Value
+	}
+	tok := strings.TrimPrefix(tr.Value, "glptt-")
+	if len(tok) > 4 {
+		tok = tok[:4]
+	}
+	return tok
 }
 
 // userBasic is Entities::UserBasic, all a non-administrator sees in lists

@@ -51,6 +51,8 @@ type index struct {
 	// userMemberships lists each user's direct memberships, groups first,
 	// for GET /users/:id/memberships.
 	userMemberships map[int64][]membershipRef
+
+	gql *gqlIndex // what GraphQL adds (graphql_resolve.go)
 }
 
 type membershipRef struct {
@@ -199,6 +201,7 @@ func buildIndex(w *World) *index {
 	for _, tr := range w.Triggers {
 		ix.triggers[tr.ProjectID] = append(ix.triggers[tr.ProjectID], tr)
 	}
+	ix.gql = buildGQLIndex(ix)
 	return ix
 }
 

@@ -28,6 +28,10 @@ type Options struct {
 	Addr string
 	// AllowRemote lets Addr be any address, such as ":8080".
 	AllowRemote bool
+	// NoGraphQL serves a GitLab without /api/graphql, as one behind a
+	// proxy that does not pass it on, or one older than the GraphQL API:
+	// the path answers Rails' 404 page (graphql.go).
+	NoGraphQL bool
 }
 
 // DefaultAddr is where a server listens when Options.Addr is empty.

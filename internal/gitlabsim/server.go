@@ -155,6 +155,7 @@ type routeMatch struct {
 	template string // "GET /projects/:id/access_tokens", or "unknown"
 	r        *apiRoute
 	params   []string
+	graphql  bool // POST or GET /api/graphql (graphql.go)
 }
 
 // routeOf returns the route template of a request, for counting, rate
@@ -208,6 +209,10 @@ type reqCtx struct {
 
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 	m := s.match(r)
+	if m.graphql {
+		s.serveGraphQL(w, r)
+		return
+	}
 	if m.r == nil {
 		// Unknown paths, and other methods on served paths (the simulator
 		// only reads): GitLab's catch-all `route :any, '*path'` takes a
@@ -294,6 +299,13 @@ func matchRoute(r *http.Request) *routeMatch { return matchRouteIn(r, nil) }
 // matchRouteIn is matchRoute among the routes ix serves (all if ix is nil).
 func matchRouteIn(r *http.Request, ix *index) *routeMatch {
 	p := r.URL.EscapedPath()
+	if p == graphqlPath || p == graphqlPath+"/" {
+		// GitLab routes GET and POST /api/graphql to GraphqlController#execute.
+		if r.Method == http.MethodPost || r.Method == http.MethodGet {
+			return &routeMatch{template: r.Method + " " + graphqlPath, graphql: true}
+		}
+		return &routeMatch{template: "unknown"}
+	}
 	const prefix = "/api/v4/"
 	if !strings.HasPrefix(p, prefix) {
 		return &routeMatch{template: "unknown"}

@@ -105,6 +105,9 @@ const (
 	featManageRoutes
 	featCredentialsInventory
 	featDPoPGroupSetting
+	featGraphQLPipelineTriggers
+	featGraphQLInboundJobTokenScope
+	featGraphQLJobTokenScopeCounts
 )
 
 // featureGate says where a feature exists: from which version, in which
@@ -199,6 +202,21 @@ var features = [...]featureGate{
 	// group setting.
 	featDPoPGroupSetting: {name: "group setting require_dpop_for_manage_api_endpoints", major: 17, minor: 10, ee: true,
 		source: "https://docs.gitlab.com/user/profile/personal_access_tokens/#use-dpop-with-personal-access-tokens"},
+
+	// GraphQL fields (graphql.go). Project.pipelineTriggers is an
+	// experiment of milestone 16.3 in app/graphql/types/project_type.rb.
+	featGraphQLPipelineTriggers: {name: "GraphQL Project.pipelineTriggers", major: 16, minor: 3,
+		source: "https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/graphql/types/project_type.rb"},
+	// ProjectCiCdSetting.inboundJobTokenScopeEnabled came with the inbound
+	// scope's toggle (MR !99165, October 2022).
+	featGraphQLInboundJobTokenScope: {name: "GraphQL ProjectCiCdSetting.inboundJobTokenScopeEnabled", major: 15, minor: 5, approx: true,
+		source: "https://gitlab.com/gitlab-org/gitlab/-/merge_requests/99165"},
+	// CiJobTokenScopeType's inboundAllowlistCount and groupsAllowlistCount
+	// came after groups joined the allowlist in GraphQL (MR !143132,
+	// February 2024); the simulator serves Project.ciJobTokenScope only
+	// with them.
+	featGraphQLJobTokenScopeCounts: {name: "GraphQL CiJobTokenScopeType allowlist counts", major: 16, minor: 11, approx: true,
+		source: "https://docs.gitlab.com/api/graphql/reference/#cijobtokenscopetype"},
 }
 
 // has reports whether the version, edition and offering have f.
