@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -383,21 +384,22 @@ func gqlString(v any) (string, bool) {
 	return "", false
 }
 
-// gqlStrings reads a list of String or ID.
+// gqlStrings reads a list of String or ID: variables come out of coercion
+// as typed slices ([]json.Number for [1, 2]).
 func gqlStrings(v any) ([]string, bool) {
 	if v == nil {
 		return nil, false
 	}
-	items, ok := v.([]any)
-	if !ok {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
 		if s, ok := gqlString(v); ok {
 			return []string{s}, true // input coercion of a single value
 		}
 		return nil, false
 	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		if s, ok := gqlString(it); ok {
+	out := make([]string, 0, rv.Len())
+	for i := range rv.Len() {
+		if s, ok := gqlString(rv.Index(i).Interface()); ok {
 			out = append(out, s)
 		}
 	}
