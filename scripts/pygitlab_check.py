@@ -25,17 +25,154 @@ It prints one JSON object: the counts, the sorted IDs of each list, the
 number of pages each took, and every HTTP status seen with its Retry-After.
 With "expect", it exits 1 when a count differs. Needs python-gitlab
 (Debian: apt-get install python3-gitlab).
+
+With "graphql" in the plan, it also posts GraphQL queries to /api/graphql
+with plain HTTP (urllib, no python-gitlab needed for that part):
+
+    {"rest": false,                           # skip the python-gitlab lists
+     "graphql": {"project_ids": [1, 2, ...],  # read in batches
+                 "user_ids": [7, ...],        # users whose memberships to read
+                 "batch": 100}}
+
+and adds "graphql" to its output: per project its inbound job token
+setting and triggers (ID, description, owner, last used; null for a
+trigger GraphQL could not return), per user its direct memberships, the
+errors GitLab answered, and the HTTP statuses seen.
 """
 
 import json
 import os
 import sys
+import urllib.error
+import urllib.request
 
 try:
     import gitlab
 except ImportError:
-    sys.stderr.write("python-gitlab is not installed: apt-get install python3-gitlab\n")
-    sys.exit(2)
+    gitlab = None
+
+TRIGGERS_QUERY = """
+query($ids: [ID!], $first: Int) {
+  projects(ids: $ids, first: $first) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      fullPath
+      ciCdSettings { inboundJobTokenScopeEnabled }
+      pipelineTriggers(first: 100) {
+        count
+        pageInfo { hasNextPage endCursor }
+        nodes { id description owner { id } lastUsed }
+      }
+    }
+  }
+}
+"""
+
+MORE_TRIGGERS_QUERY = """
+query($path: ID!, $after: String) {
+  project(fullPath: $path) {
+    pipelineTriggers(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id description owner { id } lastUsed }
+    }
+  }
+}
+"""
+
+MEMBERSHIPS_QUERY = """
+query($ids: [ID!]) {
+  users(ids: $ids, first: 100) {
+    nodes {
+      id
+      bot
+      groupMemberships { nodes { accessLevel { integerValue } group { id } } }
+      projectMemberships { nodes { accessLevel { integerValue } project { id } } }
+    }
+  }
+}
+"""
+
+
+def gid_number(gid):
+    return int(gid.rsplit("/", 1)[1])
+
+
+class GraphQL:
+    """Posts queries to URL/api/graphql as GitLab's docs show with curl."""
+
+    def __init__(self, url, token):
+        self.endpoint = url.rstrip("/") + "/api/graphql"
+        self.token = token
+        self.statuses = {}
+        self.errors = []
+
+    def post(self, query, variables):
+        body = json.dumps({"query": query, "variables": variables}).encode()
+        req = urllib.request.Request(self.endpoint, data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "Authorization": "Bearer " + self.token,
+        })
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, payload = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, payload = e.code, e.read()
+        self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+        answer = json.loads(payload)
+        for e in answer.get("errors", []):
+            self.errors.append({"message": e.get("message"), "path": e.get("path")})
+        if status != 200:
+            raise RuntimeError("GraphQL answered %d: %s" % (status, answer))
+        return answer.get("data") or {}
+
+
+def trigger_entry(node):
+    if node is None:
+        return None
+    return {
+        "id": gid_number(node["id"]),
+        "description": node["description"],
+        "owner": gid_number(node["owner"]["id"]),
+        "last_used": node["lastUsed"],
+    }
+
+
+def run_graphql(url, token, plan):
+    gql = GraphQL(url, token)
+    batch = int(plan.get("batch", 100))
+    projects = {}
+    ids = plan.get("project_ids", [])
+    for start in range(0, len(ids), batch):
+        chunk = ["gid://gitlab/Project/%d" % i for i in ids[start:start + batch]]
+        data = gql.post(TRIGGERS_QUERY, {"ids": chunk, "first": batch})
+        for node in data["projects"]["nodes"]:
+            settings = node["ciCdSettings"] or {}
+            conn = node["pipelineTriggers"] or {"count": None, "nodes": [], "pageInfo": {"hasNextPage": False}}
+            triggers = [trigger_entry(n) for n in conn["nodes"]]
+            info = conn["pageInfo"]
+            while info["hasNextPage"]:
+                more = gql.post(MORE_TRIGGERS_QUERY, {"path": node["fullPath"], "after": info["endCursor"]})
+                conn2 = more["project"]["pipelineTriggers"]
+                triggers += [trigger_entry(n) for n in conn2["nodes"]]
+                info = conn2["pageInfo"]
+            projects[str(gid_number(node["id"]))] = {
+                "inbound": settings.get("inboundJobTokenScopeEnabled"),
+                "count": conn["count"],
+                "triggers": triggers,
+            }
+    users = {}
+    uids = plan.get("user_ids", [])
+    for start in range(0, len(uids), batch):
+        chunk = ["gid://gitlab/User/%d" % i for i in uids[start:start + batch]]
+        data = gql.post(MEMBERSHIPS_QUERY, {"ids": chunk})
+        for node in data["users"]["nodes"]:
+            ms = ["group %d: %d" % (gid_number(m["group"]["id"]), m["accessLevel"]["integerValue"])
+                  for m in node["groupMemberships"]["nodes"]]
+            ms += ["project %d: %d" % (gid_number(m["project"]["id"]), m["accessLevel"]["integerValue"])
+                   for m in node["projectMemberships"]["nodes"]]
+            users[str(gid_number(node["id"]))] = {"bot": node["bot"], "memberships": sorted(ms)}
+    return {"projects": projects, "users": users, "errors": gql.errors, "statuses": gql.statuses}
 
 
 def main(argv):
@@ -46,6 +183,16 @@ def main(argv):
     token = os.environ.get("GITLAB_TOKEN", "")
     if not token:
         sys.stderr.write("GITLAB_TOKEN is not set\n")
+        return 2
+
+    result = {"python_gitlab": gitlab.__version__ if gitlab else None, "lists": {}}
+    if "graphql" in plan:
+        result["graphql"] = run_graphql(url, token, plan["graphql"])
+    if not plan.get("rest", True):
+        print(json.dumps(result, sort_keys=True))
+        return 0
+    if gitlab is None:
+        sys.stderr.write("python-gitlab is not installed: apt-get install python3-gitlab\n")
         return 2
 
     gl = gitlab.Gitlab(url, private_token=token)
@@ -62,8 +209,6 @@ def main(argv):
         })
 
     gl.session.hooks["response"].append(record)
-
-    result = {"python_gitlab": gitlab.__version__, "lists": {}}
 
     def run(name, lister, per_page):
         start = len(seen)
@@ -106,7 +251,13 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except gitlab.exceptions.GitlabError as e:
+    except RuntimeError as e:
+        # A GraphQL answer other than 200; it never holds the token.
+        sys.stderr.write("graphql error: %s\n" % e)
+        sys.exit(1)
+    except Exception as e:
+        if gitlab is None or not isinstance(e, gitlab.exceptions.GitlabError):
+            raise
         # The message is GitLab's answer; it never holds the token.
         sys.stderr.write("gitlab error: %s\n" % e)
         sys.exit(1)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -213,4 +214,168 @@ func redact(s, token string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, token, "[token]")
+}
+
+// pygraphqlOutput is the "graphql" part of scripts/pygitlab_check.py's output.
+type pygraphqlOutput struct {
+	Projects map[string]struct {
+		Inbound  *bool `json:"inbound"`
+		Count    int   `json:"count"`
+		Triggers []*struct {
+			ID          int64   `json:"id"`
+			Description string  `json:"description"`
+			Owner       int64   `json:"owner"`
+			LastUsed    *string `json:"last_used"`
+		} `json:"triggers"`
+	} `json:"projects"`
+	Users map[string]struct {
+		Bot         bool     `json:"bot"`
+		Memberships []string `json:"memberships"`
+	} `json:"users"`
+	Errors []struct {
+		Message string `json:"message"`
+		Path    []any  `json:"path"`
+	} `json:"errors"`
+	Statuses map[string]int `json:"statuses"`
+}
+
+// TestPythonGraphQLAgreesWithGroundTruth is the independent check of the
+// GraphQL API: the script posts the queries with plain HTTP (urllib), reads
+// every project's inbound job token setting and triggers of the small
+// World in batches of 100 (one project holds 130 triggers, so its
+// connection is paged by cursor), and the bot users' memberships, and must
+// find the World's.
+func TestPythonGraphQLAgreesWithGroundTruth(t *testing.T) {
+	if _, err := os.Stat(pythonForCheck); err != nil {
+		if os.Getenv(requirePygitlabEnv) == "" {
+			t.Skipf("%s is missing; scripts/test, the README's test command, runs this check", pythonForCheck)
+		}
+		t.Fatalf("%s is missing and %s is set", pythonForCheck, requirePygitlabEnv)
+	}
+	w, err := Generate("small", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := w.AdminToken()
+	big := w.Projects[0]
+	for i := range 130 {
+		id := int64(900_000 + i)
+		w.Triggers = append(w.Triggers, &Trigger{ID: id, ProjectID: big.ID, OwnerID: 1, Description: fmt.Sprintf("bulk %d", i),
+			CreatedAt: w.Now, UpdatedAt: w.Now, Value: fmt.Sprintf("glptt-bulk%030d", id)})
+	}
+	srv := NewServer(w, Options{})
+	defer srv.Close()
+
+	var projectIDs, botIDs []int64
+	for _, p := range w.Projects {
+		projectIDs = append(projectIDs, p.ID)
+	}
+	for _, u := range w.Users {
+		if u.UserType == UserTypeProjectBot {
+			botIDs = append(botIDs, u.ID)
+		}
+	}
+	plan, err := json.Marshal(map[string]any{"rest": false, "graphql": map[string]any{
+		"project_ids": projectIDs, "user_ids": botIDs, "batch": 100,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pythonForCheck, filepath.Join("..", "..", "scripts", "pygitlab_check.py"), srv.URL(), string(plan))
+	cmd.Env = append(os.Environ(), "GITLAB_TOKEN="+admin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pygitlab_check.py: %v\nstderr: %s", err, redact(stderr.String(), admin))
+	}
+	var out struct {
+		GraphQL pygraphqlOutput `json:"graphql"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("decode script output: %v", err)
+	}
+	got := out.GraphQL
+
+	byProject := map[int64][]*Trigger{}
+	ownerless := 0
+	for _, tr := range w.Triggers {
+		byProject[tr.ProjectID] = append(byProject[tr.ProjectID], tr)
+		if tr.OwnerID == 0 {
+			ownerless++
+		}
+	}
+	if len(got.Projects) != len(w.Projects) {
+		t.Errorf("python read %d projects, World has %d", len(got.Projects), len(w.Projects))
+	}
+	for _, p := range w.Projects {
+		gp, ok := got.Projects[strconv.FormatInt(p.ID, 10)]
+		if !ok {
+			t.Errorf("project %d not read", p.ID)
+			continue
+		}
+		if gp.Inbound == nil || *gp.Inbound != p.JobTokenScope.InboundEnabled {
+			t.Errorf("project %d: inbound %v, World %v", p.ID, gp.Inbound, p.JobTokenScope.InboundEnabled)
+		}
+		want := slices.Clone(byProject[p.ID])
+		slices.SortFunc(want, func(a, b *Trigger) int { return compareInt64(b.ID, a.ID) })
+		if gp.Count != len(want) || len(gp.Triggers) != len(want) {
+			t.Errorf("project %d: %d triggers (count %d), World %d", p.ID, len(gp.Triggers), gp.Count, len(want))
+			continue
+		}
+		for i, tr := range want {
+			g := gp.Triggers[i]
+			if tr.OwnerID == 0 {
+				if g != nil {
+					t.Errorf("project %d: ownerless trigger %d came back as %+v", p.ID, tr.ID, g)
+				}
+				continue
+			}
+			var lu *string
+			if tr.LastUsed != nil {
+				s := tr.LastUsed.UTC().Format(time.RFC3339)
+				lu = &s
+			}
+			if g == nil || g.ID != tr.ID || g.Description != tr.Description || g.Owner != tr.OwnerID ||
+				(g.LastUsed == nil) != (lu == nil) || lu != nil && *g.LastUsed != *lu {
+				t.Errorf("project %d: trigger %d: python %+v", p.ID, tr.ID, g)
+			}
+		}
+	}
+	if len(got.Errors) != ownerless {
+		t.Errorf("%d GraphQL errors, want one per ownerless trigger (%d)", len(got.Errors), ownerless)
+	}
+	for _, e := range got.Errors {
+		if e.Message != "Cannot return null for non-nullable field PipelineTrigger.owner" {
+			t.Errorf("GraphQL error %q at %v", e.Message, e.Path)
+		}
+	}
+
+	want := map[int64][]string{}
+	for _, g := range w.Groups {
+		for _, m := range g.Members {
+			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("group %d: %d", g.ID, m.AccessLevel))
+		}
+	}
+	for _, p := range w.Projects {
+		for _, m := range p.Members {
+			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("project %d: %d", p.ID, m.AccessLevel))
+		}
+	}
+	if len(got.Users) != len(botIDs) {
+		t.Errorf("python read %d bots, World has %d", len(got.Users), len(botIDs))
+	}
+	for _, id := range botIDs {
+		gu := got.Users[strconv.FormatInt(id, 10)]
+		wm := slices.Clone(want[id])
+		slices.Sort(wm)
+		if !gu.Bot || !slices.Equal(gu.Memberships, wm) {
+			t.Errorf("bot %d: python %v (bot %v), World %v", id, gu.Memberships, gu.Bot, wm)
+		}
+	}
+	// 1 batch of projects, 1 follow-up page of the big project's triggers,
+	// 2 batches of bots.
+	wantRequests := (len(projectIDs)+99)/100 + 1 + (len(botIDs)+99)/100
+	if got.Statuses["200"] != wantRequests || srv.Counts()["POST /api/graphql"] != wantRequests {
+		t.Errorf("statuses %v, server counted %d; want %d answers 200", got.Statuses, srv.Counts()["POST /api/graphql"], wantRequests)
+	}
 }
