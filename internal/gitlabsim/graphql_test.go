@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -303,6 +304,22 @@ fragment P on Project { name id n: name group @include(if: false) { id } }`,
 		`"currentUser":{"__typename":"CurrentUser","username":"alice","bot":false}}}`
 	if resp.StatusCode != http.StatusOK || string(raw) != want {
 		t.Errorf("got %d %s\nwant %s", resp.StatusCode, raw, want)
+	}
+
+	// GET with ?query= is served too (GitLab routes GET and POST).
+	greq, _ := http.NewRequest(http.MethodGet, s.URL()+"/api/graphql?query="+url.QueryEscape(`{ currentUser { username } }`), nil)
+	greq.Header.Set("PRIVATE-TOKEN", tokAlice)
+	gresp, err := http.DefaultClient.Do(greq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graw, _ := io.ReadAll(gresp.Body)
+	gresp.Body.Close()
+	if gresp.StatusCode != http.StatusOK || string(graw) != `{"data":{"currentUser":{"username":"alice"}}}` {
+		t.Errorf("GET: %d %s", gresp.StatusCode, graw)
+	}
+	if n := s.Counts()["GET /api/graphql"]; n != 1 {
+		t.Errorf("GET counted %d times", n)
 	}
 
 	a := postGQL(t, s, tokAlice, `query($ids: [ID!]) { projects(ids: $ids) { count } }`, map[string]any{"ids": map[string]any{"a": 1}})

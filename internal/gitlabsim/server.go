@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// Server serves a World as GitLab's REST API under /api/v4, on 127.0.0.1
-// unless Options.Addr says otherwise.
+// Server serves a World as GitLab's REST API under /api/v4 and its GraphQL
+// API at /api/graphql (graphql.go), on 127.0.0.1 unless Options.Addr says
+// otherwise.
 // It is safe for concurrent use.
 type Server struct {
 	opts    Options

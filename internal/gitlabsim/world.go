@@ -1,5 +1,6 @@
 // Package gitlabsim is a GitLab REST API simulator: a seeded GitLab instance
-// served over HTTP. Every test, the demo and every benchmark of tokenaudit run
+// served over HTTP, with the part of GitLab's GraphQL API at /api/graphql
+// that graphql_schema.go lists (Options.NoGraphQL turns it off). Every test, the demo and every benchmark of tokenaudit run
 // against it. It is shaped after GitLab as https://docs.gitlab.com/api/rest/
 // documents it, never after tokenaudit, and it imports none of tokenaudit's
 // packages.
