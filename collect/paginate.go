@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -55,26 +56,35 @@ func (e *decodeError) Error() string { return e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
 
 // fetch performs one GET of path (relative to /api/v4, path segments
-// already escaped) with query and hands the answer's body to decode. A body
-// decode refuses is asked for again, like a dropped connection. In-flight
-// requests are bounded by the collector's semaphore.
+// already escaped) with query and hands the answer's body to decode.
 func (c *collector) fetch(ctx context.Context, path string, query url.Values, decode func([]byte) error) (*gitlab.Response, error) {
-	var lastErr error
-	for attempt := 0; attempt <= decodeRetries; attempt++ {
+	return c.exchange(ctx, path, func(w io.Writer) (*gitlab.Response, error) {
 		setQuery := func(r *retryablehttp.Request) error { r.URL.RawQuery = query.Encode(); return nil }
 		req, err := c.client.NewRequest(http.MethodGet, path, nil, []gitlab.RequestOptionFunc{gitlab.WithContext(ctx), setQuery})
 		if err != nil {
 			return nil, err
 		}
+		return c.client.Do(req, w)
+	}, decode)
+}
+
+// exchange makes one request (send writes the answer's body to w) and
+// hands the body to decode. A body decode refuses is asked for again, like
+// a dropped connection: every request tokenaudit makes is a read, safe to
+// repeat. In-flight requests are bounded by the collector's semaphore;
+// what names the request in logs and in the deadline's gap.
+func (c *collector) exchange(ctx context.Context, what string, send func(w io.Writer) (*gitlab.Response, error), decode func([]byte) error) (*gitlab.Response, error) {
+	var lastErr error
+	for attempt := 0; attempt <= decodeRetries; attempt++ {
 		select {
 		case c.sem <- struct{}{}:
 		case <-ctx.Done():
-			c.cutOff(path)
+			c.cutOff(what)
 			return nil, ctx.Err()
 		}
 		buf := bodies.Get().(*bytes.Buffer)
 		buf.Reset()
-		resp, err := c.client.Do(req, buf)
+		resp, err := send(buf)
 		err = markMissingRoute(resp, err)
 		<-c.sem
 		c.progress()
@@ -90,13 +100,13 @@ func (c *collector) fetch(ctx context.Context, path string, query url.Values, de
 			return resp, nil
 		}
 		if ctx.Err() != nil {
-			c.cutOff(path)
+			c.cutOff(what)
 			return resp, err
 		}
 		if !transient(err) {
 			return resp, err
 		}
-		c.log.Debug("repeating request after a broken answer", "path", path, "attempt", attempt+1, "err", err)
+		c.log.Debug("repeating request after a broken answer", "path", what, "attempt", attempt+1, "err", err)
 		lastErr = err
 	}
 	return nil, lastErr
