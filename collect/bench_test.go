@@ -46,8 +46,35 @@ func BenchmarkCollectInstance(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	minimum := bench.InstanceMinimum(w, hasImpersonationRoute(b, srv, w.AdminToken()))
-	benchCollect(b, client, counter, minimum, Options{})
+	for _, rd := range readVariants {
+		b.Run(rd.name, func(b *testing.B) {
+			minimum := bench.InstanceMinimum(w, hasImpersonationRoute(b, srv, w.AdminToken()), rd.reads)
+			benchCollect(b, client, counter, minimum, rd.options(Options{}))
+		})
+	}
+}
+
+// readVariants are the ways of reading the benchmarks and the economy test
+// hold to their minimum: the default (GraphQL batches, REST for trigger
+// details), REST only, and GraphQL with the two per-person and per-project
+// REST reads skipped.
+var readVariants = []readVariant{
+	{"default", bench.DefaultReads},
+	{"rest", bench.Reads{TriggerDates: true, Impersonation: true}},
+	{"lean", bench.Reads{GraphQL: true}},
+}
+
+type readVariant struct {
+	name  string
+	reads bench.Reads
+}
+
+// options sets o's reads as the variant says.
+func (v readVariant) options(o Options) Options {
+	o.RESTOnly = !v.reads.GraphQL
+	o.SkipTriggerCreatedAt = v.reads.GraphQL && !v.reads.TriggerDates
+	o.SkipImpersonation = !v.reads.Impersonation
+	return o
 }
 
 // BenchmarkCollectGroups measures groups mode on the large preset as the
@@ -70,8 +97,12 @@ func BenchmarkCollectGroups(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			minimum := bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
-			benchCollect(b, client, counter, minimum, Options{Groups: []string{group}})
+			for _, rd := range readVariants[:2] {
+				b.Run(rd.name, func(b *testing.B) {
+					minimum := bench.GroupsMinimum(w, group, bench.TokenHolder(w, token), rd.reads)
+					benchCollect(b, client, counter, minimum, rd.options(Options{Groups: []string{group}}))
+				})
+			}
 		})
 	}
 }
@@ -84,34 +115,40 @@ func BenchmarkCollectGroups(b *testing.B) {
 func TestCollectRequestEconomy(t *testing.T) {
 	w := generate(t, "small", 2)
 	token, group := w.GroupOwnerToken()
-	cases := []struct {
-		name    string
-		com     bool
-		token   string
-		opts    Options
-		minimum func(srv *gitlabsim.Server) int
-	}{
-		{"instance", false, w.AdminToken(), Options{},
-			func(srv *gitlabsim.Server) int {
-				return bench.InstanceMinimum(w, hasImpersonationRoute(t, srv, w.AdminToken()))
-			}},
-		{"groups self-managed", false, token, Options{Groups: []string{group}},
-			func(*gitlabsim.Server) int { return bench.GroupsMinimum(w, group, bench.TokenHolder(w, token)) }},
-		{"groups gitlab.com", true, token, Options{Groups: []string{group}},
-			func(*gitlabsim.Server) int { return bench.GroupsMinimum(w, group, bench.TokenHolder(w, token)) }},
+	type mode struct {
+		name  string
+		com   bool
+		token string
+		opts  Options
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			asGitLabCom(w, tc.com)
-			defer asGitLabCom(w, false)
-			run, err := collect(t, w, gitlabsim.Options{}, tc.token, tc.opts)
-			if err != nil {
-				t.Fatalf("Collect: %v", err)
-			}
-			minimum := tc.minimum(run.srv)
-			if got := run.req.Count(); got > minimum*11/10 {
-				t.Errorf("%d requests, more than 1.1 × the minimum %d", got, minimum)
-			}
-		})
+	for _, m := range []mode{
+		{"instance", false, w.AdminToken(), Options{}},
+		{"groups self-managed", false, token, Options{Groups: []string{group}}},
+		{"groups gitlab.com", true, token, Options{Groups: []string{group}}},
+	} {
+		for _, rd := range readVariants {
+			economyCase(t, w, m.name+" "+rd.name, m.com, m.token, rd.options(m.opts), func(srv *gitlabsim.Server) int {
+				if m.opts.Groups != nil {
+					return bench.GroupsMinimum(w, group, bench.TokenHolder(w, token), rd.reads)
+				}
+				return bench.InstanceMinimum(w, hasImpersonationRoute(t, srv, w.AdminToken()), rd.reads)
+			})
+		}
 	}
+}
+
+// economyCase runs one collection of TestCollectRequestEconomy.
+func economyCase(t *testing.T, w *gitlabsim.World, name string, com bool, token string, opts Options, minimum func(*gitlabsim.Server) int) {
+	t.Run(name, func(t *testing.T) {
+		asGitLabCom(w, com)
+		defer asGitLabCom(w, false)
+		run, err := collect(t, w, gitlabsim.Options{}, token, opts)
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		min := minimum(run.srv)
+		if got := run.req.Count(); got > min*11/10 {
+			t.Errorf("%d requests, more than 1.1 × the minimum %d", got, min)
+		}
+	})
 }

@@ -204,6 +204,8 @@ type collector struct {
 	maxPages int             // cap on the pages of one list (maxPages)
 	deadline context.Context // Collect's context bounded by MaxDuration; nil: none
 	cut      map[string]bool // paths whose reads the deadline cut off
+
+	gql graphqlState // the facts this GitLab's GraphQL does not serve
 }
 
 func newCollector(client *gitlab.Client, opts Options) *collector {

@@ -260,9 +260,11 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 	}
 	scopes := !c.opts.SkipJobTokenScope && len(t.projects) > 0 && !c.unavailable("groups", featJobTokenScope)
 	accountTokens := len(m.accounts) > 0 && !c.unavailable("groups", featServiceAccountTokens)
+	projects := make([]inventory.Resource, 0, len(t.projects))
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
+		projects = append(projects, res)
 		if !m.managedProjects[pid] {
 			task(func(ctx context.Context) error {
 				return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
@@ -271,12 +273,10 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 		task(func(ctx context.Context) error {
 			return c.deployTokens(ctx, res, fmt.Sprintf("projects/%d/deploy_tokens", pid), srcProjectDeploy)
 		})
-		if !c.opts.SkipTriggers {
-			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
-		}
-		if scopes {
-			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
-		}
+	}
+	if err := c.projectFacts(gctx, projects, owners, scopes, task); err != nil {
+		_ = g.Wait()
+		return err
 	}
 	if c.inv.GitLab.Admin {
 		// Only an administrator may read other users' tokens.

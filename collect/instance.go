@@ -268,7 +268,10 @@ func (c *collector) serviceAccounts(ctx context.Context, l *instanceLists, owner
 // people who may hold impersonation tokens.
 type instanceNeeds struct {
 	botProjects, botGroups map[int64]bool
-	holders                map[int64]bool
+	// bots are the bot users holding those tokens, each with its project
+	// or group, for their access levels in batches.
+	bots    map[int64]inventory.Resource
+	holders map[int64]bool
 	// impersonationKnown is set when this GitLab flags impersonation
 	// tokens in the PAT list itself, so no one need be asked.
 	impersonationKnown bool
@@ -277,7 +280,7 @@ type instanceNeeds struct {
 // addPATs classifies every PAT by its owner, adds it, and says what is left
 // to read per resource.
 func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, accountGroup map[int64]int64, t *tree) instanceNeeds {
-	need := instanceNeeds{botProjects: map[int64]bool{}, botGroups: map[int64]bool{}, holders: map[int64]bool{}}
+	need := instanceNeeds{botProjects: map[int64]bool{}, botGroups: map[int64]bool{}, holders: map[int64]bool{}, bots: map[int64]inventory.Resource{}}
 	for i := range pats {
 		p := &pats[i]
 		if p.Impersonation != nil {
@@ -289,10 +292,12 @@ func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, a
 		case inventory.KindProjectAccess:
 			if _, ok := t.projects[res.ID]; ok {
 				need.botProjects[res.ID] = true
+				need.bots[p.UserID] = res
 			}
 		case inventory.KindGroupAccess:
 			if _, ok := t.groups[res.ID]; ok {
 				need.botGroups[res.ID] = true
+				need.bots[p.UserID] = res
 			}
 		default:
 			// GitLab issues impersonation tokens for people only. An owner
@@ -316,24 +321,8 @@ func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds,
 	g.SetLimit(c.concurrency)
 	task := c.starter(g, gctx)
 
-	// The admin PAT list does not flag impersonation tokens
-	// (https://docs.gitlab.com/api/personal_access_tokens/ lists no such
-	// field): ask each user that holds tokens, unless this GitLab sends the
-	// flag in the list. The first call is a probe: a GitLab (or simulator)
-	// without the route answers 404, and then one gap says so instead of one
-	// per user.
-	if ids := sortedKeys(need.holders); !need.impersonationKnown && len(ids) > 0 {
-		c.plan(1)
-		ok, err := c.impersonationProbe(ctx, ids[0], owners[ids[0]])
-		c.finished()
-		if err != nil {
-			return err
-		}
-		if ok {
-			for _, uid := range ids[1:] {
-				task(func(ctx context.Context) error { return c.impersonationTokens(ctx, uid, owners[uid]) })
-			}
-		}
+	if err := c.impersonation(ctx, need, owners, task); err != nil {
+		return err
 	}
 	setReach := func() {}
 	if c.opts.PersonReach {
@@ -341,34 +330,71 @@ func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds,
 	}
 	c.log.Debug("per-resource reads planned", "impersonation_holders", len(need.holders),
 		"bot_projects", len(need.botProjects), "bot_groups", len(need.botGroups), "projects", len(t.projects))
-	// Access levels live only in the resource lists.
-	for _, pid := range sortedKeys(need.botProjects) {
-		res := t.project(pid)
-		task(func(ctx context.Context) error {
-			return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
-		})
-	}
-	for _, gid := range sortedKeys(need.botGroups) {
-		res := t.group(gid)
-		task(func(ctx context.Context) error {
-			return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
-		})
+	// Access levels live in the resource lists, and in the bots'
+	// memberships, which GraphQL reads 100 bots a request.
+	if c.gqlOn(factLevels) {
+		task(func(ctx context.Context) error { return c.botLevels(ctx, need.bots, owners) })
+	} else {
+		for _, pid := range sortedKeys(need.botProjects) {
+			res := t.project(pid)
+			task(func(ctx context.Context) error {
+				return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
+			})
+		}
+		for _, gid := range sortedKeys(need.botGroups) {
+			res := t.group(gid)
+			task(func(ctx context.Context) error {
+				return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
+			})
+		}
 	}
 	scopes := !c.opts.SkipJobTokenScope && len(t.projects) > 0 && !c.unavailable("instance", featJobTokenScope)
+	projects := make([]inventory.Resource, 0, len(t.projects))
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
-		if !c.opts.SkipTriggers {
-			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
-		}
-		if scopes {
-			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
-		}
+		projects = append(projects, res)
+	}
+	if err := c.projectFacts(gctx, projects, owners, scopes, task); err != nil {
+		_ = g.Wait()
+		return err
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	setReach()
+	return nil
+}
+
+// impersonation starts the reads that tell impersonation tokens apart.
+// The admin PAT list does not flag them
+// (https://docs.gitlab.com/api/personal_access_tokens/ lists no such
+// field): each user that holds tokens is asked, unless this GitLab sends
+// the flag in the list or the setting skips them. The first call is a
+// probe: a GitLab (or simulator) without the route answers 404, and then
+// one gap says so instead of one per user.
+func (c *collector) impersonation(ctx context.Context, need instanceNeeds, owners map[int64]*inventory.Owner, task func(func(context.Context) error)) error {
+	ids := sortedKeys(need.holders)
+	if need.impersonationKnown || len(ids) == 0 {
+		return nil
+	}
+	if c.opts.SkipImpersonation {
+		c.addGap(inventory.Gap{
+			Resource: "instance", What: "impersonation tokens", Kind: inventory.GapPermission,
+			Reason: fmt.Sprintf("not read: skip_impersonation is set (it saves a request for each of the %s holding tokens); impersonation tokens are reported as personal tokens",
+				countOf(len(ids), "person", "people")),
+		})
+		return nil
+	}
+	c.plan(1)
+	ok, err := c.impersonationProbe(ctx, ids[0], owners[ids[0]])
+	c.finished()
+	if err != nil || !ok {
+		return err
+	}
+	for _, uid := range ids[1:] {
+		task(func(ctx context.Context) error { return c.impersonationTokens(ctx, uid, owners[uid]) })
+	}
 	return nil
 }
 

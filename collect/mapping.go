@@ -122,6 +122,8 @@ const (
 	srcProjectDeploy      = "projects/:id/deploy_tokens"
 	srcGroupDeploy        = "groups/:id/deploy_tokens"
 	srcTriggers           = "projects/:id/triggers"
+	srcGQLTriggers        = "graphql Project.pipelineTriggers"
+	srcGQLMemberships     = "graphql UserCore memberships"
 	srcServiceAccountPATs = "groups/:id/service_accounts/:user_id/personal_access_tokens"
 	srcManagePATs         = "groups/:id/manage/personal_access_tokens"
 	srcManageResource     = "groups/:id/manage/resource_access_tokens"

@@ -24,6 +24,25 @@ type Options struct {
 	// project).
 	SkipTriggers      bool
 	SkipJobTokenScope bool
+	// RESTOnly reads every fact over REST: no request to GitLab's GraphQL
+	// API, which otherwise batches the per-project facts (triggers, the
+	// job token setting) and, in instance mode, the access levels of
+	// resource tokens, 100 projects or users a request.
+	RESTOnly bool
+	// SkipTriggerCreatedAt reads pipeline triggers from GraphQL alone:
+	// GitLab's PipelineTrigger type has no creation time, which REST's
+	// trigger list has, so by default the triggers of every project that
+	// has any are read over REST (a request per such project). With it
+	// set a trigger's creation time is unknown, and the rules that need it
+	// (TA-050, and TA-063 for a trigger never used) do not judge it.
+	SkipTriggerCreatedAt bool
+	// SkipImpersonation (instance mode) does not ask each person holding
+	// tokens for their impersonation tokens: GitLab's list of all personal
+	// access tokens does not flag them, and no batched source does, so
+	// this costs a request per such person. Skipped, impersonation tokens
+	// are reported as personal tokens, and a gap says so; no rule judges
+	// the two kinds differently.
+	SkipImpersonation bool
 	// PersonReach (instance mode only) reads GET /users/:id/memberships for
 	// each person and service account holding an active personal,
 	// impersonation or service-account token, and sets

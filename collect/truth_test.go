@@ -219,11 +219,9 @@ func (tr *truth) instanceTruth(impersonationRoute, triggers, scopes bool) ([]inv
 		case u != nil && u.UserType == gitlabsim.UserTypeProjectBot:
 			tok := tr.botToken(t, u, owner, srcPATs)
 			if tok.Resource.Path != "" {
-				tok.Sources = []string{srcPATs, srcGroupTokens}
-				if tok.Kind == inventory.KindProjectAccess {
-					tok.Sources = []string{srcPATs, srcProjectTokens}
-				}
-				slices.Sort(tok.Sources)
+				// The access level comes from the bot's membership, through
+				// GraphQL.
+				tok.Sources = []string{srcGQLMemberships, srcPATs}
 			}
 			toks = append(toks, tok)
 		case u != nil && u.UserType == gitlabsim.UserTypeServiceAccount:

@@ -22,16 +22,18 @@ type index struct {
 	// accounts per account.
 	projectBotTokens, groupBotTokens, accountTokens map[int64]int
 	triggers                                        map[int64]int
+	ownerless                                       map[int64]bool // projects with a trigger whose owner is gone
 	projectDeploy, groupDeploy                      map[int64]int
 	humanHolders                                    map[int64]bool
+	bots                                            map[int64]bool
 }
 
 func newIndex(w *gitlabsim.World) *index {
 	ix := &index{
 		users: map[int64]*gitlabsim.User{}, groups: map[int64]*gitlabsim.Group{}, projects: map[int64]*gitlabsim.Project{},
 		projectBotTokens: map[int64]int{}, groupBotTokens: map[int64]int{}, accountTokens: map[int64]int{},
-		triggers: map[int64]int{}, projectDeploy: map[int64]int{}, groupDeploy: map[int64]int{},
-		humanHolders: map[int64]bool{},
+		triggers: map[int64]int{}, ownerless: map[int64]bool{}, projectDeploy: map[int64]int{}, groupDeploy: map[int64]int{},
+		humanHolders: map[int64]bool{}, bots: map[int64]bool{},
 	}
 	for _, u := range w.Users {
 		ix.users[u.ID] = u
@@ -48,8 +50,10 @@ func newIndex(w *gitlabsim.World) *index {
 		case u == nil:
 		case u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "project" && ix.projects[u.BotSourceID] != nil:
 			ix.projectBotTokens[u.BotSourceID]++
+			ix.bots[u.ID] = true
 		case u.UserType == gitlabsim.UserTypeProjectBot && u.BotSourceType == "group" && ix.groups[u.BotSourceID] != nil:
 			ix.groupBotTokens[u.BotSourceID]++
+			ix.bots[u.ID] = true
 		case u.UserType == gitlabsim.UserTypeServiceAccount:
 			ix.accountTokens[u.ID]++
 		case u.UserType == gitlabsim.UserTypeHuman:
@@ -58,6 +62,9 @@ func newIndex(w *gitlabsim.World) *index {
 	}
 	for _, t := range w.Triggers {
 		ix.triggers[t.ProjectID]++
+		if ix.users[t.OwnerID] == nil {
+			ix.ownerless[t.ProjectID] = true
+		}
 	}
 	for _, d := range w.DeployTokens {
 		if d.ProjectID != 0 {
@@ -69,10 +76,54 @@ func newIndex(w *gitlabsim.World) *index {
 	return ix
 }
 
-// perProject is what only a request per project tells: its pipeline
-// triggers and whether its inbound job token allowlist is on.
-func (ix *index) perProject(p *gitlabsim.Project) int {
-	return Pages(ix.triggers[p.ID]) + 1
+// Reads says how an audit reads what no instance-wide REST list offers.
+type Reads struct {
+	// GraphQL batches the per-project facts (triggers, the inbound job
+	// token setting), 100 projects a request, and in instance mode the
+	// access levels of resource tokens, 100 bot users a request. Off:
+	// REST, per project and per resource with bots.
+	GraphQL bool
+	// TriggerDates reads, with GraphQL, the triggers of each project that
+	// has any over REST: GraphQL's PipelineTrigger has no creation time.
+	TriggerDates bool
+	// Impersonation asks each person holding tokens for their
+	// impersonation tokens (instance mode, where GitLab has the route).
+	Impersonation bool
+}
+
+// DefaultReads is what tokenaudit reads by default.
+var DefaultReads = Reads{GraphQL: true, TriggerDates: true, Impersonation: true}
+
+// projectFacts is the fewest requests that read the per-project facts of
+// projects: over REST a trigger list (its pages) and the job token scope per
+// project; with GraphQL one request per 100 projects for both, more pages
+// for a project with more than 100 triggers, or with TriggerDates the REST
+// trigger list of each project that has triggers. A trigger whose owner was
+// deleted nulls its project's whole trigger list in GraphQL
+// (PipelineTrigger.owner is non-null,
+// https://docs.gitlab.com/api/graphql/reference/#pipelinetrigger), so such
+// a project's triggers are REST's in any case.
+func (ix *index) projectFacts(projects []*gitlabsim.Project, r Reads) int {
+	n := 0
+	if !r.GraphQL {
+		for _, p := range projects {
+			n += Pages(ix.triggers[p.ID]) + 1
+		}
+		return n
+	}
+	if len(projects) > 0 {
+		n += (len(projects) + PerPage - 1) / PerPage
+	}
+	for _, p := range projects {
+		switch c := ix.triggers[p.ID]; {
+		case c == 0:
+		case r.TriggerDates || ix.ownerless[p.ID]:
+			n += Pages(c)
+		default:
+			n += Pages(c) - 1
+		}
+	}
+	return n
 }
 
 // InstanceMinimum is the fewest requests that read, as an administrator,
@@ -84,26 +135,33 @@ func (ix *index) perProject(p *gitlabsim.Project) int {
 // instance serves that route), and per project its triggers and job token
 // scope. Archived state comes with the full project entity, so a separate
 // archived=true list is not counted.
-func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool) int {
+//
+// With GraphQL (r.GraphQL) the per-project facts and the access levels come
+// in batches of 100 (projectFacts; one request per 100 bot users holding
+// tokens of an existing project or group).
+func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool, r Reads) int {
 	ix := newIndex(w)
 	n := 3 // /user, /version, /metadata
 	n += Pages(len(w.Tokens)) + Pages(len(w.Users)) + Pages(len(w.DeployTokens))
 	n++ // application settings
 	n += Pages(len(w.Projects)) + Pages(len(w.Groups))
 	n += serviceAccountLists(w)
-	for _, c := range ix.projectBotTokens {
-		n += Pages(c)
+	if r.GraphQL {
+		if bots := ix.botsWithTokens(); bots > 0 {
+			n += (bots + PerPage - 1) / PerPage
+		}
+	} else {
+		for _, c := range ix.projectBotTokens {
+			n += Pages(c)
+		}
+		for _, c := range ix.groupBotTokens {
+			n += Pages(c)
+		}
 	}
-	for _, c := range ix.groupBotTokens {
-		n += Pages(c)
-	}
-	if impersonationRoute {
+	if impersonationRoute && r.Impersonation {
 		n += len(ix.humanHolders)
 	}
-	for _, p := range w.Projects {
-		n += ix.perProject(p)
-	}
-	return n
+	return n + ix.projectFacts(w.Projects, r)
 }
 
 // serviceAccountLists is what an administrator reads to know the service
@@ -161,7 +219,9 @@ func serviceAccountLists(w *gitlabsim.World) int {
 // credentials-inventory probe is not counted.
 //
 // It returns 0 when no top-level group has that path.
-func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
+//
+// With GraphQL the tree's per-project facts come in batches (projectFacts).
+func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64, r Reads) int {
 	ix := newIndex(w)
 	top := TopGroup(w, topPath)
 	if top == nil {
@@ -190,16 +250,19 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 		}
 		n += accessTokens(ix.groupBotTokens[g.ID]) + Pages(ix.groupDeploy[g.ID])
 	}
+	var tree []*gitlabsim.Project
 	for _, p := range w.Projects {
 		if p.GroupID == 0 || !inTree(p.GroupID) {
 			continue
 		}
 		projects++
+		tree = append(tree, p)
 		for _, m := range p.Members {
 			members[m.UserID] = true
 		}
-		n += accessTokens(ix.projectBotTokens[p.ID]) + Pages(ix.projectDeploy[p.ID]) + ix.perProject(p)
+		n += accessTokens(ix.projectBotTokens[p.ID]) + Pages(ix.projectDeploy[p.ID])
 	}
+	n += ix.projectFacts(tree, r)
 	n += Pages(descendants) + Pages(projects)
 	if w.GitLabCom {
 		var enterprisePATs int
@@ -225,6 +288,12 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64) int {
 	}
 	n += Pages(accounts)
 	return n
+}
+
+// botsWithTokens is the number of bot users holding tokens of a project or
+// group that exists.
+func (ix *index) botsWithTokens() int {
+	return len(ix.bots)
 }
 
 // TopGroup is the top-level group of w at path, or nil.

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,11 +55,17 @@ type run struct {
 	Rate        bool
 	Concurrency int
 	Note        string // why the run is in the matrix (sweeps)
+	// Reads is how tokenaudit reads the per-project and per-person facts:
+	// "" (the default: GraphQL batches, REST for trigger details), "rest"
+	// (--graphql=false) or "lean" (GraphQL, --skip-trigger-created-at
+	// --skip-impersonation).
+	Reads string
 
 	// Results.
 	Requests, Minimum, Throttled int
 	Bound, Wall                  time.Duration
-	PeakRSS                      int64 // bytes
+	PeakRSS                      int64          // bytes
+	Routes                       map[string]int // requests per route template
 	Exit                         int
 	Err                          string
 }
@@ -279,7 +286,7 @@ func defaultMatrix(c config) ([]*run, []skipped) {
 				if err != nil {
 					continue
 				}
-				m := bench.InstanceMinimum(w, true)
+				m := bench.InstanceMinimum(w, true, bench.DefaultReads)
 				why := "takes its bound; medium at 100 ms and large at 20 ms show how wall time follows the latency bound"
 				if rate {
 					why = "takes its bound; medium at 20 ms shows the pacing over several windows"
@@ -289,9 +296,16 @@ func defaultMatrix(c config) ([]*run, []skipped) {
 			}
 		}
 	}
+	for _, p := range []string{"large", "xl"} {
+		for _, rd := range []string{"rest", "lean"} {
+			runs = append(runs, &run{Preset: p, Mode: "instance", Latency: ms0, Concurrency: c.concurrency, Reads: rd})
+		}
+	}
+	runs = append(runs, &run{Preset: "large", Mode: "instance", Latency: ms20, Concurrency: c.concurrency, Reads: "lean"})
 	for _, p := range []string{"medium", "large"} {
 		runs = append(runs, &run{Preset: p, Mode: "groups", Latency: ms0, Concurrency: c.concurrency})
 	}
+	runs = append(runs, &run{Preset: "large", Mode: "groups", Latency: ms0, Concurrency: c.concurrency, Reads: "rest"})
 	runs = append(runs, &run{Preset: "medium", Mode: "groups", Latency: ms20, Concurrency: c.concurrency})
 	return runs, skips
 }
@@ -357,8 +371,9 @@ type simReady struct {
 
 // simStats is its answer to "stats".
 type simStats struct {
-	Requests  int `json:"requests"`
-	Throttled int `json:"throttled"`
+	Requests  int            `json:"requests"`
+	Throttled int            `json:"throttled"`
+	Routes    map[string]int `json:"routes"`
 }
 
 // execute runs one benchmark: simulator child, tokenaudit child, stats.
@@ -391,11 +406,12 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	}
 
 	token, group := w.AdminToken(), ""
+	reads, flags := readsOf(r.Reads)
 	if r.Mode == "groups" {
 		token, group = w.GroupOwnerToken()
-		r.Minimum = bench.GroupsMinimum(w, group, bench.TokenHolder(w, token))
+		r.Minimum = bench.GroupsMinimum(w, group, bench.TokenHolder(w, token), reads)
 	} else {
-		r.Minimum = bench.InstanceMinimum(w, ready.ImpersonationRoute)
+		r.Minimum = bench.InstanceMinimum(w, ready.ImpersonationRoute, reads)
 	}
 	r.Bound = bound(r.Minimum, r.Concurrency, r.Latency, r.Rate)
 
@@ -410,6 +426,7 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	report := filepath.Join(tmp, "report.json")
 	cmdArgs := []string{"audit", "--gitlab-url", ready.URL, "--format", "json", "--output", "json=" + report,
 		"--fail-on", "none", "--concurrency", strconv.Itoa(r.Concurrency)}
+	cmdArgs = append(cmdArgs, flags...)
 	if r.Mode == "groups" {
 		cmdArgs = append(cmdArgs, "--mode", "groups", "--group", group)
 	} else {
@@ -441,7 +458,7 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	if err := readJSONLine(out, &st); err != nil {
 		return fmt.Errorf("simulator stats: %w", err)
 	}
-	r.Requests, r.Throttled = st.Requests, st.Throttled
+	r.Requests, r.Throttled, r.Routes = st.Requests, st.Throttled, st.Routes
 	if m.Err != "" {
 		return errors.New(m.Err)
 	}
@@ -449,6 +466,18 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 		return fmt.Errorf("tokenaudit wrote no report: %w", err)
 	}
 	return nil
+}
+
+// readsOf is what a run's Reads means: the minimum's reads and
+// tokenaudit's flags.
+func readsOf(name string) (bench.Reads, []string) {
+	switch name {
+	case "rest":
+		return bench.Reads{TriggerDates: true, Impersonation: true}, []string{"--graphql=false"}
+	case "lean":
+		return bench.Reads{GraphQL: true}, []string{"--skip-trigger-created-at", "--skip-impersonation"}
+	}
+	return bench.DefaultReads, nil
 }
 
 // measured is the runner's report on one tokenaudit run.
@@ -534,7 +563,7 @@ func serve(args []string) error {
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		if sc.Text() == "stats" {
-			if err := enc.Encode(simStats{Requests: srv.TotalRequests(), Throttled: int(srv.ThrottleStats().RateLimited)}); err != nil {
+			if err := enc.Encode(simStats{Requests: srv.TotalRequests(), Throttled: int(srv.ThrottleStats().RateLimited), Routes: srv.Counts()}); err != nil {
 				return err
 			}
 		}
@@ -663,8 +692,8 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 			return
 		}
 		p("## %s\n\n", title)
-		p("| preset | mode | latency | rate limit | concurrency | requests | minimum | requests / minimum | bound | wall | wall / bound | 429s | peak RSS |\n")
-		p("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| preset | mode | reads | latency | rate limit | concurrency | requests | minimum | requests / minimum | bound | wall | wall / bound | 429s | peak RSS |\n")
+		p("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, r := range rows {
 			ratio := "—"
 			if r.Bound > 0 {
@@ -674,7 +703,11 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 			if r.Minimum > 0 {
 				reqRatio = fmt.Sprintf("%.3f", float64(r.Requests)/float64(r.Minimum))
 			}
-			p("| %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %.0f MiB |", r.Preset, r.Mode, ms(r.Latency), onOff(r.Rate),
+			reads := r.Reads
+			if reads == "" {
+				reads = "default"
+			}
+			p("| %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %.0f MiB |", r.Preset, r.Mode, reads, ms(r.Latency), onOff(r.Rate),
 				r.Concurrency, r.Requests, r.Minimum, reqRatio, secs(r.Bound), secs(r.Wall), ratio, r.Throttled, mib(r.PeakRSS))
 			if r.Err != "" {
 				p(" **failed: %s**", r.Err)
@@ -683,10 +716,12 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 		}
 		p("\n")
 	}
-	table("Instance mode, no rate limit", func(r *run) bool { return r.Mode == "instance" && !r.Rate && r.Note == "" })
-	table("Instance mode, GitLab.com's rate limit (2,000 requests a minute, RateLimit-* headers on every response)", func(r *run) bool { return r.Mode == "instance" && r.Rate && r.Note == "" })
+	table("Instance mode, no rate limit", func(r *run) bool { return r.Mode == "instance" && !r.Rate && r.Note == "" && r.Reads == "" })
+	table("Instance mode, other reads (REST only; GraphQL without trigger dates and impersonation lists)", func(r *run) bool { return r.Mode == "instance" && r.Reads != "" })
+	table("Instance mode, GitLab.com's rate limit (2,000 requests a minute, RateLimit-* headers on every response)", func(r *run) bool { return r.Mode == "instance" && r.Rate && r.Note == "" && r.Reads == "" })
 	table("Groups mode (the largest top-level group's Owner)", func(r *run) bool { return r.Mode == "groups" })
 	table("Concurrency sweep (medium, 20 ms, no rate limit)", func(r *run) bool { return r.Note == "sweep" })
+	routeTables(p, runs)
 	if len(skips) > 0 {
 		p("## Left out of the default matrix\n\n")
 		p("The full matrix (4 presets × 3 latencies × rate limit on/off) takes hours, mostly in the rate-limited runs: at 2,000 requests a minute `xl` alone needs about an hour. These runs are left out; the bound is the least wall time any client could reach at concurrency %d. Run one with, for example, `scripts/bench -presets large -latency 100ms -rate off`.\n\n", c.concurrency)
@@ -707,6 +742,87 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 	}
 	p("%s", notes)
 	return b.String()
+}
+
+// routeTables writes, for the largest preset's instance-mode runs without
+// latency, what each request was for.
+func routeTables(p func(string, ...any), runs []*run) {
+	var rows []*run
+	largest := ""
+	for _, r := range runs {
+		if r.Mode == "instance" && r.Latency == 0 && !r.Rate && r.Note == "" && len(r.Routes) > 0 {
+			if r.Preset != largest && presetRank(r.Preset) > presetRank(largest) {
+				largest, rows = r.Preset, nil
+			}
+			if r.Preset == largest {
+				rows = append(rows, r)
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	routes := map[string]bool{}
+	for _, r := range rows {
+		for k := range r.Routes {
+			routes[k] = true
+		}
+	}
+	keys := slices.Sorted(maps.Keys(routes))
+	sort.SliceStable(keys, func(i, j int) bool { return rows[0].Routes[keys[i]] > rows[0].Routes[keys[j]] })
+	p("## What each request is for (%s, instance mode)\n\n", largest)
+	p("Requests per route as the simulator counted them, for each way of reading.\n\n| route | for |")
+	for _, r := range rows {
+		p(" %s |", readsName(r.Reads))
+	}
+	p("\n|---|---|")
+	for range rows {
+		p("---:|")
+	}
+	p("\n")
+	for _, k := range keys {
+		p("| `%s` | %s |", k, routePurpose[k])
+		for _, r := range rows {
+			p(" %d |", r.Routes[k])
+		}
+		p("\n")
+	}
+	p("| **all** | |")
+	for _, r := range rows {
+		p(" **%d** |", r.Requests)
+	}
+	p("\n\n")
+}
+
+func presetRank(p string) int { return slices.Index([]string{"small", "medium", "large", "xl"}, p) }
+
+func readsName(r string) string {
+	if r == "" {
+		return "default"
+	}
+	return r
+}
+
+// routePurpose says what tokenaudit reads each route for.
+var routePurpose = map[string]string{
+	"GET /personal_access_tokens":         "every personal, impersonation, service-account and resource token (pages of 100)",
+	"GET /users":                          "every user: owner type, state, admin flag, bots (keyset pages of 100)",
+	"GET /projects":                       "every project's path and archived state (two keyset lists: all, archived)",
+	"GET /groups":                         "every group's path and size (pages of 100)",
+	"GET /deploy_tokens":                  "every deploy token (pages of 100)",
+	"GET /service_accounts":               "which users are service accounts",
+	"GET /groups/:id/service_accounts":    "which group a service account belongs to (per top-level group, when any exist)",
+	"GET /application/settings":           "token policy settings; proves the token is served as an administrator",
+	"GET /user":                           "the caller",
+	"GET /version":                        "the GitLab version (which routes and fields exist)",
+	"GET /metadata":                       "the edition",
+	"POST /api/graphql":                   "per 100 projects: trigger count and inbound job token setting (triggers themselves with lean reads); per 100 bot users: their access level",
+	"GET /projects/:id/triggers":          "trigger details with creation time, per project that has triggers (REST: every project)",
+	"GET /projects/:id/job_token_scope":   "inbound job token setting, per project (REST only)",
+	"GET /projects/:id/access_tokens":     "access levels of a project's tokens, per project with bots (REST only)",
+	"GET /groups/:id/access_tokens":       "access levels of a group's tokens, per group with bots (REST only)",
+	"GET /users/:id/impersonation_tokens": "which tokens are impersonation tokens, per person holding tokens",
+	"GET /personal_access_tokens/self":    "the caller's own token",
 }
 
 const intro = `Each run starts the GitLab simulator (` + "`internal/gitlabsim`" + `) in a process of its own and runs

@@ -1,0 +1,410 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// projectFacts reads the per-project facts of projects: pipeline triggers
+// (unless skipped) and the inbound job token setting (when scopes), through
+// GraphQL in batches of 100 where this GitLab serves them, over REST where
+// not. task runs one unit of work in the caller's errgroup.
+//
+// The first batch goes alone: against a GitLab without GraphQL it is the
+// one probe that finds out, and the remaining batches never ask.
+func (c *collector) projectFacts(ctx context.Context, projects []inventory.Resource, owners map[int64]*inventory.Owner, scopes bool, task func(func(context.Context) error)) error {
+	triggers := !c.opts.SkipTriggers
+	if !triggers && !scopes || len(projects) == 0 {
+		return nil
+	}
+	if !c.gqlOn(factTriggers) && !c.gqlOn(factScope) {
+		c.restFacts(projects, owners, triggers, scopes, task)
+		return nil
+	}
+	all := batches(projects)
+	c.plan(1)
+	err := c.projectBatch(ctx, all[0], owners, triggers, scopes)
+	c.finished()
+	if err != nil {
+		return err
+	}
+	for _, b := range all[1:] {
+		if !c.gqlOn(factTriggers) && !c.gqlOn(factScope) {
+			c.restFacts(b, owners, triggers, scopes, task)
+			continue
+		}
+		task(func(ctx context.Context) error { return c.projectBatch(ctx, b, owners, triggers, scopes) })
+	}
+	return nil
+}
+
+// restFacts starts the REST reads of projects' facts, one task each.
+func (c *collector) restFacts(projects []inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, task func(func(context.Context) error)) {
+	for _, res := range projects {
+		if triggers {
+			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
+		}
+		if scopes {
+			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
+		}
+	}
+}
+
+// gqlProject is a Project node of the batch query.
+type gqlProject struct {
+	ID           string `json:"id"`
+	CiCdSettings *struct {
+		InboundJobTokenScopeEnabled *bool `json:"inboundJobTokenScopeEnabled"`
+	} `json:"ciCdSettings"`
+	PipelineTriggers *gqlTriggers `json:"pipelineTriggers"`
+}
+
+type gqlTriggers struct {
+	Count    *int         `json:"count"`
+	PageInfo gqlPageInfo  `json:"pageInfo"`
+	Nodes    []gqlTrigger `json:"nodes"`
+}
+
+type gqlPageInfo struct {
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
+}
+
+// gqlTrigger is a PipelineTrigger (https://docs.gitlab.com/api/graphql/reference/#pipelinetrigger).
+// Its token is never asked for. GitLab's type has no creation time.
+type gqlTrigger struct {
+	ID          string     `json:"id"`
+	Description string     `json:"description"`
+	LastUsed    *time.Time `json:"lastUsed"`
+	ExpiresAt   *time.Time `json:"expiresAt"`
+	Owner       *struct {
+		ID       string `json:"id"`
+		Username string `json:"username"`
+		State    string `json:"state"`
+	} `json:"owner"`
+}
+
+// triggerFields are the PipelineTrigger fields read when triggers come from
+// GraphQL alone.
+const triggerFields = `pageInfo { hasNextPage endCursor } nodes { id description lastUsed expiresAt owner { id username state } }`
+
+// projectsQuery asks, for the projects of $ids, the facts wanted: the
+// inbound job token setting, and either the number of triggers (their
+// details, creation time included, then come from REST for the projects
+// that have any) or the triggers themselves.
+func (c *collector) projectsQuery(triggers, scope bool) string {
+	var b strings.Builder
+	b.WriteString(`query tokenauditProjects($ids: [ID!], $first: Int, $after: String) { projects(ids: $ids, first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id`)
+	if scope {
+		b.WriteString(` ciCdSettings { inboundJobTokenScopeEnabled }`)
+	}
+	switch {
+	case triggers && c.opts.SkipTriggerCreatedAt:
+		b.WriteString(` pipelineTriggers(first: 100) { ` + triggerFields + ` }`)
+	case triggers:
+		b.WriteString(` pipelineTriggers { count }`)
+	}
+	b.WriteString(` } } }`)
+	return b.String()
+}
+
+// projectBatch reads the facts of up to 100 projects in one query (more
+// pages if GitLab sends them), then whatever GraphQL did not give over
+// REST.
+func (c *collector) projectBatch(ctx context.Context, batch []inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool) error {
+	var rest restWork
+	if err := c.projectQuery(ctx, batch, owners, triggers, scopes, &rest); err != nil {
+		return err
+	}
+	if len(rest.triggers)+len(rest.scope) == 0 {
+		return nil
+	}
+	// The REST reads run beside the other batches; the semaphore bounds the
+	// requests in flight.
+	g, gctx := errgroup.WithContext(ctx)
+	for _, res := range rest.triggers {
+		g.Go(func() error { return c.triggers(gctx, res, owners) })
+	}
+	for _, res := range rest.scope {
+		g.Go(func() error { return c.jobTokenScope(gctx, res) })
+	}
+	return g.Wait()
+}
+
+// projectQuery asks GraphQL for batch's facts and adds what it answers; the
+// facts it does not answer go to rest.
+func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, rest *restWork) error {
+	wantT := triggers && c.gqlOn(factTriggers)
+	wantS := scopes && c.gqlOn(factScope)
+	if !wantT && !wantS {
+		rest.addAll(batch, triggers, scopes)
+		return nil
+	}
+	// The facts GraphQL is not asked for go to REST.
+	rest.addAll(batch, triggers && !wantT, scopes && !wantS)
+	byID := make(map[int64]inventory.Resource, len(batch))
+	ids := make([]string, len(batch))
+	for i, res := range batch {
+		byID[res.ID] = res
+		ids[i] = globalID("Project", res.ID)
+	}
+	query := c.projectsQuery(wantT, wantS)
+	var nodes []gqlProject
+	var errs []gqlError
+	for after := ""; ; {
+		var data struct {
+			Projects *struct {
+				PageInfo gqlPageInfo  `json:"pageInfo"`
+				Nodes    []gqlProject `json:"nodes"`
+			} `json:"projects"`
+		}
+		vars := map[string]any{"ids": ids, "first": len(ids)}
+		if after != "" {
+			vars["after"] = after
+		}
+		pageErrs, err := c.graphql(ctx, query, vars, &data)
+		if err != nil {
+			return c.batchFailed(ctx, err, batch, wantT, wantS, rest)
+		}
+		// Errors point into this page's nodes.
+		for _, e := range pageErrs {
+			if i := errorIndex(e); i >= 0 {
+				e.Path[2] = float64(i + len(nodes))
+			}
+			errs = append(errs, e)
+		}
+		if data.Projects == nil {
+			break
+		}
+		nodes = append(nodes, data.Projects.Nodes...)
+		if !data.Projects.PageInfo.HasNextPage || data.Projects.PageInfo.EndCursor == "" || data.Projects.PageInfo.EndCursor == after || len(nodes) > len(batch) {
+			break
+		}
+		after = data.Projects.PageInfo.EndCursor
+	}
+	redo, err := c.projectErrors(ctx, errs, nodes, batch, byID, owners, wantT, wantS, rest)
+	if redo || err != nil {
+		return err
+	}
+	denied := map[[2]int64]bool{}
+	for _, e := range errs {
+		if i := errorIndex(e); i >= 0 && i < len(nodes) {
+			f := factTriggers
+			if errorField(e) == "ciCdSettings" {
+				f = factScope
+			}
+			denied[[2]int64{idOf(nodes[i].ID), int64(f)}] = true
+		}
+	}
+	seen := map[int64]bool{}
+	for i := range nodes {
+		n := &nodes[i]
+		res, ok := byID[idOf(n.ID)]
+		if !ok || seen[res.ID] {
+			continue
+		}
+		seen[res.ID] = true
+		if wantS && !denied[[2]int64{res.ID, int64(factScope)}] {
+			c.gqlScope(n, res, rest)
+		}
+		if wantT && !denied[[2]int64{res.ID, int64(factTriggers)}] {
+			if err := c.gqlTriggers(ctx, n, res, owners, rest); err != nil {
+				return err
+			}
+		}
+	}
+	// A project GitLab's answer left out (not visible to GraphQL, or cut
+	// short) is read over REST, which says why if it is refused.
+	for _, res := range batch {
+		if !seen[res.ID] {
+			rest.addAll([]inventory.Resource{res}, wantT, wantS)
+		}
+	}
+	return nil
+}
+
+// batchFailed handles a batch whose exchange failed: GraphQL unavailable
+// turns both facts over to REST for the run; any other failure (5xx past
+// the retries, a timeout, a malformed answer) sends this batch to REST,
+// which makes its own gaps if it fails too.
+func (c *collector) batchFailed(ctx context.Context, err error, batch []inventory.Resource, wantT, wantS bool, rest *restWork) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if noGraphQL(err) {
+		why := "GitLab's GraphQL API is not available (" + errorReason(err) + ")"
+		c.gqlOff(factTriggers, why)
+		c.gqlOff(factScope, why)
+		c.gqlOff(factLevels, why)
+	} else {
+		c.log.Debug("GraphQL batch failed; reading it over REST", "projects", len(batch), "err", errorReason(err))
+	}
+	rest.addAll(batch, wantT, wantS)
+	return nil
+}
+
+// projectErrors acts on a batch's errors (triggers and scopes are the
+// facts the batch asked GraphQL for) that are not about one project: a
+// field this GitLab lacks turns its fact over to REST and the batch is
+// asked again without it; a query too big or too slow is asked again in
+// halves (a single project then goes to REST). redo is true when the
+// batch was handled so.
+func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []gqlProject, batch []inventory.Resource, byID map[int64]inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, rest *restWork) (redo bool, err error) {
+	var big, other []gqlError
+	for _, e := range errs {
+		// Asked again only without the fact: a server that keeps naming a
+		// field not asked for cannot loop.
+		if f, field, ok := missingFact(e); ok && (f == factTriggers && triggers || f == factScope && scopes) {
+			c.gqlOff(f, fmt.Sprintf("this GitLab's GraphQL has no %s (%s)", field, e.Message))
+			redo = true
+			continue
+		} else if field != "" && !ok {
+			// A field of the query's frame: nothing of it can be read.
+			why := "this GitLab's GraphQL cannot batch projects (" + e.Message + ")"
+			c.gqlOff(factTriggers, why)
+			c.gqlOff(factScope, why)
+			redo = true
+			continue
+		}
+		switch {
+		case tooBig(e):
+			big = append(big, e)
+		case errorIndex(e) >= 0 && errorIndex(e) < len(nodes):
+			c.projectError(e, nodes[errorIndex(e)], byID, rest)
+		default:
+			other = append(other, e)
+		}
+	}
+	switch {
+	case redo:
+		return true, c.projectQuery(ctx, batch, owners, triggers, scopes, rest)
+	case len(big) > 0 && len(batch) > 1:
+		c.log.Debug("GraphQL batch too big; halving it", "projects", len(batch), "error", big[0].Message)
+		half := len(batch) / 2
+		if err := c.projectQuery(ctx, batch[:half], owners, triggers, scopes, rest); err != nil {
+			return true, err
+		}
+		return true, c.projectQuery(ctx, batch[half:], owners, triggers, scopes, rest)
+	case len(big) > 0 || len(other) > 0 && len(nodes) == 0:
+		e := append(big, other...)[0]
+		c.log.Debug("GraphQL batch refused; reading it over REST", "projects", len(batch), "error", e.Message)
+		rest.addAll(batch, triggers, scopes)
+		return true, nil
+	}
+	return false, nil
+}
+
+// projectError acts on an error about one project's field: a refusal is the
+// permission gap the REST call would make; anything else sends that fact of
+// that project to REST.
+func (c *collector) projectError(e gqlError, n gqlProject, byID map[int64]inventory.Resource, rest *restWork) {
+	res, ok := byID[idOf(n.ID)]
+	if !ok {
+		return
+	}
+	f := factTriggers
+	if errorField(e) == "ciCdSettings" {
+		f = factScope
+	}
+	if strings.Contains(e.Message, deniedMessage) {
+		c.denyGap(res, f, gqlReason(e))
+		return
+	}
+	rest.add(f, res)
+}
+
+// gqlScope records a project's inbound job token setting. GitLab answers
+// ciCdSettings null, without an error, to a caller who may not administer
+// the project, where REST answers 403: the same permission gap.
+func (c *collector) gqlScope(n *gqlProject, res inventory.Resource, rest *restWork) {
+	switch {
+	case n.CiCdSettings == nil:
+		c.denyGap(res, factScope, "GraphQL: ciCdSettings is null: reading it takes the Maintainer role (admin_project)")
+	case n.CiCdSettings.InboundJobTokenScopeEnabled == nil:
+		rest.add(factScope, res)
+	default:
+		c.setProject(res, &inventory.JobTokenScope{InboundEnabled: *n.CiCdSettings.InboundJobTokenScopeEnabled})
+	}
+}
+
+// gqlTriggers records a project's triggers: with only their number asked,
+// a project that has any goes to REST for their details; otherwise the
+// nodes become tokens and any further pages are read.
+func (c *collector) gqlTriggers(ctx context.Context, n *gqlProject, res inventory.Resource, owners map[int64]*inventory.Owner, rest *restWork) error {
+	pt := n.PipelineTriggers
+	if pt == nil {
+		// Null without an error: not GitLab's way; REST says what it is.
+		rest.add(factTriggers, res)
+		return nil
+	}
+	if !c.opts.SkipTriggerCreatedAt {
+		if pt.Count == nil || *pt.Count > 0 {
+			rest.add(factTriggers, res)
+		}
+		return nil
+	}
+	c.addGQLTriggers(pt.Nodes, res, owners)
+	for page, after := 1, pt.PageInfo; after.HasNextPage; page++ {
+		if after.EndCursor == "" || page >= c.maxPages {
+			return c.gapOrStop(ctx, projectName(res.Path, res.ID), factNames[factTriggers], pagingError("graphql", "pipelineTriggers of project %d: a next page without a cursor, or too many pages", res.ID))
+		}
+		next, err := c.moreTriggers(ctx, res, after.EndCursor)
+		if err != nil {
+			return c.gapOrStop(ctx, projectName(res.Path, res.ID), factNames[factTriggers], err)
+		}
+		c.addGQLTriggers(next.Nodes, res, owners)
+		if next.PageInfo.EndCursor == after.EndCursor {
+			break
+		}
+		after = next.PageInfo
+	}
+	return nil
+}
+
+// moreTriggers reads the page of a project's triggers after cursor.
+func (c *collector) moreTriggers(ctx context.Context, res inventory.Resource, cursor string) (*gqlTriggers, error) {
+	const q = `query tokenauditTriggers($ids: [ID!], $after: String) { projects(ids: $ids, first: 1) { nodes { id pipelineTriggers(first: 100, after: $after) { ` + triggerFields + ` } } } }`
+	var data struct {
+		Projects struct {
+			Nodes []gqlProject `json:"nodes"`
+		} `json:"projects"`
+	}
+	errs, err := c.graphql(ctx, q, map[string]any{"ids": []string{globalID("Project", res.ID)}, "after": cursor}, &data)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("GraphQL: %s", errs[0].Message)
+	}
+	if len(data.Projects.Nodes) != 1 || data.Projects.Nodes[0].PipelineTriggers == nil {
+		return nil, fmt.Errorf("GraphQL: project %d's triggers are gone from the answer", res.ID)
+	}
+	return data.Projects.Nodes[0].PipelineTriggers, nil
+}
+
+// addGQLTriggers adds triggers read from GraphQL, as mapTrigger maps REST's;
+// their creation time stays unknown.
+func (c *collector) addGQLTriggers(nodes []gqlTrigger, res inventory.Resource, owners map[int64]*inventory.Owner) {
+	for i := range nodes {
+		n := &nodes[i]
+		tr := triggerWire{ExpiresAt: n.ExpiresAt}
+		tr.ID = idOf(n.ID)
+		tr.Description = n.Description
+		tr.LastUsed = n.LastUsed
+		var o *inventory.Owner
+		if n.Owner != nil {
+			u := &gitlab.User{ID: idOf(n.Owner.ID), Username: n.Owner.Username, State: n.Owner.State}
+			o = mergeOwner(ownerCopy(owners[u.ID]), mapBasicUser(u))
+		}
+		tok := mapTrigger(&tr, o, res)
+		tok.Sources = []string{srcGQLTriggers}
+		c.addToken(tok)
+	}
+}

@@ -1,0 +1,346 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
+	"github.com/tokenaudit/tokenaudit/inventory"
+)
+
+// comparable is an inventory without what may differ between two ways of
+// reading the same GitLab: where each token was seen, and the run's
+// figures.
+func comparable(inv *inventory.Inventory) *inventory.Inventory {
+	out := *inv
+	out.Tokens = slices.Clone(inv.Tokens)
+	for i := range out.Tokens {
+		out.Tokens[i].Sources = nil
+	}
+	out.Stats = inventory.Stats{}
+	out.GitLab.ModeReason = ""
+	out.GitLab.URL = "" // each run has a server of its own
+	return &out
+}
+
+// gapKeys is what each gap is about, without its reason's wording.
+func gapKeys(inv *inventory.Inventory) []string {
+	var out []string
+	for _, g := range inv.Gaps {
+		out = append(out, g.Resource+" | "+g.What+" | "+string(g.Kind))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sameInventory fails t with the first differences of two inventories.
+func sameInventory(t *testing.T, what string, got, want *inventory.Inventory) {
+	t.Helper()
+	g, w := comparable(got), comparable(want)
+	if !reflect.DeepEqual(gapKeys(g), gapKeys(w)) {
+		t.Errorf("%s: gaps differ:\n got  %q\n want %q", what, gapKeys(g), gapKeys(w))
+	}
+	g.Gaps, w.Gaps = nil, nil
+	if len(g.Tokens) != len(w.Tokens) {
+		t.Fatalf("%s: %d tokens, want %d", what, len(g.Tokens), len(w.Tokens))
+	}
+	diffs := 0
+	for i := range g.Tokens {
+		if !reflect.DeepEqual(g.Tokens[i], w.Tokens[i]) && diffs < 3 {
+			diffs++
+			t.Errorf("%s: token %d differs:\n got  %+v\n want %+v", what, i, g.Tokens[i], w.Tokens[i])
+		}
+	}
+	if !reflect.DeepEqual(g.Projects, w.Projects) {
+		t.Errorf("%s: projects differ", what)
+	}
+	if !reflect.DeepEqual(g.Settings, w.Settings) || g.GitLab != w.GitLab {
+		t.Errorf("%s: settings or instance differ: %+v %+v, want %+v %+v", what, g.GitLab, g.Settings, w.GitLab, w.Settings)
+	}
+}
+
+// TestGraphQLSameInventoryAsREST reads one world through GraphQL and over
+// REST alone, in instance and groups mode: the same inventory, with fewer
+// requests through GraphQL, and the GraphQL run asks for the per-project
+// facts in batches, never per project.
+func TestGraphQLSameInventoryAsREST(t *testing.T) {
+	w := generate(t, "medium", 3)
+	owner, group := w.GroupOwnerToken()
+	for _, m := range []struct {
+		name  string
+		token string
+		opts  Options
+	}{
+		{"instance", w.AdminToken(), Options{}},
+		{"groups", owner, Options{Groups: []string{group}}},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			restOpts := m.opts
+			restOpts.RESTOnly = true
+			rest, err := collect(t, w, gitlabsim.Options{}, m.token, restOpts)
+			if err != nil {
+				t.Fatalf("REST: %v", err)
+			}
+			gql, err := collect(t, w, gitlabsim.Options{}, m.token, m.opts)
+			if err != nil {
+				t.Fatalf("GraphQL: %v", err)
+			}
+			sameInventory(t, "GraphQL against REST", gql.inv, rest.inv)
+			counts := gql.srv.Counts()
+			if counts["POST /api/graphql"] == 0 {
+				t.Fatal("no GraphQL request was made")
+			}
+			if n := counts["GET /projects/:id/job_token_scope"]; n != 0 {
+				t.Errorf("%d job token scope reads over REST; GraphQL serves them", n)
+			}
+			if m.opts.Groups == nil {
+				if n := counts["GET /projects/:id/access_tokens"] + counts["GET /groups/:id/access_tokens"]; n != 0 {
+					t.Errorf("%d resource token lists read for access levels; GraphQL serves them", n)
+				}
+			}
+			if g, r := gql.req.Count(), rest.req.Count(); g >= r {
+				t.Errorf("GraphQL made %d requests, REST alone %d", g, r)
+			}
+			t.Logf("%s: %d requests through GraphQL, %d over REST alone", m.name, gql.req.Count(), rest.req.Count())
+		})
+	}
+}
+
+// TestGraphQLUnavailableFallsBackOnce reads a world whose GitLab serves no
+// GraphQL: the same inventory as REST alone, with one request more (the
+// probe), and an info line that says so.
+func TestGraphQLUnavailableFallsBackOnce(t *testing.T) {
+	w := generate(t, "small", 4)
+	rest, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{RESTOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	run, err := collect(t, w, gitlabsim.Options{NoGraphQL: true}, w.AdminToken(), Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameInventory(t, "without GraphQL", run.inv, rest.inv)
+	if got, want := run.req.Count(), rest.req.Count()+1; got != want {
+		t.Errorf("%d requests without GraphQL, want REST's %d plus one probe", got, want-1)
+	}
+	if n := run.srv.Counts()["POST /api/graphql"]; n != 1 {
+		t.Errorf("%d GraphQL requests, want the one probe", n)
+	}
+	for _, f := range factNames {
+		if n := strings.Count(logs.String(), "reading "+f+" over REST"); n != 1 {
+			t.Errorf("the fallback of %s is said %d times, want once:\n%s", f, n, logs.String())
+		}
+	}
+}
+
+// TestGraphQLFieldMissingFallsBackForThatFact reads a GitLab from before
+// Project.pipelineTriggers (16.3): the triggers come over REST, the job
+// token setting and the access levels still through GraphQL, and the
+// inventory is REST's.
+func TestGraphQLFieldMissingFallsBackForThatFact(t *testing.T) {
+	w := generate(t, "small", 5)
+	w.Version = "16.2.0-ee"
+	rest, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{RESTOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameInventory(t, "16.2", run.inv, rest.inv)
+	counts := run.srv.Counts()
+	if counts["GET /projects/:id/triggers"] != len(w.Projects) {
+		t.Errorf("%d trigger lists over REST, want one per project (%d)", counts["GET /projects/:id/triggers"], len(w.Projects))
+	}
+	if counts["GET /projects/:id/job_token_scope"] != 0 {
+		t.Errorf("the job token setting was read over REST though GraphQL serves it")
+	}
+}
+
+// complexityLimiter stands in front of a GitLab and refuses, as GitLab's
+// complexity limit would, any GraphQL query for more than max ids.
+type complexityLimiter struct {
+	next    http.Handler
+	max     int
+	refused atomic.Int64
+}
+
+func (l *complexityLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/graphql" {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var q struct {
+			Variables struct {
+				IDs []string `json:"ids"`
+			} `json:"variables"`
+		}
+		if json.Unmarshal(body, &q) == nil && len(q.Variables.IDs) > l.max {
+			l.refused.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"errors":[{"message":"Query has complexity of %d, which exceeds max complexity of 250"}]}`, 10*len(q.Variables.IDs))
+			return
+		}
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+// TestGraphQLHalvesTooComplexBatches: a GitLab that finds batches of 100 too
+// complex gets them in halves until they pass, and nothing is lost.
+func TestGraphQLHalvesTooComplexBatches(t *testing.T) {
+	w := generate(t, "small", 6)
+	want, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{RESTOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := gitlabsim.NewServer(w, gitlabsim.Options{})
+	defer sim.Close()
+	lim := &complexityLimiter{next: sim.Handler(), max: 30}
+	front := httptest.NewServer(lim)
+	defer front.Close()
+	client, _, err := NewClient(front.URL+"/api/v4", w.AdminToken(), testClientOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	inv, err := Collect(ctx, client, Options{BaseURL: sim.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lim.refused.Load() == 0 {
+		t.Fatal("no batch was refused; the test checks nothing")
+	}
+	inv.GitLab.URL = want.inv.GitLab.URL
+	sameInventory(t, "halved batches", inv, want.inv)
+	if n := sim.Counts()["GET /projects/:id/job_token_scope"]; n != 0 {
+		t.Errorf("%d job token scopes read over REST: halving should have found a size GitLab takes", n)
+	}
+}
+
+// TestGraphQLGapsAsREST runs groups mode as a Developer, who may not read
+// triggers or job token settings: GraphQL's null-with-error answers become
+// the same gaps, one per project and fact, as REST's 403s, and the projects
+// the caller maintains keep their facts.
+func TestGraphQLGapsAsREST(t *testing.T) {
+	w := generate(t, "small", 7)
+	token, path := developerToken(w)
+	if token == "" {
+		t.Fatal("world has no developer with a usable token")
+	}
+	rest, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}, RESTOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	denied := 0
+	for _, g := range gql.inv.Gaps {
+		if g.What == "pipeline triggers" || g.What == "job token scope" {
+			denied++
+		}
+	}
+	if denied == 0 {
+		t.Fatal("the developer was refused nothing; the test checks nothing")
+	}
+	sameInventory(t, "developer", gql.inv, rest.inv)
+}
+
+// TestGraphQLSkips: skip_trigger_created_at reads triggers from GraphQL
+// alone (no REST trigger list; the same triggers without creation times),
+// and skip_impersonation reads no impersonation lists and says so in a gap.
+func TestGraphQLSkips(t *testing.T) {
+	w := generate(t, "small", 8)
+	full, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{SkipTriggerCreatedAt: true, SkipImpersonation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A trigger whose owner was deleted nulls its project's whole trigger
+	// list in GraphQL (PipelineTrigger.owner is non-null), so those projects
+	// alone are read over REST, which sends "owner": null.
+	users := map[int64]bool{}
+	for _, u := range w.Users {
+		users[u.ID] = true
+	}
+	ownerless := map[int64]bool{}
+	for _, tr := range w.Triggers {
+		if !users[tr.OwnerID] {
+			ownerless[tr.ProjectID] = true
+		}
+	}
+	counts := lean.srv.Counts()
+	if n := counts["GET /projects/:id/triggers"]; n != len(ownerless) {
+		t.Errorf("%d trigger lists read over REST with skip_trigger_created_at, want %d (the projects with an ownerless trigger)", n, len(ownerless))
+	}
+	if n := counts["GET /users/:id/impersonation_tokens"]; n != 0 {
+		t.Errorf("%d impersonation lists read with skip_impersonation", n)
+	}
+	triggers := func(inv *inventory.Inventory) map[int64]inventory.Token {
+		out := map[int64]inventory.Token{}
+		for _, tok := range inv.Tokens {
+			if tok.Kind == inventory.KindPipelineTrigger {
+				// GraphQL's times are whole seconds (Types::TimeType is ISO 8601
+				// without a fraction); REST's have milliseconds.
+				tok.Sources, tok.CreatedAt, tok.LastUsedAt = nil, time.Time{}, tok.LastUsedAt.Truncate(time.Second)
+				out[tok.ID] = tok
+			}
+		}
+		return out
+	}
+	ft, lt := triggers(full.inv), triggers(lean.inv)
+	if len(ft) == 0 || len(ft) != len(lt) {
+		t.Errorf("%d triggers from GraphQL alone, %d from REST", len(lt), len(ft))
+	}
+	for id, want := range ft {
+		if got := lt[id]; !reflect.DeepEqual(got, want) {
+			t.Errorf("trigger %d from GraphQL alone differs from REST's beyond the creation time:\n got  %+v\n want %+v", id, got, want)
+		}
+	}
+	for _, tok := range lean.inv.Tokens {
+		if tok.Kind == inventory.KindPipelineTrigger && !tok.CreatedAt.IsZero() && !ownerless[tok.Resource.ID] {
+			t.Fatalf("trigger %d has a creation time GraphQL does not give", tok.ID)
+		}
+		if tok.Kind == inventory.KindImpersonation {
+			t.Fatalf("impersonation token %d told apart though skipped", tok.ID)
+		}
+	}
+	impersonation := 0
+	for _, tok := range full.inv.Tokens {
+		if tok.Kind == inventory.KindImpersonation {
+			impersonation++
+		}
+	}
+	if impersonation == 0 {
+		t.Fatal("the world has no impersonation token; the test checks nothing")
+	}
+	var said bool
+	for _, g := range lean.inv.Gaps {
+		said = said || g.What == "impersonation tokens" && strings.Contains(g.Reason, "skip_impersonation")
+	}
+	if !said {
+		t.Errorf("no gap says impersonation tokens were skipped: %+v", lean.inv.Gaps)
+	}
+	if len(lean.inv.Tokens) != len(full.inv.Tokens) {
+		t.Errorf("%d tokens with the skips, %d without: a skip must not lose tokens", len(lean.inv.Tokens), len(full.inv.Tokens))
+	}
+}
