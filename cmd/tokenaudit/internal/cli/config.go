@@ -30,33 +30,36 @@ import (
 // for '.' and '-'. config.example.yaml documents each key, and a test checks
 // that the defaults it states are DefaultConfig's.
 type Config struct {
-	GitLabURL          string        `mapstructure:"gitlab_url"`
-	TokenFile          string        `mapstructure:"token_file"`
-	Mode               string        `mapstructure:"mode"`
-	Groups             []string      `mapstructure:"groups"`
-	Format             string        `mapstructure:"format"`
-	Output             []string      `mapstructure:"output"`
-	FailOn             string        `mapstructure:"fail_on"`
-	Baseline           string        `mapstructure:"baseline"`
-	FailOnNew          bool          `mapstructure:"fail_on_new"`
-	Filter             FilterConfig  `mapstructure:"filter"`
-	Concurrency        int           `mapstructure:"concurrency"`
-	Retries            int           `mapstructure:"retries"`
-	Timeout            time.Duration `mapstructure:"timeout"`
-	MaxDuration        time.Duration `mapstructure:"max_duration"`
-	MaxResponseMiB     int           `mapstructure:"max_response_mib"`
-	MaxWait            time.Duration `mapstructure:"max_wait"`
-	Progress           bool          `mapstructure:"progress"`
-	Quiet              bool          `mapstructure:"quiet"`
-	LogLevel           string        `mapstructure:"log_level"`
-	CAFile             string        `mapstructure:"ca_file"`
-	InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
-	AllowInsecureHTTP  bool          `mapstructure:"allow_insecure_http"`
-	SkipTriggers       bool          `mapstructure:"skip_triggers"`
-	SkipJobTokenScope  bool          `mapstructure:"skip_job_token_scope"`
-	PersonReach        bool          `mapstructure:"person_reach"`
-	Policy             audit.Policy  `mapstructure:"policy"`
-	Serve              ServeConfig   `mapstructure:"serve"`
+	GitLabURL            string        `mapstructure:"gitlab_url"`
+	TokenFile            string        `mapstructure:"token_file"`
+	Mode                 string        `mapstructure:"mode"`
+	Groups               []string      `mapstructure:"groups"`
+	Format               string        `mapstructure:"format"`
+	Output               []string      `mapstructure:"output"`
+	FailOn               string        `mapstructure:"fail_on"`
+	Baseline             string        `mapstructure:"baseline"`
+	FailOnNew            bool          `mapstructure:"fail_on_new"`
+	Filter               FilterConfig  `mapstructure:"filter"`
+	Concurrency          int           `mapstructure:"concurrency"`
+	Retries              int           `mapstructure:"retries"`
+	Timeout              time.Duration `mapstructure:"timeout"`
+	MaxDuration          time.Duration `mapstructure:"max_duration"`
+	MaxResponseMiB       int           `mapstructure:"max_response_mib"`
+	MaxWait              time.Duration `mapstructure:"max_wait"`
+	Progress             bool          `mapstructure:"progress"`
+	Quiet                bool          `mapstructure:"quiet"`
+	LogLevel             string        `mapstructure:"log_level"`
+	CAFile               string        `mapstructure:"ca_file"`
+	InsecureSkipVerify   bool          `mapstructure:"insecure_skip_verify"`
+	AllowInsecureHTTP    bool          `mapstructure:"allow_insecure_http"`
+	SkipTriggers         bool          `mapstructure:"skip_triggers"`
+	SkipJobTokenScope    bool          `mapstructure:"skip_job_token_scope"`
+	PersonReach          bool          `mapstructure:"person_reach"`
+	GraphQL              bool          `mapstructure:"graphql"`
+	SkipTriggerCreatedAt bool          `mapstructure:"skip_trigger_created_at"`
+	SkipImpersonation    bool          `mapstructure:"skip_impersonation"`
+	Policy               audit.Policy  `mapstructure:"policy"`
+	Serve                ServeConfig   `mapstructure:"serve"`
 }
 
 // FilterConfig narrows what audit shows and gates on (audit.Filter): every
@@ -99,6 +102,7 @@ func DefaultConfig() Config {
 		MaxResponseMiB: int(collect.DefaultMaxBodyBytes >> 20),
 		MaxWait:        5 * time.Minute,
 		LogLevel:       "warn",
+		GraphQL:        true,
 		Policy:         audit.DefaultPolicy(),
 		Serve:          defaultServeConfig(),
 		Filter: FilterConfig{
