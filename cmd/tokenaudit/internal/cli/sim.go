@@ -34,6 +34,7 @@ type simSettings struct {
 	gitlabCom bool
 	adminMode bool
 	version   string
+	noGraphQL bool
 }
 
 func newSimCmd(s *Streams) *cobra.Command {
@@ -76,6 +77,7 @@ share of requests with 500/502/503, --latency slows every request, and
 	f.DurationVar(&st.latency, "latency", 0, "latency added to every request, such as 50ms")
 	f.BoolVar(&st.gitlabCom, "gitlab-com", false, "behave as GitLab.com: no administrator, group credentials inventory")
 	f.BoolVar(&st.adminMode, "admin-mode", false, "turn GitLab's Admin Mode on: administrator tokens act as administrators only with the admin_mode scope")
+	f.BoolVar(&st.noGraphQL, "no-graphql", false, "serve no GraphQL API (POST /api/graphql answers 404), as an old GitLab or a blocking proxy would; tokenaudit then reads everything over REST")
 	f.StringVar(&st.version, "gitlab-version", "", "GitLab version and edition to serve, such as 18.5.1-ee, 17.5.0-ee or 16.11.0-ce (default "+gitlabsim.GeneratorVersion+", or "+gitlabsim.GeneratorGitLabComVersion+" with --gitlab-com)")
 	return cmd
 }
@@ -123,6 +125,7 @@ func runSim(ctx context.Context, s *Streams, st simSettings) error {
 		Faults:    gitlabsim.Faults{ErrorRate: st.errorRate, Latency: st.latency},
 		Seed:      st.seed,
 		Addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(st.port)),
+		NoGraphQL: st.noGraphQL,
 	})
 	if err != nil {
 		return exitCode(ExitCannotRun, fmt.Errorf("port %d: %w", st.port, err))

@@ -26,18 +26,8 @@ func TestSimPort(t *testing.T) {
 	ln.Close()
 
 	sim := startSim(t, "sim", "--scenario", scenario, "--port", port)
-	out, errOut := &sim.out, &sim.errOut
-	tokenRe := regexp.MustCompile(`administrator:\s+(\S+)`)
-	var token string
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := tokenRe.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Ctrl-C") {
-			token = m[1]
-			break
-		}
-	}
-	if token == "" {
-		t.Fatalf("sim printed no token:\n%s\n%s", out.String(), errOut.String())
-	}
+	out := &sim.out
+	token := simAdminToken(t, sim)
 	if !strings.Contains(out.String(), "serving on http://"+host+"\n") {
 		t.Errorf("sim does not say it serves on %s:\n%s", host, out.String())
 	}
@@ -71,6 +61,47 @@ func TestSimPort(t *testing.T) {
 	}
 
 	sim.stop(t)
+}
+
+// simAdminToken waits for a started sim's banner and returns the
+// administrator token it printed.
+func simAdminToken(t *testing.T, sim *backgroundSim) string {
+	t.Helper()
+	tokenRe := regexp.MustCompile(`administrator:\s+(\S+)`)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := tokenRe.FindStringSubmatch(sim.out.String()); m != nil && strings.Contains(sim.out.String(), "Ctrl-C") {
+			return m[1]
+		}
+	}
+	t.Fatalf("sim printed no token:\n%s\n%s", sim.out.String(), sim.errOut.String())
+	return ""
+}
+
+// TestSimNoGraphQL: --no-graphql serves GitLab without its GraphQL API
+// (404), which the simulator serves otherwise.
+func TestSimNoGraphQL(t *testing.T) {
+	cleanEnv(t)
+	for _, off := range []bool{false, true} {
+		args := []string{"sim", "--scenario", basicScenario()}
+		if off {
+			args = append(args, "--no-graphql")
+		}
+		sim := startSim(t, args...)
+		token := simAdminToken(t, sim)
+		base := regexp.MustCompile(`serving on (\S+)`).FindStringSubmatch(sim.out.String())[1]
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/graphql", strings.NewReader(`{"query":"{ currentUser { username } }"}`))
+		req.Header.Set("PRIVATE-TOKEN", token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if want := map[bool]int{false: http.StatusOK, true: http.StatusNotFound}[off]; res.StatusCode != want {
+			t.Errorf("--no-graphql=%v: POST /api/graphql answered %d, want %d", off, res.StatusCode, want)
+		}
+		sim.stop(t)
+	}
 }
 
 // TestSimPortBusy: a port already taken is an error, not a server
