@@ -249,9 +249,10 @@ func batches[T any](items []T) [][]T {
 }
 
 // restWork is what a batch leaves to REST: per project, the facts GraphQL
-// did not give.
+// did not give, each once (several errors may name one project's field).
 type restWork struct {
 	mu       sync.Mutex
+	seen     map[[2]int64]bool // (fact, project)
 	triggers []inventory.Resource
 	scope    []inventory.Resource
 }
@@ -259,6 +260,14 @@ type restWork struct {
 func (w *restWork) add(f fact, res inventory.Resource) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.seen == nil {
+		w.seen = map[[2]int64]bool{}
+	}
+	k := [2]int64{int64(f), res.ID}
+	if w.seen[k] {
+		return
+	}
+	w.seen[k] = true
 	switch f {
 	case factTriggers:
 		w.triggers = append(w.triggers, res)

@@ -56,9 +56,9 @@ type run struct {
 	Concurrency int
 	Note        string // why the run is in the matrix (sweeps)
 	// Reads is how tokenaudit reads the per-project and per-person facts:
-	// "" (the default: GraphQL batches, REST for trigger details), "rest"
-	// (--graphql=false) or "lean" (GraphQL, --skip-trigger-created-at
-	// --skip-impersonation).
+	// "" or "default" (GraphQL batches, REST for trigger details), "rest"
+	// (--graphql=false), "no-trigger-dates" (--skip-trigger-created-at) or
+	// "lean" (--skip-trigger-created-at --skip-impersonation).
 	Reads string
 
 	// Results.
@@ -112,12 +112,14 @@ type config struct {
 	quick                 bool
 	out                   string
 	seed                  int64
+	reads                 []string
 }
 
 func mainErr() error {
 	var (
 		c                                          config
 		presets, groupPresets, latencies, rateFlag string
+		reads                                      string
 	)
 	flag.StringVar(&presets, "presets", "", "comma-separated presets (default: the default matrix; see docs/performance.md)")
 	flag.StringVar(&groupPresets, "groups", "", "presets to audit in groups mode as well (default: medium)")
@@ -129,9 +131,16 @@ func mainErr() error {
 	flag.BoolVar(&c.quick, "quick", false, "a one-minute subset: small and medium, 0 and 20 ms, rate limit on small only; no sweep, no evaluation benchmark")
 	flag.StringVar(&c.out, "out", "docs/performance.md", "the results file to write; - for stdout")
 	flag.Int64Var(&c.seed, "seed", 1, "simulator seed")
+	flag.StringVar(&reads, "reads", "", "comma-separated ways of reading for the runs asked for: default, rest, no-trigger-dates, lean (default: default)")
 	flag.Parse()
 
-	custom := presets != "" || latencies != "" || rateFlag != "" || groupPresets != ""
+	custom := presets != "" || latencies != "" || rateFlag != "" || groupPresets != "" || reads != ""
+	for _, r := range split(reads) {
+		if _, _, err := readsOf(r); err != nil {
+			return err
+		}
+		c.reads = append(c.reads, r)
+	}
 	c.presets = split(presets)
 	c.groupPresets = split(groupPresets)
 	for _, l := range split(latencies) {
@@ -297,7 +306,7 @@ func defaultMatrix(c config) ([]*run, []skipped) {
 		}
 	}
 	for _, p := range []string{"large", "xl"} {
-		for _, rd := range []string{"rest", "lean"} {
+		for _, rd := range []string{"rest", "no-trigger-dates", "lean"} {
 			runs = append(runs, &run{Preset: p, Mode: "instance", Latency: ms0, Concurrency: c.concurrency, Reads: rd})
 		}
 	}
@@ -335,6 +344,10 @@ func customMatrix(c config) []*run {
 	if len(rates) == 0 {
 		rates = []bool{false}
 	}
+	reads := c.reads
+	if len(reads) == 0 {
+		reads = []string{"default"}
+	}
 	var runs []*run
 	for _, mode := range []string{"instance", "groups"} {
 		ps := presets
@@ -344,7 +357,9 @@ func customMatrix(c config) []*run {
 		for _, rate := range rates {
 			for _, p := range ps {
 				for _, l := range lat {
-					runs = append(runs, &run{Preset: p, Mode: mode, Latency: l, Rate: rate, Concurrency: c.concurrency})
+					for _, rd := range reads {
+						runs = append(runs, &run{Preset: p, Mode: mode, Latency: l, Rate: rate, Concurrency: c.concurrency, Reads: rd})
+					}
 				}
 			}
 		}
@@ -406,7 +421,10 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	}
 
 	token, group := w.AdminToken(), ""
-	reads, flags := readsOf(r.Reads)
+	reads, flags, err := readsOf(r.Reads)
+	if err != nil {
+		return err
+	}
 	if r.Mode == "groups" {
 		token, group = w.GroupOwnerToken()
 		r.Minimum = bench.GroupsMinimum(w, group, bench.TokenHolder(w, token), reads)
@@ -470,14 +488,18 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 
 // readsOf is what a run's Reads means: the minimum's reads and
 // tokenaudit's flags.
-func readsOf(name string) (bench.Reads, []string) {
+func readsOf(name string) (bench.Reads, []string, error) {
 	switch name {
+	case "", "default":
+		return bench.DefaultReads, nil, nil
 	case "rest":
-		return bench.Reads{TriggerDates: true, Impersonation: true}, []string{"--graphql=false"}
+		return bench.Reads{TriggerDates: true, Impersonation: true}, []string{"--graphql=false"}, nil
+	case "no-trigger-dates":
+		return bench.Reads{GraphQL: true, Impersonation: true}, []string{"--skip-trigger-created-at"}, nil
 	case "lean":
-		return bench.Reads{GraphQL: true}, []string{"--skip-trigger-created-at", "--skip-impersonation"}
+		return bench.Reads{GraphQL: true}, []string{"--skip-trigger-created-at", "--skip-impersonation"}, nil
 	}
-	return bench.DefaultReads, nil
+	return bench.Reads{}, nil, fmt.Errorf("reads %q: want default, rest, no-trigger-dates or lean", name)
 }
 
 // measured is the runner's report on one tokenaudit run.
@@ -703,10 +725,7 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 			if r.Minimum > 0 {
 				reqRatio = fmt.Sprintf("%.3f", float64(r.Requests)/float64(r.Minimum))
 			}
-			reads := r.Reads
-			if reads == "" {
-				reads = "default"
-			}
+			reads := readsName(r.Reads)
 			p("| %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %.0f MiB |", r.Preset, r.Mode, reads, ms(r.Latency), onOff(r.Rate),
 				r.Concurrency, r.Requests, r.Minimum, reqRatio, secs(r.Bound), secs(r.Wall), ratio, r.Throttled, mib(r.PeakRSS))
 			if r.Err != "" {
@@ -716,9 +735,13 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 		}
 		p("\n")
 	}
-	table("Instance mode, no rate limit", func(r *run) bool { return r.Mode == "instance" && !r.Rate && r.Note == "" && r.Reads == "" })
-	table("Instance mode, other reads (REST only; GraphQL without trigger dates and impersonation lists)", func(r *run) bool { return r.Mode == "instance" && r.Reads != "" })
-	table("Instance mode, GitLab.com's rate limit (2,000 requests a minute, RateLimit-* headers on every response)", func(r *run) bool { return r.Mode == "instance" && r.Rate && r.Note == "" && r.Reads == "" })
+	table("Instance mode, no rate limit", func(r *run) bool {
+		return r.Mode == "instance" && !r.Rate && r.Note == "" && readsName(r.Reads) == "default"
+	})
+	table("Instance mode, other ways of reading (rest: REST only; no-trigger-dates: triggers from GraphQL alone; lean: also no impersonation lists)", func(r *run) bool { return r.Mode == "instance" && readsName(r.Reads) != "default" })
+	table("Instance mode, GitLab.com's rate limit (2,000 requests a minute, RateLimit-* headers on every response)", func(r *run) bool {
+		return r.Mode == "instance" && r.Rate && r.Note == "" && readsName(r.Reads) == "default"
+	})
 	table("Groups mode (the largest top-level group's Owner)", func(r *run) bool { return r.Mode == "groups" })
 	table("Concurrency sweep (medium, 20 ms, no rate limit)", func(r *run) bool { return r.Note == "sweep" })
 	routeTables(p, runs)
@@ -797,7 +820,7 @@ func routeTables(p func(string, ...any), runs []*run) {
 func presetRank(p string) int { return slices.Index([]string{"small", "medium", "large", "xl"}, p) }
 
 func readsName(r string) string {
-	if r == "" {
+	if r == "" || r == "default" {
 		return "default"
 	}
 	return r
