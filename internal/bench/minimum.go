@@ -296,6 +296,23 @@ func (ix *index) botsWithTokens() int {
 	return len(ix.bots)
 }
 
+// TreeProjects is the number of projects in the tree of the top-level
+// group at topPath.
+func TreeProjects(w *gitlabsim.World, topPath string) int {
+	top := TopGroup(w, topPath)
+	if top == nil {
+		return 0
+	}
+	ix := newIndex(w)
+	n := 0
+	for _, p := range w.Projects {
+		if p.GroupID != 0 && InTree(ix.groups, p.GroupID, top.ID) {
+			n++
+		}
+	}
+	return n
+}
+
 // TopGroup is the top-level group of w at path, or nil.
 func TopGroup(w *gitlabsim.World, path string) *gitlabsim.Group {
 	var top *gitlabsim.Group

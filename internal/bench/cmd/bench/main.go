@@ -60,6 +60,10 @@ type run struct {
 	// (--graphql=false), "no-trigger-dates" (--skip-trigger-created-at) or
 	// "lean" (--skip-trigger-created-at --skip-impersonation).
 	Reads string
+	// GitLabCom serves the world as GitLab.com (groups mode: the
+	// credentials inventory lists the tree's access tokens).
+	GitLabCom bool
+	Projects  int // groups mode: the projects in the audited tree
 
 	// Results.
 	Requests, Minimum, Throttled int
@@ -315,6 +319,7 @@ func defaultMatrix(c config) ([]*run, []skipped) {
 		runs = append(runs, &run{Preset: p, Mode: "groups", Latency: ms0, Concurrency: c.concurrency})
 	}
 	runs = append(runs, &run{Preset: "large", Mode: "groups", Latency: ms0, Concurrency: c.concurrency, Reads: "rest"})
+	runs = append(runs, &run{Preset: "large", Mode: "groups", Latency: ms0, Concurrency: c.concurrency, GitLabCom: true})
 	runs = append(runs, &run{Preset: "medium", Mode: "groups", Latency: ms20, Concurrency: c.concurrency})
 	return runs, skips
 }
@@ -397,6 +402,11 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	if r.Rate {
 		args = append(args, "-rate")
 	}
+	if r.GitLabCom {
+		args = append(args, "-gitlab-com")
+		gitLabCom(w, true)
+		defer gitLabCom(w, false)
+	}
 	sim := exec.Command(self, args...)
 	sim.Stderr = os.Stderr
 	in, err := sim.StdinPipe()
@@ -428,6 +438,7 @@ func execute(r *run, w *gitlabsim.World, self, bin, tmp string, seed int64) erro
 	if r.Mode == "groups" {
 		token, group = w.GroupOwnerToken()
 		r.Minimum = bench.GroupsMinimum(w, group, bench.TokenHolder(w, token), reads)
+		r.Projects = bench.TreeProjects(w, group)
 	} else {
 		r.Minimum = bench.InstanceMinimum(w, ready.ImpersonationRoute, reads)
 	}
@@ -561,6 +572,7 @@ func serve(args []string) error {
 	seed := fs.Int64("seed", 1, "")
 	latency := fs.Duration("latency", 0, "")
 	rate := fs.Bool("rate", false, "")
+	com := fs.Bool("gitlab-com", false, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -568,6 +580,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	gitLabCom(w, *com)
 	opts := gitlabsim.Options{Faults: gitlabsim.Faults{Latency: *latency}}
 	if *rate {
 		opts.RateLimit = gitlabsim.RateLimit{Requests: comRequests, Period: comPeriod, HeadersOnAll: true}
@@ -591,6 +604,14 @@ func serve(args []string) error {
 		}
 	}
 	return nil
+}
+
+// gitLabCom serves w as GitLab.com, or not.
+func gitLabCom(w *gitlabsim.World, on bool) {
+	w.GitLabCom, w.Version = on, gitlabsim.GeneratorVersion
+	if on {
+		w.Version = gitlabsim.GeneratorGitLabComVersion
+	}
 }
 
 // impersonationRoute asks a separate, unlimited server of the same world
@@ -726,7 +747,14 @@ func render(c config, runs []*run, skips []skipped, evalNs []float64, took time.
 				reqRatio = fmt.Sprintf("%.3f", float64(r.Requests)/float64(r.Minimum))
 			}
 			reads := readsName(r.Reads)
-			p("| %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %.0f MiB |", r.Preset, r.Mode, reads, ms(r.Latency), onOff(r.Rate),
+			mode := r.Mode
+			if r.GitLabCom {
+				mode += ", GitLab.com"
+			}
+			if r.Projects > 0 {
+				mode += fmt.Sprintf(" (%d projects: %.2f requests each)", r.Projects, float64(r.Requests)/float64(r.Projects))
+			}
+			p("| %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %.0f MiB |", r.Preset, mode, reads, ms(r.Latency), onOff(r.Rate),
 				r.Concurrency, r.Requests, r.Minimum, reqRatio, secs(r.Bound), secs(r.Wall), ratio, r.Throttled, mib(r.PeakRSS))
 			if r.Err != "" {
 				p(" **failed: %s**", r.Err)
@@ -866,7 +894,31 @@ Rate-limited runs start at the beginning of a one-minute window (GitLab's window
 the first window gives no head start.
 `
 
-const notes = `## What limits each figure
+const notes = `## GraphQL, and what REST still reads
+
+tokenaudit reads through GitLab's GraphQL API what it can get for 100 projects or users a request
+(` + "`collect/graphql.go`" + `): each project's pipeline trigger count and inbound CI/CD job token setting
+(` + "`Query.projects(ids:)`" + `), and in instance mode the access level of each project and group access token, from
+its bot user's membership (` + "`Query.users(ids:)`" + `). What is left over REST, and why:
+
+- **Trigger creation times** (` + "`default`" + `): GitLab's ` + "`PipelineTrigger`" + ` type has no ` + "`createdAt`" + `, which TA-050 and
+  TA-063 (for a trigger never used) need, so the triggers of each project that has any are read over REST.
+  ` + "`skip_trigger_created_at`" + ` (` + "`no-trigger-dates`" + `) reads the triggers from GraphQL alone; those two rules then
+  do not judge triggers (the report's "Not judged" says so).
+- **Ownerless triggers**: ` + "`PipelineTrigger.owner`" + ` is non-null, so GraphQL cannot return a trigger whose owner was
+  deleted; that project's triggers come from REST in every way of reading (972 projects on ` + "`xl`" + `).
+- **Impersonation tokens**: GitLab's list of all tokens does not flag them and no batched source exists, so telling
+  them apart costs a request per person holding tokens (25,942 on ` + "`xl`" + `, three quarters of the default run).
+  ` + "`skip_impersonation`" + ` (` + "`lean`" + `) skips them: they are reported as personal tokens, with a gap that says so; no rule
+  judges the two kinds differently.
+- **Groups mode**: no GraphQL field lists access tokens or deploy tokens, so each project and group of the tree
+  still costs its deploy token list and (off GitLab.com's credentials inventory) its access token list: about two
+  requests per project, plus two per group.
+
+With GraphQL unavailable (an old GitLab, a proxy that blocks it) or a field missing (` + "`pipelineTriggers`" + ` before
+16.3), that fact is read over REST as in the ` + "`rest`" + ` rows, after one probe.
+
+## What limits each figure
 
 - **Requests**: the collector reads each instance-wide list once and asks per project or group only what no list
   offers; the few requests above the minimum are the archived-projects list and, in groups mode, the
