@@ -906,9 +906,10 @@ its bot user's membership (` + "`Query.users(ids:)`" + `). What is left over RES
   ` + "`skip_trigger_created_at`" + ` (` + "`no-trigger-dates`" + `) reads the triggers from GraphQL alone; those two rules then
   do not judge triggers (the report's "Not judged" says so).
 - **Ownerless triggers**: ` + "`PipelineTrigger.owner`" + ` is non-null, so GraphQL cannot return a trigger whose owner was
-  deleted; that project's triggers come from REST in every way of reading (972 projects on ` + "`xl`" + `).
+  deleted; that project's triggers come from REST in every way of reading (the trigger lists of the
+  ` + "`lean`" + ` column above).
 - **Impersonation tokens**: GitLab's list of all tokens does not flag them and no batched source exists, so telling
-  them apart costs a request per person holding tokens (25,942 on ` + "`xl`" + `, three quarters of the default run).
+  them apart costs a request per person holding tokens (the first row of the table above).
   ` + "`skip_impersonation`" + ` (` + "`lean`" + `) skips them: they are reported as personal tokens, with a gap that says so; no rule
   judges the two kinds differently.
 - **Groups mode**: no GraphQL field lists access tokens or deploy tokens, so each project and group of the tree
