@@ -188,9 +188,10 @@ type collector struct {
 	log         *slog.Logger
 	counter     *RequestCounter
 	concurrency int
-	sem         chan struct{}
-	me          *inventory.Owner
-	version     gitlabVersion
+	// slots bounds the requests in flight, foreground first (slots.go).
+	slots   *slots
+	me      *inventory.Owner
+	version gitlabVersion
 
 	mu       sync.Mutex
 	inv      inventory.Inventory
@@ -219,7 +220,7 @@ func newCollector(client *gitlab.Client, opts Options) *collector {
 	}
 	c := &collector{
 		client: client, opts: opts, log: log, concurrency: n,
-		sem:      make(chan struct{}, n),
+		slots:    newSlots(n),
 		pats:     map[int64]*inventory.Token{},
 		others:   map[inventory.Key]*inventory.Token{},
 		projects: map[int64]*inventory.Project{},

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -564,5 +565,68 @@ func TestRiskierReadingOfEachKind(t *testing.T) {
 	}
 	if !slices.Equal(want, []string{"list /deploy_tokens / token id 3", "list /projects/1/triggers / token id 5"}) {
 		t.Errorf("gaps %v; want one for each conflicting id, none for deploy token 4 listed twice alike", want)
+	}
+}
+
+// TestListAheadWithoutCounts: a list GitLab gives no count for (past 10,000
+// entries) is read a window of pages at a time, every entry once, with at
+// most concurrency-1 requests past the last page; a page past the last that
+// has entries means the list changed, and the list fails rather than come
+// out short or doubled.
+func TestListAheadWithoutCounts(t *testing.T) {
+	const pagesN, concurrency = 25, 8
+	for _, grows := range []bool{false, true} {
+		var requests, inFlight, most atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			now := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+			}
+			time.Sleep(5 * time.Millisecond) // long enough for the window's pages to meet
+			p, _ := strconv.Atoi(r.URL.Query().Get("page"))
+			p = max(p, 1)
+			if p < pagesN {
+				w.Header().Set("X-Next-Page", strconv.Itoa(p+1))
+			}
+			if p > pagesN && !(grows && p == pagesN+1) {
+				fmt.Fprint(w, "[]")
+				return
+			}
+			var entries []string
+			for i := range 100 {
+				entries = append(entries, fmt.Sprintf(`{"source_id":%d,"source_type":"Project"}`, (p-1)*100+i+1))
+			}
+			fmt.Fprint(w, "["+strings.Join(entries, ",")+"]")
+		}))
+		client, _, err := NewClient(srv.URL+"/api/v4", "glpat-caller00000000000001", testClientOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newCollector(client, Options{Concurrency: concurrency})
+		got, err := listAll[membershipWire](context.Background(), c, "users/1/memberships", nil)
+		srv.Close()
+		if grows {
+			if !errors.Is(err, errListChanged) {
+				t.Errorf("entries past the last page: err %v, want the list changed", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[int64]bool{}
+		for _, m := range got {
+			ids[m.SourceID] = true
+		}
+		if len(got) != pagesN*100 || len(ids) != pagesN*100 {
+			t.Errorf("%d entries (%d distinct), want %d", len(got), len(ids), pagesN*100)
+		}
+		if n := requests.Load(); n < pagesN || n > pagesN+concurrency-1 {
+			t.Errorf("%d requests for %d pages, want at most %d more", n, pagesN, concurrency-1)
+		}
+		if m := most.Load(); m < 2 || m > concurrency {
+			t.Errorf("at most %d requests in flight, want pages asked for together, within the concurrency %d", m, concurrency)
+		}
 	}
 }

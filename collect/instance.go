@@ -43,8 +43,17 @@ func (c *collector) instance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := c.readInstanceLists(ctx)
+	// The per-project facts need only the project lists, not the users
+	// (GET /users is read page by page with keyset, the longest of the
+	// lists): they start as soon as the projects are in, and their trigger
+	// owners get the users' details once those are read (ownTriggers).
+	facts, fctx := errgroup.WithContext(backgroundCtx(ctx))
+	facts.SetLimit(c.concurrency)
+	l, err := c.readInstanceLists(ctx, func(projects, archived []projectWire) {
+		facts.Go(func() error { return c.instanceProjectFacts(fctx, projects, archived, facts) })
+	})
 	if err != nil {
+		_ = facts.Wait()
 		return err
 	}
 	if settingsOK {
@@ -74,7 +83,39 @@ func (c *collector) instance(ctx context.Context) error {
 	if c.pastDeadline() {
 		return ctx.Err()
 	}
-	return c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK)
+	err = c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK)
+	if ferr := facts.Wait(); err == nil {
+		err = ferr
+	}
+	c.ownTriggers(owners)
+	return err
+}
+
+// instanceProjectFacts reads every project's triggers and job token setting
+// (projectFacts) without the users' details: the trigger owners are
+// completed by ownTriggers.
+func (c *collector) instanceProjectFacts(ctx context.Context, projects, archived []projectWire, g *errgroup.Group) error {
+	t := newTree(nil, projects, archived, false)
+	res := make([]inventory.Resource, 0, len(t.projects))
+	for _, pid := range sortedKeys(t.projects) {
+		r := t.project(pid)
+		c.setProject(r, nil)
+		res = append(res, r)
+	}
+	scopes := !c.opts.SkipJobTokenScope && len(res) > 0 && !c.unavailable("instance", featJobTokenScope)
+	return c.projectFacts(ctx, res, map[int64]*inventory.Owner{}, scopes, c.starter(g, ctx))
+}
+
+// ownTriggers gives each trigger's owner what the users list says of it,
+// as the trigger reads would have with the list at hand.
+func (c *collector) ownTriggers(owners map[int64]*inventory.Owner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.others {
+		if t.Kind == inventory.KindPipelineTrigger && t.Owner != nil {
+			t.Owner = mergeOwner(ownerCopy(owners[t.Owner.ID]), t.Owner)
+		}
+	}
 }
 
 // ErrNotServedAsAdmin is returned (wrapped) when /user says the caller is an
@@ -124,8 +165,10 @@ type instanceLists struct {
 	projectsOK, groupsOK, accountsOK bool
 }
 
-// readInstanceLists reads the instance-wide lists concurrently.
-func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, error) {
+// readInstanceLists reads the instance-wide lists concurrently, and calls
+// projectsRead as soon as the project lists are read (either may have
+// failed: its gap is recorded and it is empty).
+func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(projects, archived []projectWire)) (*instanceLists, error) {
 	var (
 		l                          instanceLists
 		patsOK, usersOK, deploysOK bool
@@ -168,11 +211,26 @@ func (c *collector) readInstanceLists(ctx context.Context) (*instanceLists, erro
 	// (https://docs.gitlab.com/api/projects/#list-all-projects).
 	keyset := cloneQuery(keysetByID)
 	keyset.Set("simple", "true")
+	// The second of the two project lists to finish hands both on.
+	var (
+		pmu     sync.Mutex
+		pending = 2
+	)
+	projectListDone := func() {
+		pmu.Lock()
+		defer pmu.Unlock()
+		// A list that failed is nil (listAll), and its gap recorded.
+		if pending--; pending == 0 && gctx.Err() == nil {
+			projectsRead(l.projects, l.archived)
+		}
+	}
 	read("projects", &l.projectsOK, func() (err error) {
+		defer projectListDone()
 		l.projects, err = listAll[projectWire](gctx, c, "projects", keyset)
 		return err
 	})
 	read("archived projects", &archivedOK, func() (err error) {
+		defer projectListDone()
 		q := cloneQuery(keyset)
 		q.Set("archived", "true")
 		l.archived, err = listAll[projectWire](gctx, c, "projects", q)
@@ -347,17 +405,6 @@ func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds,
 				return c.resourceTokens(ctx, res, fmt.Sprintf("groups/%d/access_tokens", gid), owners)
 			})
 		}
-	}
-	scopes := !c.opts.SkipJobTokenScope && len(t.projects) > 0 && !c.unavailable("instance", featJobTokenScope)
-	projects := make([]inventory.Resource, 0, len(t.projects))
-	for _, pid := range sortedKeys(t.projects) {
-		res := t.project(pid)
-		c.setProject(res, nil)
-		projects = append(projects, res)
-	}
-	if err := c.projectFacts(gctx, projects, owners, scopes, task); err != nil {
-		_ = g.Wait()
-		return err
 	}
 	if err := g.Wait(); err != nil {
 		return err

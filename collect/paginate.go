@@ -76,9 +76,7 @@ func (c *collector) fetch(ctx context.Context, path string, query url.Values, de
 func (c *collector) exchange(ctx context.Context, what string, send func(w io.Writer) (*gitlab.Response, error), decode func([]byte) error) (*gitlab.Response, error) {
 	var lastErr error
 	for attempt := 0; attempt <= decodeRetries; attempt++ {
-		select {
-		case c.sem <- struct{}{}:
-		case <-ctx.Done():
+		if !c.acquire(ctx) {
 			c.cutOff(what)
 			return nil, ctx.Err()
 		}
@@ -86,7 +84,7 @@ func (c *collector) exchange(ctx context.Context, what string, send func(w io.Wr
 		buf.Reset()
 		resp, err := send(buf)
 		err = markMissingRoute(resp, err)
-		<-c.sem
+		c.release(ctx)
 		c.progress()
 		if err == nil {
 			if derr := decode(buf.Bytes()); derr != nil {
@@ -111,6 +109,22 @@ func (c *collector) exchange(ctx context.Context, what string, send func(w io.Wr
 	}
 	return nil, lastErr
 }
+
+// backgroundKey marks a context whose requests are background work: they
+// wait for a request slot behind every foreground request (slots).
+type backgroundKey struct{}
+
+// backgroundCtx marks ctx's requests as background work.
+func backgroundCtx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+func isBackground(ctx context.Context) bool { b, _ := ctx.Value(backgroundKey{}).(bool); return b }
+
+// acquire takes a request slot; false when ctx ended first.
+func (c *collector) acquire(ctx context.Context) bool { return c.slots.acquire(ctx, isBackground(ctx)) }
+
+func (c *collector) release(context.Context) { c.slots.release() }
 
 // errMissingFields is returned (wrapped) for an answer that lacks a field
 // GitLab always sends (record.missing).
@@ -274,23 +288,60 @@ func listOnce[T any](ctx context.Context, c *collector, path string, query url.V
 	case total > 1:
 		return listPages(ctx, c, path, q, l, int(total), resp.Header.Get("X-Total"))
 	}
-	for n := 2; ; n++ {
+	return listAhead(ctx, c, path, q, l)
+}
+
+// listAhead reads pages 2, 3, ... of a list whose length GitLab does not
+// say (no X-Total-Pages past 10,000 entries), following X-Next-Page. The
+// pages are asked for a window at a time, the window doubling up to the
+// concurrency, instead of one after the other: a list of 94,000 tokens is
+// 940 pages, which one at a time take 940 round trips. A window may run
+// past the last page; those pages must be empty (GitLab answers an empty
+// page past the end), and cost at most concurrency-1 requests.
+func listAhead[T any](ctx context.Context, c *collector, path string, q url.Values, l *listed[T]) (*listed[T], error) {
+	type fetched struct {
+		p   page[T]
+		r   *gitlab.Response
+		err error
+	}
+	window := 1
+	for n := 2; ; {
 		if n > c.maxPages {
 			return nil, pagingError(path, "no last page after %d pages, the most tokenaudit reads of one list", c.maxPages)
 		}
-		pq := cloneQuery(q)
-		pq.Set("page", strconv.Itoa(n))
-		p, r, err := getPage[T](ctx, c, path, pq)
-		if err != nil {
-			return nil, err
+		w := min(window, c.maxPages-n+1)
+		got := make([]fetched, w)
+		var wg sync.WaitGroup
+		for i := range w {
+			wg.Go(func() {
+				pq := cloneQuery(q)
+				pq.Set("page", strconv.Itoa(n+i))
+				p, r, err := getPage[T](ctx, c, path, pq)
+				got[i] = fetched{p, r, err}
+			})
 		}
-		l.add(n, p)
-		switch {
-		case r.NextPage == 0:
-			return l, nil
-		case r.NextPage != int64(n)+1:
-			return nil, pagingError(path, "X-Next-Page is %d on page %d (want %d, or none on the last page)", r.NextPage, n, n+1)
+		wg.Wait()
+		// In page order: what a page past the last answered does not count.
+		for i, f := range got {
+			pn := n + i
+			if f.err != nil {
+				return nil, f.err
+			}
+			l.add(pn, f.p)
+			switch {
+			case f.r.NextPage == 0:
+				for j, after := range got[i+1:] {
+					if after.err == nil && len(after.p.items)+len(after.p.bad) > 0 {
+						return nil, fmt.Errorf("%w: %s ended on page %d, and page %d has entries", errListChanged, path, pn, pn+1+j)
+					}
+				}
+				return l, nil
+			case f.r.NextPage != int64(pn)+1:
+				return nil, pagingError(path, "X-Next-Page is %d on page %d (want %d, or none on the last page)", f.r.NextPage, pn, pn+1)
+			}
 		}
+		n += w
+		window = min(2*window, c.concurrency)
 	}
 }
 
