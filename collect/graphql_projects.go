@@ -351,18 +351,18 @@ func (c *collector) gqlTriggers(ctx context.Context, n *gqlProject, res inventor
 		return nil
 	}
 	c.addGQLTriggers(pt.Nodes, res, owners)
+	// A cursor seen before would read the same pages forever.
+	seen := map[string]bool{}
 	for page, after := 1, pt.PageInfo; after.HasNextPage; page++ {
-		if after.EndCursor == "" || page >= c.maxPages {
-			return c.gapOrStop(ctx, projectName(res.Path, res.ID), factNames[factTriggers], pagingError("graphql", "pipelineTriggers of project %d: a next page without a cursor, or too many pages", res.ID))
+		if after.EndCursor == "" || seen[after.EndCursor] || page >= c.maxPages {
+			return c.gapOrStop(ctx, projectName(res.Path, res.ID), factNames[factTriggers], pagingError("graphql", "pipelineTriggers of project %d: a next page without a new cursor, or too many pages", res.ID))
 		}
+		seen[after.EndCursor] = true
 		next, err := c.moreTriggers(ctx, res, after.EndCursor)
 		if err != nil {
 			return c.gapOrStop(ctx, projectName(res.Path, res.ID), factNames[factTriggers], err)
 		}
 		c.addGQLTriggers(next.Nodes, res, owners)
-		if next.PageInfo.EndCursor == after.EndCursor {
-			break
-		}
 		after = next.PageInfo
 	}
 	return nil

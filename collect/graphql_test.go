@@ -356,3 +356,125 @@ func TestGraphQLSkips(t *testing.T) {
 		t.Errorf("%d tokens with the skips, %d without: a skip must not lose tokens", len(lean.inv.Tokens), len(full.inv.Tokens))
 	}
 }
+
+// TestGraphQLTriggerPages: a project with more than one page of triggers
+// (130, GraphQL's pages hold 100) gets its further pages from GraphQL with
+// skip_trigger_created_at, and every trigger is in the inventory.
+func TestGraphQLTriggerPages(t *testing.T) {
+	w := generate(t, "small", 9)
+	var admin int64
+	for _, u := range w.Users {
+		if u.Admin && u.State == "active" {
+			admin = u.ID
+			break
+		}
+	}
+	var target int64
+	for _, p := range w.Projects {
+		if !ownerlessIn(w, p.ID) {
+			target = p.ID
+			break
+		}
+	}
+	next := int64(1)
+	for _, tr := range w.Triggers {
+		next = max(next, tr.ID+1)
+	}
+	for i := range 130 {
+		w.Triggers = append(w.Triggers, &gitlabsim.Trigger{
+			ID: next + int64(i), ProjectID: target, OwnerID: admin, Description: fmt.Sprintf("many-%d", i),
+			CreatedAt: w.Now.AddDate(0, -1, 0), UpdatedAt: w.Now.AddDate(0, -1, 0),
+			Value: fmt.Sprintf("glptt-many%016d", i),
+		})
+	}
+	run, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), Options{SkipTriggerCreatedAt: true, SkipImpersonation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, tok := range run.inv.Tokens {
+		if tok.Kind == inventory.KindPipelineTrigger && tok.Resource.ID == target {
+			got++
+		}
+	}
+	want := 0
+	for _, tr := range w.Triggers {
+		if tr.ProjectID == target {
+			want++
+		}
+	}
+	if got != want || want <= 100 {
+		t.Errorf("%d triggers of project %d in the inventory, the World has %d", got, target, want)
+	}
+	// The project's triggers came from GraphQL: REST read only the
+	// projects with an ownerless trigger, and GraphQL one request more than
+	// the batches (the second page).
+	ownerless := 0
+	for _, p := range w.Projects {
+		if ownerlessIn(w, p.ID) {
+			ownerless++
+		}
+	}
+	counts := run.srv.Counts()
+	if n := counts["GET /projects/:id/triggers"]; n != ownerless {
+		t.Errorf("%d REST trigger lists, want %d (the projects with an ownerless trigger)", n, ownerless)
+	}
+	// The projects' batches, and those of the bot users holding tokens.
+	bots := map[int64]bool{}
+	users := map[int64]*gitlabsim.User{}
+	for _, u := range w.Users {
+		users[u.ID] = u
+	}
+	for _, tok := range w.Tokens {
+		if u := users[tok.UserID]; u != nil && u.UserType == gitlabsim.UserTypeProjectBot {
+			bots[u.ID] = true
+		}
+	}
+	batches := (len(w.Projects)+99)/100 + (len(bots)+99)/100
+	if n := counts["POST /api/graphql"]; n != batches+1 {
+		t.Errorf("%d GraphQL requests, want %d batches and the second page of triggers", n, batches)
+	}
+}
+
+// ownerlessIn reports whether project pid has a trigger whose owner is gone.
+func ownerlessIn(w *gitlabsim.World, pid int64) bool {
+	users := map[int64]bool{}
+	for _, u := range w.Users {
+		users[u.ID] = true
+	}
+	for _, tr := range w.Triggers {
+		if tr.ProjectID == pid && !users[tr.OwnerID] {
+			return true
+		}
+	}
+	return false
+}
+
+// TestGraphQLTriggerCursorLoop: a server whose trigger pages lead back to a
+// cursor already followed ends in a gap for that project, not in paging
+// forever.
+func TestGraphQLTriggerCursorLoop(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cursor := []string{"QQ", "Qg"}[requests.Add(1)%2]
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"data":{"projects":{"nodes":[{"id":"gid://gitlab/Project/7","pipelineTriggers":{"pageInfo":{"hasNextPage":true,"endCursor":%q},"nodes":[]}}]}}}`, cursor)
+	}))
+	defer srv.Close()
+	client, _, err := NewClient(srv.URL+"/api/v4", "glpat-caller00000000000001", testClientOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector(client, Options{SkipTriggerCreatedAt: true})
+	res := inventory.Resource{Type: inventory.ResourceProject, ID: 7, Path: "g/p"}
+	n := &gqlProject{ID: "gid://gitlab/Project/7", PipelineTriggers: &gqlTriggers{PageInfo: gqlPageInfo{HasNextPage: true, EndCursor: "QQ"}}}
+	if err := c.gqlTriggers(context.Background(), n, res, nil, &restWork{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests.Load(); got > 3 {
+		t.Errorf("%d requests for a cursor loop, want the loop seen at once", got)
+	}
+	if len(c.inv.Gaps) != 1 || c.inv.Gaps[0].What != "pipeline triggers" || c.inv.Gaps[0].Kind != inventory.GapError {
+		t.Errorf("gaps %+v, want one error gap for the project's triggers", c.inv.Gaps)
+	}
+}
