@@ -368,15 +368,18 @@ func (c *collector) gqlTriggers(ctx context.Context, n *gqlProject, res inventor
 	return nil
 }
 
+// moreTriggersQuery asks for the page of one project's triggers after a
+// cursor.
+const moreTriggersQuery = `query tokenauditTriggers($ids: [ID!], $after: String) { projects(ids: $ids, first: 1) { nodes { id pipelineTriggers(first: 100, after: $after) { ` + triggerFields + ` } } } }`
+
 // moreTriggers reads the page of a project's triggers after cursor.
 func (c *collector) moreTriggers(ctx context.Context, res inventory.Resource, cursor string) (*gqlTriggers, error) {
-	const q = `query tokenauditTriggers($ids: [ID!], $after: String) { projects(ids: $ids, first: 1) { nodes { id pipelineTriggers(first: 100, after: $after) { ` + triggerFields + ` } } } }`
 	var data struct {
 		Projects struct {
 			Nodes []gqlProject `json:"nodes"`
 		} `json:"projects"`
 	}
-	errs, err := c.graphql(ctx, q, map[string]any{"ids": []string{globalID("Project", res.ID)}, "after": cursor}, &data)
+	errs, err := c.graphql(ctx, moreTriggersQuery, map[string]any{"ids": []string{globalID("Project", res.ID)}, "after": cursor}, &data)
 	if err != nil {
 		return nil, err
 	}

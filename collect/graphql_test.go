@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -476,5 +477,40 @@ func TestGraphQLTriggerCursorLoop(t *testing.T) {
 	}
 	if len(c.inv.Gaps) != 1 || c.inv.Gaps[0].What != "pipeline triggers" || c.inv.Gaps[0].Kind != inventory.GapError {
 		t.Errorf("gaps %+v, want one error gap for the project's triggers", c.inv.Gaps)
+	}
+}
+
+// collectorQueriesFile holds the GraphQL queries the collector sends, for
+// the simulator's independent python check, which posts them as they are
+// (internal/gitlabsim/pygitlab_test.go).
+const collectorQueriesFile = "../internal/gitlabsim/testdata/collector_queries.json"
+
+// TestGraphQLQueriesFile keeps collectorQueriesFile equal to the queries the
+// collector sends; TOKENAUDIT_UPDATE_QUERIES=1 rewrites it.
+func TestGraphQLQueriesFile(t *testing.T) {
+	count := &collector{opts: Options{}}
+	lean := &collector{opts: Options{SkipTriggerCreatedAt: true}}
+	queries := map[string]string{
+		"projects_count":    count.projectsQuery(true, true),
+		"projects_triggers": lean.projectsQuery(true, true),
+		"more_triggers":     moreTriggersQuery,
+		"levels":            levelsQuery,
+	}
+	want, err := json.MarshalIndent(queries, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	if os.Getenv("TOKENAUDIT_UPDATE_QUERIES") != "" {
+		if err := os.WriteFile(collectorQueriesFile, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(collectorQueriesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(have, want) {
+		t.Errorf("%s differs from the collector's queries; run TOKENAUDIT_UPDATE_QUERIES=1 go test ./collect -run TestGraphQLQueriesFile", collectorQueriesFile)
 	}
 }

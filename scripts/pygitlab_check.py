@@ -34,7 +34,12 @@ with plain HTTP (urllib, no python-gitlab needed for that part):
                  "user_ids": [7, ...],        # users whose memberships to read
                  "batch": 100}}
 
-and adds "graphql" to its output: per project its inbound job token
+With "queries" in the "graphql" plan (the texts tokenaudit's collector
+sends: "projects_count", "projects_triggers", "more_triggers", "levels"),
+it posts those instead, with the variables the collector sends, so the
+check covers the very queries tokenaudit depends on.
+
+It adds "graphql" to its output: per project its inbound job token
 setting and triggers (ID, description, owner, last used; null for a
 trigger GraphQL could not return), per user its direct memberships, the
 errors GitLab answered, and the HTTP statuses seen.
@@ -175,6 +180,52 @@ def run_graphql(url, token, plan):
     return {"projects": projects, "users": users, "errors": gql.errors, "statuses": gql.statuses}
 
 
+def run_collector_queries(url, token, plan):
+    """The collector's own queries: per batch of projects its count query
+    (the default) and its trigger query (skip_trigger_created_at), each
+    project's further trigger pages by cursor, and the bot users' levels."""
+    gql = GraphQL(url, token)
+    q = plan["queries"]
+    batch = int(plan.get("batch", 100))
+    projects = {}
+    ids = plan.get("project_ids", [])
+    for start in range(0, len(ids), batch):
+        chunk = ["gid://gitlab/Project/%d" % i for i in ids[start:start + batch]]
+        counts = gql.post(q["projects_count"], {"ids": chunk, "first": len(chunk)})
+        count_of = {}
+        for node in counts["projects"]["nodes"]:
+            conn = node.get("pipelineTriggers") or {}
+            count_of[node["id"]] = conn.get("count")
+        data = gql.post(q["projects_triggers"], {"ids": chunk, "first": len(chunk)})
+        for node in data["projects"]["nodes"]:
+            settings = node["ciCdSettings"] or {}
+            conn = node["pipelineTriggers"] or {"nodes": [], "pageInfo": {"hasNextPage": False}}
+            triggers = [trigger_entry(n) for n in conn["nodes"]]
+            info = conn["pageInfo"]
+            while info["hasNextPage"]:
+                more = gql.post(q["more_triggers"], {"ids": [node["id"]], "after": info["endCursor"]})
+                conn2 = more["projects"]["nodes"][0]["pipelineTriggers"]
+                triggers += [trigger_entry(n) for n in conn2["nodes"]]
+                info = conn2["pageInfo"]
+            projects[str(gid_number(node["id"]))] = {
+                "inbound": settings.get("inboundJobTokenScopeEnabled"),
+                "count": count_of.get(node["id"]),
+                "triggers": triggers,
+            }
+    users = {}
+    uids = plan.get("user_ids", [])
+    for start in range(0, len(uids), batch):
+        chunk = ["gid://gitlab/User/%d" % i for i in uids[start:start + batch]]
+        data = gql.post(q["levels"], {"ids": chunk, "first": len(chunk)})
+        for node in data["users"]["nodes"]:
+            ms = ["group %d: %d" % (gid_number(m["group"]["id"]), m["accessLevel"]["integerValue"])
+                  for m in node["groupMemberships"]["nodes"]]
+            ms += ["project %d: %d" % (gid_number(m["project"]["id"]), m["accessLevel"]["integerValue"])
+                   for m in node["projectMemberships"]["nodes"]]
+            users[str(gid_number(node["id"]))] = {"bot": None, "memberships": sorted(ms)}
+    return {"projects": projects, "users": users, "errors": gql.errors, "statuses": gql.statuses}
+
+
 def main(argv):
     if len(argv) != 3:
         sys.stderr.write("usage: GITLAB_TOKEN=... %s URL PLAN_JSON\n" % argv[0])
@@ -187,7 +238,10 @@ def main(argv):
 
     result = {"python_gitlab": gitlab.__version__ if gitlab else None, "lists": {}}
     if "graphql" in plan:
-        result["graphql"] = run_graphql(url, token, plan["graphql"])
+        if "queries" in plan["graphql"]:
+            result["graphql"] = run_collector_queries(url, token, plan["graphql"])
+        else:
+            result["graphql"] = run_graphql(url, token, plan["graphql"])
     if not plan.get("rest", True):
         print(json.dumps(result, sort_keys=True))
         return 0
