@@ -922,12 +922,16 @@ With GraphQL unavailable (an old GitLab, a proxy that blocks it) or a field miss
 ## What limits each figure
 
 - **Requests**: the collector reads each instance-wide list once and asks per project or group only what no list
-  offers; the few requests above the minimum are the archived-projects list and, in groups mode, the
-  credentials-inventory probe (one request per top-level group, on GitLab.com). 429s are extra requests.
+  offers; the few requests above the minimum are the archived-projects list, the pages read ahead past the end
+  of a list GitLab gives no count for (more than 10,000 entries: at most concurrency - 1 per list) and, in groups
+  mode, the credentials-inventory probe (one request per top-level group, on GitLab.com). 429s are extra requests.
 - **0 ms latency**: CPU. The simulator and tokenaudit share this machine's cores (and, while these figures were
   taken, other work on it): the simulator's JSON encoding and tokenaudit's decoding are the whole cost.
 - **20 ms and 100 ms**: the latency bound, plus the CPU time per request of both processes, which adds to every
-  request's latency when both processes compete for two cores.
+  request's latency when both processes compete for two cores, plus one chain the bound ignores: ` + "`GET /users`" + ` is
+  read one keyset page after another (GitLab refuses offsets past 50,000 users), and the per-person reads wait
+  for it. The per-project batches and the other lists run beside it, at a lower priority for request slots, but
+  on ` + "`large`" + ` (106 pages) and ` + "`xl`" + ` (566) part of that time is left idle.
 - **Rate limit**: the rate bound. tokenaudit reads RateLimit-Remaining and RateLimit-Reset from every response and
   spreads the remaining quota over the time to the reset (` + "`collect/pacer.go`" + `), so it neither waits
   idle nor bounces off the limit. A 429 could only come from the few requests sent at a window's start, before
