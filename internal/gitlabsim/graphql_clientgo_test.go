@@ -235,17 +235,7 @@ func TestClientGoGraphQLGroundTruth(t *testing.T) {
 	if len(bots) == 0 {
 		t.Fatal("the small World has no bot users")
 	}
-	want := map[int64][]string{}
-	for _, g := range w.Groups {
-		for _, m := range g.Members {
-			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("group %d: %d", g.ID, m.AccessLevel))
-		}
-	}
-	for _, p := range w.Projects {
-		for _, m := range p.Members {
-			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("project %d: %d", p.ID, m.AccessLevel))
-		}
-	}
+	want := worldMemberships(w)
 	levels := map[int]string{10: "GUEST", 15: "PLANNER", 20: "REPORTER", 30: "DEVELOPER", 40: "MAINTAINER", 50: "OWNER"}
 	seen := 0
 	for start := 0; start < len(bots); start += 100 {
@@ -298,4 +288,21 @@ func tr64(g string) int64 {
 	var id int64
 	fmt.Sscanf(g, "gid://gitlab/User/%d", &id)
 	return id
+}
+
+// worldMemberships is every user's direct memberships in the World, as
+// "group ID: level" and "project ID: level", in the World's order.
+func worldMemberships(w *World) map[int64][]string {
+	want := map[int64][]string{}
+	for _, g := range w.Groups {
+		for _, m := range g.Members {
+			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("group %d: %d", g.ID, m.AccessLevel))
+		}
+	}
+	for _, p := range w.Projects {
+		for _, m := range p.Members {
+			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("project %d: %d", p.ID, m.AccessLevel))
+		}
+	}
+	return want
 }

@@ -394,17 +394,7 @@ func checkPythonGraphQL(t *testing.T, w *World, got pygraphqlOutput, botIDs []in
 		}
 	}
 
-	want := map[int64][]string{}
-	for _, g := range w.Groups {
-		for _, m := range g.Members {
-			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("group %d: %d", g.ID, m.AccessLevel))
-		}
-	}
-	for _, p := range w.Projects {
-		for _, m := range p.Members {
-			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("project %d: %d", p.ID, m.AccessLevel))
-		}
-	}
+	want := worldMemberships(w)
 	if len(got.Users) != len(botIDs) {
 		t.Errorf("python read %d bots, World has %d", len(got.Users), len(botIDs))
 	}
