@@ -49,11 +49,18 @@ func (c *collector) instance(ctx context.Context) error {
 	// owners get the users' details once those are read (ownTriggers).
 	facts, fctx := errgroup.WithContext(backgroundCtx(ctx))
 	facts.SetLimit(c.concurrency)
+	var stream *impStream
+	if !c.opts.SkipImpersonation {
+		stream = c.newImpStream(ctx)
+	}
 	l, err := c.readInstanceLists(ctx, func(projects, archived []projectWire) {
 		facts.Go(func() error { return c.instanceProjectFacts(fctx, projects, archived, facts) })
-	})
+	}, stream)
 	if err != nil {
 		_ = facts.Wait()
+		if stream != nil {
+			_ = stream.wait()
+		}
 		return err
 	}
 	if settingsOK {
@@ -83,9 +90,14 @@ func (c *collector) instance(ctx context.Context) error {
 	if c.pastDeadline() {
 		return ctx.Err()
 	}
-	err = c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK)
+	err = c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK, stream)
 	if ferr := facts.Wait(); err == nil {
 		err = ferr
+	}
+	if stream != nil {
+		if serr := stream.wait(); err == nil {
+			err = serr
+		}
 	}
 	c.ownTriggers(owners)
 	return err
@@ -168,7 +180,10 @@ type instanceLists struct {
 // readInstanceLists reads the instance-wide lists concurrently, and calls
 // projectsRead as soon as the project lists are read (either may have
 // failed: its gap is recorded and it is empty).
-func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(projects, archived []projectWire)) (*instanceLists, error) {
+//
+// stream, when set, gets each page of the users list as it comes in, and
+// the token list and service accounts once both are read (impStream).
+func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(projects, archived []projectWire), stream *impStream) (*instanceLists, error) {
 	var (
 		l                          instanceLists
 		patsOK, usersOK, deploysOK bool
@@ -189,7 +204,23 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 			return nil
 		})
 	}
+	// The stream needs the token list and the service accounts.
+	var (
+		smu      sync.Mutex
+		sPending = 1
+	)
+	if !c.unavailable(inst, featServiceAccounts) {
+		sPending++
+	}
+	streamListDone := func() {
+		smu.Lock()
+		defer smu.Unlock()
+		if sPending--; sPending == 0 && stream != nil && gctx.Err() == nil {
+			stream.setReady(l.pats, l.accounts)
+		}
+	}
 	read("personal access tokens", &patsOK, func() (err error) {
+		defer streamListDone()
 		l.pats, err = listAll[patWire](gctx, c, "personal_access_tokens", nil)
 		return err
 	})
@@ -197,7 +228,11 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 	// project or group access token adds a bot user
 	// (https://docs.gitlab.com/api/rest/#keyset-based-pagination).
 	read("users", &usersOK, func() (err error) {
-		l.users, err = listAll[userWire](gctx, c, "users", keysetByID)
+		uctx := gctx
+		if stream != nil {
+			uctx = withPages(gctx, stream.users)
+		}
+		l.users, err = listAll[userWire](uctx, c, "users", keysetByID)
 		return err
 	})
 	read("deploy tokens", &deploysOK, func() (err error) {
@@ -241,6 +276,7 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 	// carry no user_type (https://docs.gitlab.com/api/service_accounts/).
 	if !c.unavailable(inst, featServiceAccounts) {
 		read("service accounts", &l.accountsOK, func() (err error) {
+			defer streamListDone()
 			l.accounts, err = listAll[serviceAccountWire](gctx, c, "service_accounts", nil)
 			return err
 		})
@@ -249,7 +285,11 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 		l.groups, err = listAll[groupWire](gctx, c, "groups", url.Values{"all_available": {"true"}})
 		return err
 	})
-	if err := g.Wait(); err != nil && !c.pastDeadline() {
+	err := g.Wait()
+	if stream != nil {
+		stream.closeInput()
+	}
+	if err != nil && !c.pastDeadline() {
 		return nil, err
 	}
 	// Past max_duration the lists read in full are kept (a list cut off is
@@ -374,13 +414,16 @@ func (c *collector) addPATs(pats []patWire, owners map[int64]*inventory.Owner, a
 // impersonation tokens of each holder (after a probe), person reach when
 // asked for, the access levels of bot tokens, and each project's triggers
 // and job token scope.
-func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds, pats []patWire, owners map[int64]*inventory.Owner, t *tree, treeComplete bool) error {
+func (c *collector) instancePerResource(ctx context.Context, need instanceNeeds, pats []patWire, owners map[int64]*inventory.Owner, t *tree, treeComplete bool, stream *impStream) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	task := c.starter(g, gctx)
 
-	if err := c.impersonation(ctx, need, owners, task); err != nil {
-		return err
+	// The stream read the impersonation tokens as the users came in.
+	if stream == nil || !stream.streamed() {
+		if err := c.impersonation(ctx, need, owners, task); err != nil {
+			return err
+		}
 	}
 	setReach := func() {}
 	if c.opts.PersonReach {

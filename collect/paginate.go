@@ -364,6 +364,9 @@ func listKeyset[T any](ctx context.Context, c *collector, path string, q url.Val
 		if err != nil {
 			return nil, err
 		}
+		if fn := pageHook[T](ctx); fn != nil {
+			fn(p.items)
+		}
 		l.add(n, p)
 		if r.NextLink == "" {
 			return l, nil
