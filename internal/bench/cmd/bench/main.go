@@ -929,9 +929,9 @@ With GraphQL unavailable (an old GitLab, a proxy that blocks it) or a field miss
   taken, other work on it): the simulator's JSON encoding and tokenaudit's decoding are the whole cost.
 - **20 ms and 100 ms**: the latency bound, plus the CPU time per request of both processes, which adds to every
   request's latency when both processes compete for two cores, plus one chain the bound ignores: ` + "`GET /users`" + ` is
-  read one keyset page after another (GitLab refuses offsets past 50,000 users), and the per-person reads wait
-  for it. The per-project batches and the other lists run beside it, at a lower priority for request slots, but
-  on ` + "`large`" + ` (106 pages) and ` + "`xl`" + ` (566) part of that time is left idle.
+  read one keyset page after another (GitLab refuses offsets past 50,000 users; 106 pages on ` + "`large`" + `, 566 on
+  ` + "`xl`" + `). The per-project batches, the other lists and the impersonation reads of the people already read
+  run beside it at a lower priority for request slots, so the chain costs little beyond its own length.
 - **Rate limit**: the rate bound. tokenaudit reads RateLimit-Remaining and RateLimit-Reset from every response and
   spreads the remaining quota over the time to the reset (` + "`collect/pacer.go`" + `), so it neither waits
   idle nor bounces off the limit. A 429 could only come from the few requests sent at a window's start, before
