@@ -113,10 +113,11 @@ func DefaultConfig() Config {
 }
 
 // defaultMaxDuration bounds a whole run unless max_duration says
-// otherwise: six times the hour the xl simulator preset (100,000 tokens,
-// about 116,000 requests) takes at GitLab.com's 2,000 requests a minute
-// (docs/performance.md): room for instances several times that size, while
-// a GitLab that answers ever more slowly cannot hold a scheduled job forever.
+// otherwise: the xl simulator preset (100,000 tokens) takes about 81,000
+// requests over REST alone, 40 minutes at GitLab.com's 2,000 requests a
+// minute, and about 35,000 with GraphQL (docs/performance.md): room for
+// instances several times that size, while a GitLab that answers ever more
+// slowly cannot hold a scheduled job forever.
 const defaultMaxDuration = 6 * time.Hour
 
 // defaultConfigFiles are looked for in the working directory when --config
