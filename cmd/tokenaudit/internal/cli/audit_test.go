@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tokenaudit/tokenaudit/internal/gitlabsim"
 	"github.com/tokenaudit/tokenaudit/internal/secrettest"
 )
@@ -458,5 +460,42 @@ func TestSelfModeNote(t *testing.T) {
 	res = run(t, "audit", "--gitlab-url", srv.URL(), "--mode", "self")
 	if strings.Contains(res.stderr, "note:") {
 		t.Errorf("a note although self mode was asked for: %q", res.stderr)
+	}
+}
+
+// TestAuditGraphQLFlags: by default the audit batches through GitLab's
+// GraphQL API; --graphql=false makes it ask GraphQL nothing; both report the
+// same tokens and findings.
+func TestAuditGraphQLFlags(t *testing.T) {
+	cleanEnv(t)
+	w, err := gitlabsim.Generate("small", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, w, gitlabsim.Options{})
+	t.Setenv("GITLAB_TOKEN", w.AdminToken())
+	var reports [2]map[string]any
+	for i, args := range [][]string{nil, {"--graphql=false"}} {
+		srv.ResetCounts()
+		res := run(t, append([]string{"audit", "--gitlab-url", srv.URL(), "--format", "json", "--fail-on", "none"}, args...)...)
+		if res.code != ExitOK {
+			t.Fatalf("%v: exit %d; stderr:\n%s", args, res.code, res.stderr)
+		}
+		n := srv.Counts()["POST /api/graphql"]
+		if (i == 0) != (n > 0) {
+			t.Errorf("%v: %d GraphQL requests", args, n)
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &reports[i]); err != nil {
+			t.Fatal(err)
+		}
+		delete(reports[i], "generated_at")
+		delete(reports[i]["summary"].(map[string]any), "requests")
+		delete(reports[i]["summary"].(map[string]any), "duration_seconds")
+	}
+	if len(reports[0]["tokens"].([]any)) == 0 {
+		t.Fatal("an empty report: the comparison checks nothing")
+	}
+	if diff := cmp.Diff(reports[0], reports[1]); diff != "" {
+		t.Errorf("the reports differ (-GraphQL +REST):\n%s", diff)
 	}
 }

@@ -141,6 +141,28 @@ func TestSettingsPrecedence(t *testing.T) {
 			},
 		},
 		{
+			name: "graphql off from the file, the skips from the environment and the flag",
+			file: "graphql: false\n",
+			env:  map[string]string{"TOKENAUDIT_SKIP_IMPERSONATION": "true"},
+			args: []string{"--skip-trigger-created-at"},
+			check: func(t *testing.T, c Config) {
+				want := DefaultConfig()
+				want.GraphQL, want.SkipImpersonation, want.SkipTriggerCreatedAt = false, true, true
+				if diff := cmp.Diff(want, c, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("config mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "graphql on by default, off by the flag",
+			args: []string{"--graphql=false"},
+			check: func(t *testing.T, c Config) {
+				if c.GraphQL || !DefaultConfig().GraphQL {
+					t.Errorf("graphql %v (default %v), want the default on and --graphql=false to turn it off", c.GraphQL, DefaultConfig().GraphQL)
+				}
+			},
+		},
+		{
 			name: "names in any case",
 			env:  map[string]string{"TOKENAUDIT_FAIL_ON": "HIGH", "TOKENAUDIT_FORMAT": " JSON"},
 			args: []string{"--mode", "Instance"},
