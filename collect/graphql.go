@@ -119,8 +119,20 @@ func (c *collector) graphql(ctx context.Context, query string, vars map[string]a
 	return errs, err
 }
 
-// postGraphQL is one exchange of graphql.
+// postGraphQL is one exchange of graphql. An answer that shows this GitLab
+// serves no GraphQL to the caller turns every fact over to REST.
 func (c *collector) postGraphQL(ctx context.Context, query string, vars map[string]any, out any) ([]gqlError, error) {
+	errs, err := c.postGraphQLOnce(ctx, query, vars, out)
+	if err != nil && ctx.Err() == nil && noGraphQL(err) {
+		why := "GitLab's GraphQL API is not available (" + errorReason(err) + ")"
+		for f := range factCount {
+			c.gqlOff(f, why)
+		}
+	}
+	return errs, err
+}
+
+func (c *collector) postGraphQLOnce(ctx context.Context, query string, vars map[string]any, out any) ([]gqlError, error) {
 	var errs []gqlError
 	_, err := c.exchange(ctx, "graphql", func(w io.Writer) (*gitlab.Response, error) {
 		resp, err := c.client.GraphQL.Do(gitlab.GraphQLQuery{Query: query, Variables: vars}, w, gitlab.WithContext(ctx))
@@ -211,6 +223,14 @@ func errorIndex(e gqlError) int {
 		}
 	}
 	return -1
+}
+
+// errorFact is the fact an error about one project's field is about.
+func errorFact(e gqlError) fact {
+	if errorField(e) == "ciCdSettings" {
+		return factScope
+	}
+	return factTriggers
 }
 
 // errorField is the field an error's path ends in below the node.

@@ -69,19 +69,16 @@ func (ms *gqlMemberships) level(res inventory.Resource) (int, bool) {
 // botLevels sets the access level of the bots' tokens (bots: bot user ID →
 // its project or group) through GraphQL, and reads over REST the token
 // lists of the resources it could not: every one when GraphQL cannot
-// serve the fact, else those of the bots an answer left out. The first
-// batch goes alone, as the probe of a GitLab without GraphQL.
+// serve the fact, else those of the bots an answer left out.
 func (c *collector) botLevels(ctx context.Context, bots map[int64]inventory.Resource, owners map[int64]*inventory.Owner) error {
 	ids := sortedKeys(bots)
 	if len(ids) == 0 {
 		return nil
 	}
 	var rest levelsLeft
-	all := batches(ids)
-	c.levelBatch(ctx, all[0], bots, &rest)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
-	for _, b := range all[1:] {
+	for _, b := range batches(ids) {
 		g.Go(func() error { c.levelBatch(gctx, b, bots, &rest); return nil })
 	}
 	if err := g.Wait(); err != nil {
@@ -154,9 +151,6 @@ func (c *collector) levelBatch(ctx context.Context, uids []int64, bots map[int64
 	}
 	errs, err := c.graphql(ctx, levelsQuery, map[string]any{"ids": gids, "first": len(gids)}, &data)
 	if err != nil {
-		if ctx.Err() == nil && noGraphQL(err) {
-			c.gqlOff(factLevels, "GitLab's GraphQL API is not available ("+errorReason(err)+")")
-		}
 		rest.addBots(uids, bots)
 		return
 	}

@@ -17,32 +17,21 @@ import (
 // GraphQL in batches of 100 where this GitLab serves them, over REST where
 // not. task runs one unit of work in the caller's errgroup.
 //
-// The first batch goes alone: against a GitLab without GraphQL it is the
-// one probe that finds out, and the remaining batches never ask.
-func (c *collector) projectFacts(ctx context.Context, projects []inventory.Resource, owners map[int64]*inventory.Owner, scopes bool, task func(func(context.Context) error)) error {
+// Against a GitLab without GraphQL the run's first GraphQL request is the
+// one probe (collector.graphql); the batches queued after it found out go
+// to REST without asking.
+func (c *collector) projectFacts(projects []inventory.Resource, owners map[int64]*inventory.Owner, scopes bool, task func(func(context.Context) error)) {
 	triggers := !c.opts.SkipTriggers
-	if !triggers && !scopes || len(projects) == 0 {
-		return nil
+	if !triggers && !scopes {
+		return
 	}
-	if !c.gqlOn(factTriggers) && !c.gqlOn(factScope) {
-		c.restFacts(projects, owners, triggers, scopes, task)
-		return nil
-	}
-	all := batches(projects)
-	c.plan(1)
-	err := c.projectBatch(ctx, all[0], owners, triggers, scopes)
-	c.finished()
-	if err != nil {
-		return err
-	}
-	for _, b := range all[1:] {
+	for _, b := range batches(projects) {
 		if !c.gqlOn(factTriggers) && !c.gqlOn(factScope) {
 			c.restFacts(b, owners, triggers, scopes, task)
 			continue
 		}
 		task(func(ctx context.Context) error { return c.projectBatch(ctx, b, owners, triggers, scopes) })
 	}
-	return nil
 }
 
 // restFacts starts the REST reads of projects' facts, one task each.
@@ -189,19 +178,9 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 		}
 		after = data.Projects.PageInfo.EndCursor
 	}
-	redo, err := c.projectErrors(ctx, errs, nodes, batch, byID, owners, wantT, wantS, rest)
+	redo, denied, err := c.projectErrors(ctx, errs, nodes, batch, byID, owners, wantT, wantS, rest)
 	if redo || err != nil {
 		return err
-	}
-	denied := map[[2]int64]bool{}
-	for _, e := range errs {
-		if i := errorIndex(e); i >= 0 && i < len(nodes) {
-			f := factTriggers
-			if errorField(e) == "ciCdSettings" {
-				f = factScope
-			}
-			denied[[2]int64{idOf(nodes[i].ID), int64(f)}] = true
-		}
 	}
 	seen := map[int64]bool{}
 	for i := range nodes {
@@ -230,22 +209,15 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 	return nil
 }
 
-// batchFailed handles a batch whose exchange failed: GraphQL unavailable
-// turns both facts over to REST for the run; any other failure (5xx past
-// the retries, a timeout, a malformed answer) sends this batch to REST,
-// which makes its own gaps if it fails too.
+// batchFailed handles a batch whose exchange failed (no GraphQL, which
+// postGraphQL has turned over to REST for the run; 5xx past the retries, a
+// timeout, a malformed answer): the batch goes to REST, which makes its own
+// gaps if it fails too.
 func (c *collector) batchFailed(ctx context.Context, err error, batch []inventory.Resource, wantT, wantS bool, rest *restWork) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if noGraphQL(err) {
-		why := "GitLab's GraphQL API is not available (" + errorReason(err) + ")"
-		c.gqlOff(factTriggers, why)
-		c.gqlOff(factScope, why)
-		c.gqlOff(factLevels, why)
-	} else {
-		c.log.Debug("GraphQL batch failed; reading it over REST", "projects", len(batch), "err", errorReason(err))
-	}
+	c.log.Debug("GraphQL batch failed; reading it over REST", "projects", len(batch), "err", errorReason(err))
 	rest.addAll(batch, wantT, wantS)
 	return nil
 }
@@ -255,8 +227,10 @@ func (c *collector) batchFailed(ctx context.Context, err error, batch []inventor
 // field this GitLab lacks turns its fact over to REST and the batch is
 // asked again without it; a query too big or too slow is asked again in
 // halves (a single project then goes to REST). redo is true when the
-// batch was handled so.
-func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []gqlProject, batch []inventory.Resource, byID map[int64]inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, rest *restWork) (redo bool, err error) {
+// batch was handled so; handled are the (project, fact) pairs an error
+// about one project's field dealt with (projectError), whose data is null.
+func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []gqlProject, batch []inventory.Resource, byID map[int64]inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, rest *restWork) (redo bool, handled map[[2]int64]bool, err error) {
+	handled = map[[2]int64]bool{}
 	var big, other []gqlError
 	for _, e := range errs {
 		// Asked again only without the fact: a server that keeps naming a
@@ -277,28 +251,30 @@ func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []
 		case tooBig(e):
 			big = append(big, e)
 		case errorIndex(e) >= 0 && errorIndex(e) < len(nodes):
-			c.projectError(e, nodes[errorIndex(e)], byID, rest)
+			n := nodes[errorIndex(e)]
+			handled[[2]int64{idOf(n.ID), int64(errorFact(e))}] = true
+			c.projectError(e, n, byID, rest)
 		default:
 			other = append(other, e)
 		}
 	}
 	switch {
 	case redo:
-		return true, c.projectQuery(ctx, batch, owners, triggers, scopes, rest)
+		return true, nil, c.projectQuery(ctx, batch, owners, triggers, scopes, rest)
 	case len(big) > 0 && len(batch) > 1:
 		c.log.Debug("GraphQL batch too big; halving it", "projects", len(batch), "error", big[0].Message)
 		half := len(batch) / 2
 		if err := c.projectQuery(ctx, batch[:half], owners, triggers, scopes, rest); err != nil {
-			return true, err
+			return true, nil, err
 		}
-		return true, c.projectQuery(ctx, batch[half:], owners, triggers, scopes, rest)
+		return true, nil, c.projectQuery(ctx, batch[half:], owners, triggers, scopes, rest)
 	case len(big) > 0 || len(other) > 0 && len(nodes) == 0:
 		e := append(big, other...)[0]
 		c.log.Debug("GraphQL batch refused; reading it over REST", "projects", len(batch), "error", e.Message)
 		rest.addAll(batch, triggers, scopes)
-		return true, nil
+		return true, nil, nil
 	}
-	return false, nil
+	return false, handled, nil
 }
 
 // projectError acts on an error about one project's field: a refusal is the
@@ -309,10 +285,7 @@ func (c *collector) projectError(e gqlError, n gqlProject, byID map[int64]invent
 	if !ok {
 		return
 	}
-	f := factTriggers
-	if errorField(e) == "ciCdSettings" {
-		f = factScope
-	}
+	f := errorFact(e)
 	if strings.Contains(e.Message, deniedMessage) {
 		c.denyGap(res, f, gqlReason(e))
 		return

@@ -274,10 +274,7 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 			return c.deployTokens(ctx, res, fmt.Sprintf("projects/%d/deploy_tokens", pid), srcProjectDeploy)
 		})
 	}
-	if err := c.projectFacts(gctx, projects, owners, scopes, task); err != nil {
-		_ = g.Wait()
-		return err
-	}
+	c.projectFacts(projects, owners, scopes, task)
 	if c.inv.GitLab.Admin {
 		// Only an administrator may read other users' tokens.
 		task(func(ctx context.Context) error { return c.groupMembersTokens(ctx, m, owners, accountTokens) })

@@ -93,8 +93,8 @@ func (s *impStream) setReady(pats []patWire, accounts []serviceAccountWire) {
 	// Room for every holder: consider never blocks the users list.
 	s.queue = make(chan *inventory.Owner, len(s.holders)+1)
 	s.ready = true
-	for n := range s.c.concurrency {
-		s.g.Go(func() error { return s.work(n) })
+	for range s.c.concurrency {
+		s.g.Go(s.work)
 	}
 	for _, o := range s.waiting {
 		s.consider(o)
@@ -110,8 +110,8 @@ func (s *impStream) consider(o *inventory.Owner) {
 	}
 	first := len(s.started) == 0
 	s.started[o.ID] = true
+	s.c.plan(1)
 	if first {
-		s.c.plan(1)
 		s.g.Go(func() error {
 			defer s.c.finished()
 			defer close(s.probeDone)
@@ -121,13 +121,12 @@ func (s *impStream) consider(o *inventory.Owner) {
 		})
 		return
 	}
-	s.c.plan(1)
 	s.queue <- o
 }
 
 // work reads the queued people's impersonation tokens once the probe
 // showed the route exists.
-func (s *impStream) work(int) error {
+func (s *impStream) work() error {
 	<-s.probeDone
 	for o := range s.queue {
 		if !s.probeOK || s.gctx.Err() != nil {

@@ -38,36 +38,64 @@ import (
 //     from the group and project lists already read.
 //   - GET /deploy_tokens does not name a token's project or group, so
 //     deploy tokens carry the instance as their resource.
-func (c *collector) instance(ctx context.Context) error {
+func (c *collector) instance(ctx context.Context) (err error) {
 	settings, settingsOK, err := c.proveAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	// The per-project facts need only the project lists, not the users
-	// (GET /users is read page by page with keyset, the longest of the
-	// lists): they start as soon as the projects are in, and their trigger
-	// owners get the users' details once those are read (ownTriggers).
-	facts, fctx := errgroup.WithContext(backgroundCtx(ctx))
+	// Two kinds of reads run in the background of the lists and the
+	// per-resource reads, and every way out of instance waits for them
+	// (cancelled first when it returns an error):
+	//   - the per-project facts need only the project lists, not the users
+	//     (GET /users is read page by page with keyset, the longest of the
+	//     lists): they start as soon as the projects are in, and their
+	//     trigger owners get the users' details once those are read
+	//     (ownTriggers);
+	//   - the impersonation reads follow the users list page by page
+	//     (impStream).
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	facts, fctx := errgroup.WithContext(backgroundCtx(bctx))
 	facts.SetLimit(c.concurrency)
+	// The planner queues the batches on facts and so runs outside it: at
+	// concurrency 1 it would hold the only slot its batches wait for.
+	var planning sync.WaitGroup
 	var stream *impStream
 	if !c.opts.SkipImpersonation {
-		stream = c.newImpStream(ctx)
+		stream = c.newImpStream(bctx)
 	}
+	var owners map[int64]*inventory.Owner
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+		planning.Wait()
+		berr := facts.Wait()
+		if stream != nil {
+			if serr := stream.wait(); berr == nil {
+				berr = serr
+			}
+		}
+		if err == nil {
+			err = berr
+		}
+		// The trigger owners get the users' details once every trigger
+		// is in, whichever way instance returns.
+		if owners != nil {
+			c.ownTriggers(owners)
+		}
+	}()
 	l, err := c.readInstanceLists(ctx, func(projects, archived []projectWire) {
-		facts.Go(func() error { return c.instanceProjectFacts(fctx, projects, archived, facts) })
+		planning.Go(func() { c.instanceProjectFacts(fctx, projects, archived, facts) })
 	}, stream)
 	if err != nil {
-		_ = facts.Wait()
-		if stream != nil {
-			_ = stream.wait()
-		}
 		return err
 	}
 	if settingsOK {
 		c.inv.Settings = mapSettings(settings)
 	}
 	t := newTree(l.groups, l.projects, l.archived, l.projectsOK && l.groupsOK)
-	owners := make(map[int64]*inventory.Owner, len(l.users))
+	owners = make(map[int64]*inventory.Owner, len(l.users))
 	for i := range l.users {
 		owners[l.users[i].ID] = mapUser(&l.users[i])
 	}
@@ -90,23 +118,13 @@ func (c *collector) instance(ctx context.Context) error {
 	if c.pastDeadline() {
 		return ctx.Err()
 	}
-	err = c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK, stream)
-	if ferr := facts.Wait(); err == nil {
-		err = ferr
-	}
-	if stream != nil {
-		if serr := stream.wait(); err == nil {
-			err = serr
-		}
-	}
-	c.ownTriggers(owners)
-	return err
+	return c.instancePerResource(ctx, need, l.pats, owners, t, l.projectsOK && l.groupsOK, stream)
 }
 
 // instanceProjectFacts reads every project's triggers and job token setting
 // (projectFacts) without the users' details: the trigger owners are
 // completed by ownTriggers.
-func (c *collector) instanceProjectFacts(ctx context.Context, projects, archived []projectWire, g *errgroup.Group) error {
+func (c *collector) instanceProjectFacts(ctx context.Context, projects, archived []projectWire, g *errgroup.Group) {
 	t := newTree(nil, projects, archived, false)
 	res := make([]inventory.Resource, 0, len(t.projects))
 	for _, pid := range sortedKeys(t.projects) {
@@ -115,7 +133,7 @@ func (c *collector) instanceProjectFacts(ctx context.Context, projects, archived
 		res = append(res, r)
 	}
 	scopes := !c.opts.SkipJobTokenScope && len(res) > 0 && !c.unavailable("instance", featJobTokenScope)
-	return c.projectFacts(ctx, res, map[int64]*inventory.Owner{}, scopes, c.starter(g, ctx))
+	c.projectFacts(res, map[int64]*inventory.Owner{}, scopes, c.starter(g, ctx))
 }
 
 // ownTriggers gives each trigger's owner what the users list says of it,
@@ -205,20 +223,15 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 		})
 	}
 	// The stream needs the token list and the service accounts.
-	var (
-		smu      sync.Mutex
-		sPending = 1
-	)
+	streamLists := 1
 	if !c.unavailable(inst, featServiceAccounts) {
-		sPending++
+		streamLists++
 	}
-	streamListDone := func() {
-		smu.Lock()
-		defer smu.Unlock()
-		if sPending--; sPending == 0 && stream != nil && gctx.Err() == nil {
+	streamListDone := afterAll(streamLists, func() {
+		if stream != nil && gctx.Err() == nil {
 			stream.setReady(l.pats, l.accounts)
 		}
-	}
+	})
 	read("personal access tokens", &patsOK, func() (err error) {
 		defer streamListDone()
 		l.pats, err = listAll[patWire](gctx, c, "personal_access_tokens", nil)
@@ -246,19 +259,13 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 	// (https://docs.gitlab.com/api/projects/#list-all-projects).
 	keyset := cloneQuery(keysetByID)
 	keyset.Set("simple", "true")
-	// The second of the two project lists to finish hands both on.
-	var (
-		pmu     sync.Mutex
-		pending = 2
-	)
-	projectListDone := func() {
-		pmu.Lock()
-		defer pmu.Unlock()
-		// A list that failed is nil (listAll), and its gap recorded.
-		if pending--; pending == 0 && gctx.Err() == nil {
+	// The second of the two project lists to finish hands both on; a list
+	// that failed is nil (listAll), and its gap recorded.
+	projectListDone := afterAll(2, func() {
+		if gctx.Err() == nil {
 			projectsRead(l.projects, l.archived)
 		}
-	}
+	})
 	read("projects", &l.projectsOK, func() (err error) {
 		defer projectListDone()
 		l.projects, err = listAll[projectWire](gctx, c, "projects", keyset)
@@ -298,6 +305,19 @@ func (c *collector) readInstanceLists(ctx context.Context, projectsRead func(pro
 		l.archived = nil
 	}
 	return &l, nil
+}
+
+// afterAll returns a function that runs fn on its n-th call, from whichever
+// goroutine makes it; the calls before happen before fn.
+func afterAll(n int, fn func()) func() {
+	var mu sync.Mutex
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if n--; n == 0 {
+			fn()
+		}
+	}
 }
 
 // serviceAccounts marks the owners GitLab lists as service accounts: the

@@ -147,8 +147,10 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool, r Reads) int {
 	n += Pages(len(w.Projects)) + Pages(len(w.Groups))
 	n += serviceAccountLists(w)
 	if r.GraphQL {
-		if bots := ix.botsWithTokens(); bots > 0 {
-			n += (bots + PerPage - 1) / PerPage
+		// ix.bots: the bot users holding tokens of a project or group
+		// that exists.
+		if len(ix.bots) > 0 {
+			n += (len(ix.bots) + PerPage - 1) / PerPage
 		}
 	} else {
 		for _, c := range ix.projectBotTokens {
@@ -288,12 +290,6 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64, r Reads) 
 	}
 	n += Pages(accounts)
 	return n
-}
-
-// botsWithTokens is the number of bot users holding tokens of a project or
-// group that exists.
-func (ix *index) botsWithTokens() int {
-	return len(ix.bots)
 }
 
 // TreeProjects is the number of projects in the tree of the top-level
