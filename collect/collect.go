@@ -207,6 +207,9 @@ type collector struct {
 	cut      map[string]bool // paths whose reads the deadline cut off
 
 	gql graphqlState // the facts this GitLab's GraphQL does not serve
+	// seesAllUsers is set once the caller is known to act as an
+	// administrator, whom GitLab lets read every user.
+	seesAllUsers bool
 }
 
 func newCollector(client *gitlab.Client, opts Options) *collector {

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type gqlProject struct {
 		InboundJobTokenScopeEnabled *bool `json:"inboundJobTokenScopeEnabled"`
 	} `json:"ciCdSettings"`
 	PipelineTriggers *gqlTriggers `json:"pipelineTriggers"`
+	// TriggerOwners is the same page of triggers asked again for their
+	// owners alone (ownersAlias).
+	TriggerOwners *gqlTriggers `json:"triggerOwners"`
 }
 
 type gqlTriggers struct {
@@ -81,8 +85,21 @@ type gqlTrigger struct {
 }
 
 // triggerFields are the PipelineTrigger fields read when triggers come from
-// GraphQL alone.
-const triggerFields = `pageInfo { hasNextPage endCursor } nodes { id description lastUsed expiresAt owner { id username state } }`
+// GraphQL alone, but for the owner: PipelineTrigger.owner is non-null
+// (app/graphql/types/ci/pipeline_trigger_type.rb), so a trigger whose owner
+// was deleted would come back as a null node, its description and use
+// lost. The owners are asked beside, under ownersAlias, where such a
+// trigger is the null node.
+const triggerFields = `pageInfo { hasNextPage endCursor } nodes { id description lastUsed expiresAt }`
+
+// ownersAlias names the second read of a page of triggers, for owners.
+const ownersAlias = "triggerOwners"
+
+// triggerOwners asks a page of triggers (args: the connection's arguments)
+// for their owners.
+func triggerOwners(args string) string {
+	return ` ` + ownersAlias + `: pipelineTriggers(` + args + `) { nodes { id owner { id username state } } }`
+}
 
 // projectsQuery asks, for the projects of $ids, the facts wanted: the
 // inbound job token setting, and either the number of triggers (their
@@ -96,7 +113,7 @@ func (c *collector) projectsQuery(triggers, scope bool) string {
 	}
 	switch {
 	case triggers && c.opts.SkipTriggerCreatedAt:
-		b.WriteString(` pipelineTriggers(first: 100) { ` + triggerFields + ` }`)
+		b.WriteString(` pipelineTriggers(first: 100) { ` + triggerFields + ` }` + triggerOwners("first: 100"))
 	case triggers:
 		b.WriteString(` pipelineTriggers { count }`)
 	}
@@ -233,6 +250,9 @@ func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []
 	handled = map[[2]int64]bool{}
 	var big, other []gqlError
 	for _, e := range errs {
+		if errorField(e) == ownersAlias && c.ownersHandled(e) {
+			continue
+		}
 		// Asked again only without the fact: a server that keeps naming a
 		// field not asked for cannot loop.
 		if f, field, ok := missingFact(e); ok && (f == factTriggers && triggers || f == factScope && scopes) {
@@ -323,7 +343,12 @@ func (c *collector) gqlTriggers(ctx context.Context, n *gqlProject, res inventor
 		}
 		return nil
 	}
-	c.addGQLTriggers(pt.Nodes, res, owners)
+	if n.TriggerOwners == nil && len(pt.Nodes) > 0 {
+		// The owners did not come: REST has them.
+		rest.add(factTriggers, res)
+		return nil
+	}
+	c.addGQLTriggers(pt, n.TriggerOwners, res, owners)
 	// A cursor seen before would read the same pages forever.
 	seen := map[string]bool{}
 	for page, after := 1, pt.PageInfo; after.HasNextPage; page++ {
@@ -332,21 +357,51 @@ func (c *collector) gqlTriggers(ctx context.Context, n *gqlProject, res inventor
 		}
 		seen[after.EndCursor] = true
 		next, err := c.moreTriggers(ctx, res, after.EndCursor)
+		if errors.Is(err, errOwnerHidden) {
+			// REST has what this page lacks; the pages read stay, and
+			// REST's triggers merge into them.
+			rest.add(factTriggers, res)
+			return nil
+		}
 		if err != nil {
 			return c.gapOrStop(ctx, projectName(res.Path, res.ID), factNames[factTriggers], err)
 		}
-		c.addGQLTriggers(next.Nodes, res, owners)
-		after = next.PageInfo
+		c.addGQLTriggers(next.PipelineTriggers, next.TriggerOwners, res, owners)
+		after = next.PipelineTriggers.PageInfo
 	}
 	return nil
 }
 
+// ownersHandled says whether an error about the owners' read of triggers
+// (ownersAlias) needs nothing more. A refusal does not: pipelineTriggers
+// carries the same one. Nor does a trigger whose owner GitLab cannot
+// return ("Cannot return null for non-nullable field
+// PipelineTrigger.owner"), for an administrator, who may read every user:
+// its owner was deleted, and pipelineTriggers has the trigger itself.
+// Anyone else may be kept from reading a blocked or banned owner, which
+// GraphQL nulls the same way; that project's triggers come from REST.
+func (c *collector) ownersHandled(e gqlError) bool {
+	if strings.Contains(e.Message, deniedMessage) {
+		return true
+	}
+	return c.seesAllUsers && e.Message == nullOwner
+}
+
+// nullOwner is graphql-ruby's error for a trigger whose owner it cannot
+// return.
+const nullOwner = "Cannot return null for non-nullable field PipelineTrigger.owner"
+
+// errOwnerHidden: a page of triggers holds one whose owner GraphQL did not
+// return to a caller who is not known to see every user.
+var errOwnerHidden = errors.New("GraphQL: a trigger's owner is not returned")
+
 // moreTriggersQuery asks for the page of one project's triggers after a
 // cursor.
-const moreTriggersQuery = `query tokenauditTriggers($ids: [ID!], $after: String) { projects(ids: $ids, first: 1) { nodes { id pipelineTriggers(first: 100, after: $after) { ` + triggerFields + ` } } } }`
+var moreTriggersQuery = `query tokenauditTriggers($ids: [ID!], $after: String) { projects(ids: $ids, first: 1) { nodes { id pipelineTriggers(first: 100, after: $after) { ` + triggerFields + ` }` + triggerOwners("first: 100, after: $after") + ` } } }`
 
-// moreTriggers reads the page of a project's triggers after cursor.
-func (c *collector) moreTriggers(ctx context.Context, res inventory.Resource, cursor string) (*gqlTriggers, error) {
+// moreTriggers reads the page of a project's triggers after cursor, and
+// their owners.
+func (c *collector) moreTriggers(ctx context.Context, res inventory.Resource, cursor string) (*gqlProject, error) {
 	var data struct {
 		Projects struct {
 			Nodes []gqlProject `json:"nodes"`
@@ -356,27 +411,44 @@ func (c *collector) moreTriggers(ctx context.Context, res inventory.Resource, cu
 	if err != nil {
 		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("GraphQL: %s", errs[0].Message)
+	for _, e := range errs {
+		switch {
+		case errorField(e) == ownersAlias && e.Message == nullOwner && !c.seesAllUsers:
+			return nil, errOwnerHidden
+		case errorField(e) != ownersAlias || !c.ownersHandled(e):
+			return nil, fmt.Errorf("GraphQL: %s", e.Message)
+		}
 	}
-	if len(data.Projects.Nodes) != 1 || data.Projects.Nodes[0].PipelineTriggers == nil {
+	if len(data.Projects.Nodes) != 1 || data.Projects.Nodes[0].PipelineTriggers == nil || data.Projects.Nodes[0].TriggerOwners == nil {
 		return nil, fmt.Errorf("GraphQL: project %d's triggers are gone from the answer", res.ID)
 	}
-	return data.Projects.Nodes[0].PipelineTriggers, nil
+	return &data.Projects.Nodes[0], nil
 }
 
-// addGQLTriggers adds triggers read from GraphQL, as mapTrigger maps REST's;
-// their creation time stays unknown.
-func (c *collector) addGQLTriggers(nodes []gqlTrigger, res inventory.Resource, owners map[int64]*inventory.Owner) {
-	for i := range nodes {
-		n := &nodes[i]
+// addGQLTriggers adds a page of triggers read from GraphQL, as mapTrigger
+// maps REST's, each with its owner from withOwners, the same page read for
+// owners, where a trigger without one is a null node; their creation time
+// stays unknown.
+func (c *collector) addGQLTriggers(page, withOwners *gqlTriggers, res inventory.Resource, owners map[int64]*inventory.Owner) {
+	ownerOf := map[string]*gitlab.User{}
+	if withOwners != nil {
+		for _, n := range withOwners.Nodes {
+			if n.Owner != nil {
+				ownerOf[n.ID] = &gitlab.User{ID: idOf(n.Owner.ID), Username: n.Owner.Username, State: n.Owner.State}
+			}
+		}
+	}
+	for i := range page.Nodes {
+		n := &page.Nodes[i]
+		if n.ID == "" {
+			continue // a null node: not GitLab's way for this field
+		}
 		tr := triggerWire{ExpiresAt: n.ExpiresAt}
 		tr.ID = idOf(n.ID)
 		tr.Description = n.Description
 		tr.LastUsed = n.LastUsed
 		var o *inventory.Owner
-		if n.Owner != nil {
-			u := &gitlab.User{ID: idOf(n.Owner.ID), Username: n.Owner.Username, State: n.Owner.State}
+		if u := ownerOf[n.ID]; u != nil {
 			o = mergeOwner(ownerCopy(owners[u.ID]), mapBasicUser(u))
 		}
 		tok := mapTrigger(&tr, o, res)

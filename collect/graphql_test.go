@@ -288,22 +288,19 @@ func TestGraphQLSkips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A trigger whose owner was deleted nulls its project's whole trigger
-	// list in GraphQL (PipelineTrigger.owner is non-null), so those projects
-	// alone are read over REST, which sends "owner": null.
-	users := map[int64]bool{}
-	for _, u := range w.Users {
-		users[u.ID] = true
-	}
+	// A trigger whose owner was deleted is a null node where its owner is
+	// asked (PipelineTrigger.owner is non-null); an administrator reads it
+	// from the list asked without owners, so no project goes to REST.
 	ownerless := map[int64]bool{}
-	for _, tr := range w.Triggers {
-		if !users[tr.OwnerID] {
-			ownerless[tr.ProjectID] = true
-		}
+	for _, p := range w.Projects {
+		ownerless[p.ID] = ownerlessIn(w, p.ID)
 	}
 	counts := lean.srv.Counts()
-	if n := counts["GET /projects/:id/triggers"]; n != len(ownerless) {
-		t.Errorf("%d trigger lists read over REST with skip_trigger_created_at, want %d (the projects with an ownerless trigger)", n, len(ownerless))
+	if n := counts["GET /projects/:id/triggers"]; n != 0 {
+		t.Errorf("%d trigger lists read over REST with skip_trigger_created_at, want none", n)
+	}
+	if countTrue(ownerless) == 0 {
+		t.Fatal("no project has an ownerless trigger; the test checks nothing")
 	}
 	if n := counts["GET /users/:id/impersonation_tokens"]; n != 0 {
 		t.Errorf("%d impersonation lists read with skip_impersonation", n)
@@ -330,7 +327,7 @@ func TestGraphQLSkips(t *testing.T) {
 		}
 	}
 	for _, tok := range lean.inv.Tokens {
-		if tok.Kind == inventory.KindPipelineTrigger && !tok.CreatedAt.IsZero() && !ownerless[tok.Resource.ID] {
+		if tok.Kind == inventory.KindPipelineTrigger && !tok.CreatedAt.IsZero() {
 			t.Fatalf("trigger %d has a creation time GraphQL does not give", tok.ID)
 		}
 		if tok.Kind == inventory.KindImpersonation {
@@ -356,6 +353,56 @@ func TestGraphQLSkips(t *testing.T) {
 	if len(lean.inv.Tokens) != len(full.inv.Tokens) {
 		t.Errorf("%d tokens with the skips, %d without: a skip must not lose tokens", len(lean.inv.Tokens), len(full.inv.Tokens))
 	}
+
+	// A group Owner may be kept from reading a blocked owner, which GraphQL
+	// nulls as it does a deleted one: the projects with a null owner are
+	// read over REST, and the triggers are REST's.
+	token, path := w.GroupOwnerToken()
+	gfull, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	glean, err := collect(t, w, gitlabsim.Options{}, token, Options{Groups: []string{path}, SkipTriggerCreatedAt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inGroup := 0
+	for _, tok := range gfull.inv.Tokens {
+		if tok.Kind == inventory.KindPipelineTrigger && tok.Owner == nil {
+			inGroup++
+		}
+	}
+	if inGroup == 0 {
+		t.Fatal("the group holds no ownerless trigger; the test checks nothing")
+	}
+	wantREST := 0
+	for _, p := range gfull.inv.Projects {
+		if ownerless[p.Resource.ID] {
+			wantREST++
+		}
+	}
+	if n := glean.srv.Counts()["GET /projects/:id/triggers"]; n != wantREST {
+		t.Errorf("groups mode: %d REST trigger lists, want %d (the group's projects with an ownerless trigger)", n, wantREST)
+	}
+	gft, glt := triggers(gfull.inv), triggers(glean.inv)
+	if len(gft) != len(glt) {
+		t.Errorf("groups mode: %d triggers with skip_trigger_created_at, %d without", len(glt), len(gft))
+	}
+	for id, want := range gft {
+		if got := glt[id]; !reflect.DeepEqual(got, want) {
+			t.Errorf("groups mode: trigger %d differs beyond the creation time:\n got  %+v\n want %+v", id, glt[id], want)
+		}
+	}
+}
+
+func countTrue(m map[int64]bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
 }
 
 // TestGraphQLTriggerPages: a project with more than one page of triggers
@@ -370,20 +417,42 @@ func TestGraphQLTriggerPages(t *testing.T) {
 			break
 		}
 	}
+	// The project is in the group a group Owner audits below.
+	ownerToken, ownerGroup := w.GroupOwnerToken()
+	groups := map[int64]*gitlabsim.Group{}
+	for _, g := range w.Groups {
+		groups[g.ID] = g
+	}
+	top := func(gid int64) *gitlabsim.Group {
+		g := groups[gid]
+		for g != nil && g.ParentID != 0 {
+			g = groups[g.ParentID]
+		}
+		return g
+	}
 	var target int64
 	for _, p := range w.Projects {
-		if !ownerlessIn(w, p.ID) {
+		if g := top(p.GroupID); g != nil && g.Path == ownerGroup && !ownerlessIn(w, p.ID) {
 			target = p.ID
 			break
 		}
+	}
+	if target == 0 {
+		t.Fatal("no project in the group Owner's group without an ownerless trigger")
 	}
 	next := int64(1)
 	for _, tr := range w.Triggers {
 		next = max(next, tr.ID+1)
 	}
+	// The lowest ID is on the second page (GitLab lists triggers newest
+	// first), and its owner is gone.
 	for i := range 130 {
+		owner := admin
+		if i == 0 {
+			owner = 0
+		}
 		w.Triggers = append(w.Triggers, &gitlabsim.Trigger{
-			ID: next + int64(i), ProjectID: target, OwnerID: admin, Description: fmt.Sprintf("many-%d", i),
+			ID: next + int64(i), ProjectID: target, OwnerID: owner, Description: fmt.Sprintf("many-%d", i),
 			CreatedAt: w.Now.AddDate(0, -1, 0), UpdatedAt: w.Now.AddDate(0, -1, 0),
 			Value: fmt.Sprintf("glptt-many%016d", i),
 		})
@@ -396,6 +465,9 @@ func TestGraphQLTriggerPages(t *testing.T) {
 	for _, tok := range run.inv.Tokens {
 		if tok.Kind == inventory.KindPipelineTrigger && tok.Resource.ID == target {
 			got++
+			if ownerless := tok.ID == next; ownerless != (tok.Owner == nil) || tok.Description == "" {
+				t.Errorf("trigger %d: owner %v, description %q (ownerless: %v)", tok.ID, tok.Owner, tok.Description, ownerless)
+			}
 		}
 	}
 	want := 0
@@ -407,18 +479,12 @@ func TestGraphQLTriggerPages(t *testing.T) {
 	if got != want || want <= 100 {
 		t.Errorf("%d triggers of project %d in the inventory, the World has %d", got, target, want)
 	}
-	// The project's triggers came from GraphQL: REST read only the
-	// projects with an ownerless trigger, and GraphQL one request more than
-	// the batches (the second page).
-	ownerless := 0
-	for _, p := range w.Projects {
-		if ownerlessIn(w, p.ID) {
-			ownerless++
-		}
-	}
+	// Every trigger came from GraphQL, the ownerless ones too: no REST
+	// trigger list, and one GraphQL request more than the batches (the
+	// second page).
 	counts := run.srv.Counts()
-	if n := counts["GET /projects/:id/triggers"]; n != ownerless {
-		t.Errorf("%d REST trigger lists, want %d (the projects with an ownerless trigger)", n, ownerless)
+	if n := counts["GET /projects/:id/triggers"]; n != 0 {
+		t.Errorf("%d REST trigger lists, want none", n)
 	}
 	// The projects' batches, and those of the bot users holding tokens.
 	bots := map[int64]bool{}
@@ -434,6 +500,28 @@ func TestGraphQLTriggerPages(t *testing.T) {
 	batches := (len(w.Projects)+99)/100 + (len(bots)+99)/100
 	if n := counts["POST /api/graphql"]; n != batches+1 {
 		t.Errorf("%d GraphQL requests, want %d batches and the second page of triggers", n, batches)
+	}
+
+	// A group Owner may be kept from reading an owner GraphQL then nulls:
+	// the second page's null owner sends the project to REST, which has
+	// every trigger, and no gap is made.
+	grun, err := collect(t, w, gitlabsim.Options{}, ownerToken, Options{Groups: []string{ownerGroup}, SkipTriggerCreatedAt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = 0
+	for _, tok := range grun.inv.Tokens {
+		if tok.Kind == inventory.KindPipelineTrigger && tok.Resource.ID == target {
+			got++
+		}
+	}
+	for _, g := range grun.inv.Gaps {
+		if g.What == "pipeline triggers" {
+			t.Errorf("groups mode: gap %+v", g)
+		}
+	}
+	if got != want {
+		t.Errorf("groups mode: %d triggers of project %d, the World has %d", got, target, want)
 	}
 }
 

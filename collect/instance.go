@@ -43,6 +43,7 @@ func (c *collector) instance(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	c.seesAllUsers = settingsOK
 	// Two kinds of reads run in the background of the lists and the
 	// per-resource reads, and every way out of instance waits for them
 	// (cancelled first when it returns an error):

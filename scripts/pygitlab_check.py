@@ -132,15 +132,24 @@ class GraphQL:
         return answer.get("data") or {}
 
 
-def trigger_entry(node):
+def trigger_entry(node, owners=None):
+    """A trigger node; owners, when given, maps trigger IDs to owner IDs
+    read apart (the collector's triggerOwners), where None is a trigger
+    whose owner GitLab could not return."""
     if node is None:
         return None
+    owner = owners.get(node["id"]) if owners is not None else gid_number(node["owner"]["id"])
     return {
         "id": gid_number(node["id"]),
         "description": node["description"],
-        "owner": gid_number(node["owner"]["id"]),
+        "owner": owner,
         "last_used": node["lastUsed"],
     }
+
+
+def owners_of(conn):
+    """Trigger IDs to owner IDs in the collector's triggerOwners alias."""
+    return {n["id"]: gid_number(n["owner"]["id"]) for n in (conn or {}).get("nodes", []) if n is not None}
 
 
 def run_graphql(url, token, plan):
@@ -200,12 +209,15 @@ def run_collector_queries(url, token, plan):
         for node in data["projects"]["nodes"]:
             settings = node["ciCdSettings"] or {}
             conn = node["pipelineTriggers"] or {"nodes": [], "pageInfo": {"hasNextPage": False}}
-            triggers = [trigger_entry(n) for n in conn["nodes"]]
+            owners = owners_of(node.get("triggerOwners"))
+            triggers = [trigger_entry(n, owners) for n in conn["nodes"]]
             info = conn["pageInfo"]
             while info["hasNextPage"]:
                 more = gql.post(q["more_triggers"], {"ids": [node["id"]], "after": info["endCursor"]})
-                conn2 = more["projects"]["nodes"][0]["pipelineTriggers"]
-                triggers += [trigger_entry(n) for n in conn2["nodes"]]
+                node2 = more["projects"]["nodes"][0]
+                conn2 = node2["pipelineTriggers"]
+                owners = owners_of(node2.get("triggerOwners"))
+                triggers += [trigger_entry(n, owners) for n in conn2["nodes"]]
                 info = conn2["pageInfo"]
             projects[str(gid_number(node["id"]))] = {
                 "inbound": settings.get("inboundJobTokenScopeEnabled"),

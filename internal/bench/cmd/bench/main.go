@@ -905,9 +905,11 @@ its bot user's membership (` + "`Query.users(ids:)`" + `). What is left over RES
   TA-063 (for a trigger never used) need, so the triggers of each project that has any are read over REST.
   ` + "`skip_trigger_created_at`" + ` (` + "`no-trigger-dates`" + `) reads the triggers from GraphQL alone; those two rules then
   do not judge triggers (the report's "Not judged" says so).
-- **Ownerless triggers**: ` + "`PipelineTrigger.owner`" + ` is non-null, so GraphQL cannot return a trigger whose owner was
-  deleted; that project's triggers come from REST in every way of reading (the trigger lists of the
-  ` + "`lean`" + ` column above).
+- **Ownerless triggers**: ` + "`PipelineTrigger.owner`" + ` is non-null, so a trigger whose owner was deleted is a null
+  node where its owner is asked. The triggers are therefore asked twice in the same request, once without owners
+  and once (` + "`triggerOwners`" + `) for them: an administrator, who may read every user, has the ownerless trigger from
+  the first. A group Owner may be kept from reading a blocked owner, which GraphQL nulls the same way, so in groups
+  mode such a project's triggers come from REST.
 - **Impersonation tokens**: GitLab's list of all tokens does not flag them and no batched source exists, so telling
   them apart costs a request per person holding tokens (the first row of the table above).
   ` + "`skip_impersonation`" + ` (` + "`lean`" + `) skips them: they are reported as personal tokens, with a gap that says so; no rule
