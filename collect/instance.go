@@ -321,15 +321,19 @@ func afterAll(n int, fn func()) func() {
 	}
 }
 
-// serviceAccounts marks the owners GitLab lists as service accounts: the
-// instance's from GET /service_accounts, and the groups' from GET
+// serviceAccounts marks the owners GitLab lists as service accounts (GET
+// /service_accounts) and returns each group service account's group.
+// Premium and Ultimate name it in the users list, provisioned_by_group_id
+// (set to the group a service account is created in,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/ee/app/services/namespaces/service_accounts/create_service.rb);
+// a bot user with one, whichever list names it, is that group's service
+// account. Without the key the groups' own lists, GET
 // /groups/:id/service_accounts of each top-level group, which an
-// administrator may read on self-managed GitLab and which alone says which
-// group a group service account belongs to. The group lists are read only
-// when the instance has a service account or a bot user that is neither a
-// project nor a group bot, so an instance without service accounts pays
-// nothing for them; otherwise one request per top-level group. It returns
-// each group service account's top-level group.
+// administrator may read on self-managed GitLab, say it. Those are read
+// only when the instance has a service account or a bot user that is
+// neither a project nor a group bot, so an instance without service
+// accounts pays nothing for them; otherwise one request per top-level
+// group.
 func (c *collector) serviceAccounts(ctx context.Context, l *instanceLists, owners map[int64]*inventory.Owner) (map[int64]int64, error) {
 	accountGroup := map[int64]int64{}
 	for _, a := range l.accounts {
@@ -338,6 +342,18 @@ func (c *collector) serviceAccounts(ctx context.Context, l *instanceLists, owner
 		}
 	}
 	if !l.accountsOK {
+		return accountGroup, nil
+	}
+	if provisioned(l.users) {
+		for i := range l.users {
+			u := &l.users[i]
+			o := owners[u.ID]
+			if o == nil || u.ProvisionedByGroupID.ID == 0 || o.Type != inventory.OwnerServiceAccount && o.Type != inventory.OwnerOtherBot {
+				continue
+			}
+			o.Type = inventory.OwnerServiceAccount
+			accountGroup[u.ID] = u.ProvisionedByGroupID.ID
+		}
 		return accountGroup, nil
 	}
 	candidates := len(l.accounts) > 0
@@ -380,6 +396,17 @@ func (c *collector) serviceAccounts(ctx context.Context, l *instanceLists, owner
 		}
 	}
 	return accountGroup, nil
+}
+
+// provisioned reports whether the users list names the group that created
+// each user: every entry has the key, null for most.
+func provisioned(users []userWire) bool {
+	for i := range users {
+		if !users[i].ProvisionedByGroupID.Sent {
+			return false
+		}
+	}
+	return len(users) > 0
 }
 
 // instanceNeeds is what the PAT list leaves to per-resource reads: the

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strconv"
@@ -99,6 +100,26 @@ type triggerWire struct {
 type userWire struct {
 	gitlab.User
 	UserType string `json:"user_type"`
+	// ProvisionedByGroupID is the group that created the user, which
+	// Premium and Ultimate show administrators
+	// (https://docs.gitlab.com/api/users/#as-an-administrator); for a
+	// service account, the group it belongs to.
+	ProvisionedByGroupID optionalID `json:"provisioned_by_group_id"`
+}
+
+// optionalID is an ID GitLab may send, send as null, or leave out.
+type optionalID struct {
+	Sent bool
+	ID   int64
+}
+
+// UnmarshalJSON is called for null too, which is sent but no ID.
+func (o *optionalID) UnmarshalJSON(b []byte) error {
+	o.Sent = true
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &o.ID)
 }
 
 // settingsWire keeps the token-policy settings as pointers so that a key

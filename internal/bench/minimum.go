@@ -170,9 +170,10 @@ func InstanceMinimum(w *gitlabsim.World, impersonationRoute bool, r Reads) int {
 
 // serviceAccountLists is what an administrator reads to know the service
 // accounts, whose names are free-form: GET /service_accounts (the
-// instance's), and where any service account or unexplained bot exists,
-// GET /groups/:id/service_accounts of each top-level group, which alone
-// names a group service account's group.
+// instance's), and where any service account or unexplained bot exists and
+// the users list does not name their groups (provisioned_by_group_id,
+// Premium and Ultimate), GET /groups/:id/service_accounts of each top-level
+// group.
 func serviceAccountLists(w *gitlabsim.World) int {
 	instance, perGroup := 0, map[int64]int{}
 	candidates := false
@@ -196,7 +197,7 @@ func serviceAccountLists(w *gitlabsim.World) int {
 		all += c
 	}
 	n := Pages(all)
-	if !candidates {
+	if !candidates || w.NamesProvisioningGroup() {
 		return n
 	}
 	for _, g := range w.Groups {

@@ -381,20 +381,39 @@ func (s *Server) adminUserFields(m map[string]any, u *User, admin bool) {
 // userListAdmin is UserWithAdmin, GET /users as an administrator: the keys
 // of fixtures/users_list_as_admin.json plus bot (UserWithAdmin inherits
 // Entities::User, which exposes bot).
-func (s *Server) userListAdmin(u *User) map[string]any {
+func (s *Server) userListAdmin(ix *index, u *User) map[string]any {
 	m := s.userProfile(u)
 	s.adminUserFields(m, u, true)
 	// The list entity has neither (fixtures/users_list_as_admin.json).
 	delete(m, "commit_email")
 	delete(m, "sign_in_count")
+	provisionedBy(ix, m, u)
 	return m
+}
+
+// provisionedBy adds what Premium and Ultimate add to UserWithAdmin: the
+// group that created the user (ee/lib/ee/api/entities/user_with_admin.rb,
+// exposed with the group_saml licence feature;
+// https://docs.gitlab.com/api/users/#as-an-administrator). Of the World's
+// users only a group service account has one: GitLab sets it to the group
+// the account is created in (Namespaces::ServiceAccounts::CreateService,
+// ee/app/services/namespaces/service_accounts/create_service.rb).
+func provisionedBy(ix *index, m map[string]any, u *User) {
+	if !ix.has(featProvisionedByGroup) {
+		return
+	}
+	m["provisioned_by_group_id"] = nil
+	if u.ServiceAccountGroupID != 0 {
+		m["provisioned_by_group_id"] = u.ServiceAccountGroupID
+	}
 }
 
 // userDetailAdmin is UserDetailsWithAdmin, GET /users/:id as an
 // administrator.
-func (s *Server) userDetailAdmin(u *User) map[string]any {
+func (s *Server) userDetailAdmin(ix *index, u *User) map[string]any {
 	m := s.userEntity(u)
 	s.adminUserFields(m, u, true)
+	provisionedBy(ix, m, u)
 	m["highest_role"] = 0
 	m["is_auditor"] = false
 	m["using_license_seat"] = u.UserType == UserTypeHuman && u.State == "active"
@@ -403,9 +422,9 @@ func (s *Server) userDetailAdmin(u *User) map[string]any {
 
 // userSelf is GET /user: UserPublic for a user, UserDetailsWithAdmin for an
 // administrator.
-func (s *Server) userSelf(u *User, admin bool) map[string]any {
+func (s *Server) userSelf(ix *index, u *User, admin bool) map[string]any {
 	if admin {
-		return s.userDetailAdmin(u)
+		return s.userDetailAdmin(ix, u)
 	}
 	m := s.userEntity(u)
 	s.adminUserFields(m, u, false)

@@ -87,8 +87,11 @@ var fixtureCases = []fixtureCase{
 	{fixture: "service_accounts_list.json", token: tokAdmin, path: "/service_accounts"},
 	{fixture: "service_accounts_list__clientgo.json", token: tokAdmin, path: "/service_accounts"},
 	{fixture: "users_list.json", token: tokCarol, path: "/users"},
-	// UserWithAdmin inherits Entities::User, which exposes bot.
-	{fixture: "users_list_as_admin.json", token: tokAdmin, path: "/users", extra: []string{"bot"}},
+	// UserWithAdmin inherits Entities::User, which exposes bot. The docs
+	// example is the Free one: Premium and Ultimate add
+	// provisioned_by_group_id (https://docs.gitlab.com/api/users/#as-an-administrator),
+	// as the simulator's EE does; so do the two client-go fixtures below.
+	{fixture: "users_list_as_admin.json", token: tokAdmin, path: "/users", extra: []string{"bot", "provisioned_by_group_id"}},
 	{fixture: "users_get.json", token: tokCarol, path: "/users/2"},
 	// Hand-written client-go fixtures, older than the docs examples above.
 	// The list one gives UserBasic a public_email the docs example and
@@ -98,9 +101,9 @@ var fixtureCases = []fixtureCase{
 	// Hand-written client-go fixture: plan and trial are GitLab.com-only,
 	// scim_identities needs group SAML, none of which a World models.
 	{fixture: "users_get_as_admin__clientgo.json", token: tokAdmin, path: "/users/2",
-		extra:   []string{"locked", "bot", "discord", "pronouns", "work_information", "followers", "following", "local_time", "is_followed", "created_by", "email_reset_offered_at", "highest_role", "using_license_seat", "sign_in_count", "last_sign_in_ip", "current_sign_in_ip"},
+		extra:   []string{"locked", "bot", "discord", "pronouns", "work_information", "followers", "following", "local_time", "is_followed", "created_by", "email_reset_offered_at", "highest_role", "using_license_seat", "sign_in_count", "last_sign_in_ip", "current_sign_in_ip", "provisioned_by_group_id"},
 		missing: []string{"plan", "trial", "scim_identities"}},
-	{fixture: "users_get_project_bot__clientgo.json", token: tokAdmin, path: "/users/5", extra: []string{"locked", "is_auditor", "using_license_seat"}},
+	{fixture: "users_get_project_bot__clientgo.json", token: tokAdmin, path: "/users/5", extra: []string{"locked", "is_auditor", "using_license_seat", "provisioned_by_group_id"}},
 	// The docs example (https://docs.gitlab.com/api/users/, user memberships)
 	// types access_level as a string, taken for a doc typo: client-go and
 	// every other access_level are integers. The int-typed client-go example

@@ -15,7 +15,7 @@ import (
 // still reads is_admin: true here
 // (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/users.rb).
 func getCurrentUser(s *Server, rc *reqCtx) (any, *apiError) {
-	return s.userSelf(rc.c.user, rc.c.isAdmin), nil
+	return s.userSelf(rc.ix, rc.c.user, rc.c.isAdmin), nil
 }
 
 // listUsers is GET /users: an administrator gets UserWithAdmin (is_admin,
@@ -61,7 +61,7 @@ func listUsers(s *Server, rc *reqCtx) (any, *apiError) {
 	}
 	conv := s.userBasic
 	if rc.c.admin {
-		conv = s.userListAdmin
+		conv = func(u *User) map[string]any { return s.userListAdmin(rc.ix, u) }
 	}
 	if keyset {
 		return usersKeysetPage(rc, list, pp.perPage, conv)
@@ -407,7 +407,7 @@ func getUser(s *Server, rc *reqCtx) (any, *apiError) {
 		return nil, errUser404
 	}
 	if rc.c.admin {
-		return s.userDetailAdmin(u), nil
+		return s.userDetailAdmin(rc.ix, u), nil
 	}
 	return s.userEntity(u), nil
 }

@@ -3,6 +3,8 @@ package gitlabsim
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -77,5 +79,48 @@ func TestGeneratedServiceAccountNames(t *testing.T) {
 	}
 	if fmt.Sprint(a) == fmt.Sprint(c) {
 		t.Error("seeds 5 and 6 give the same service-account names")
+	}
+}
+
+// TestProvisionedByGroup: on EE an administrator's user entities name the
+// group that created each user (provisioned_by_group_id, the group service
+// account's group here, null for the others); CE and non-administrators
+// get no such key.
+func TestProvisionedByGroup(t *testing.T) {
+	for _, c := range []struct {
+		version, token string
+		want           string // id:provisioned_by_group_id of the users listed, "" for no key
+	}{
+		{"18.5.1-ee", tokAdmin, "8:10 9:<nil>"},
+		{"18.5.1-ce", tokAdmin, ""},
+		{"18.5.1-ee", tokCarol, ""},
+	} {
+		w := testWorld()
+		w.Version = c.version
+		s := NewServer(w, Options{})
+		var got []string
+		for _, m := range decodeList(t, doGet(t, s, c.token, "/users?per_page=100")) {
+			v, ok := m["provisioned_by_group_id"]
+			if !ok {
+				continue
+			}
+			if id := fmt.Sprint(m["id"]); id == "8" || id == "9" {
+				got = append(got, fmt.Sprintf("%s:%v", id, v))
+			} else if v != nil {
+				t.Errorf("%s: user %s provisioned by group %v", c.version, id, v)
+			}
+		}
+		var one map[string]any
+		if err := json.Unmarshal(doGet(t, s, c.token, "/users/8").body, &one); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := one["provisioned_by_group_id"]; ok != (c.want != "") || ok && fmt.Sprint(v) != "10" {
+			t.Errorf("%s as %s: GET /users/8 provisioned_by_group_id %v (sent: %v)", c.version, c.token[:16], v, ok)
+		}
+		s.Close()
+		slices.Sort(got)
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s as %s: GET /users gives %q, want %q", c.version, c.token[:16], strings.Join(got, " "), c.want)
+		}
 	}
 }

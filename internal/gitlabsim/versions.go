@@ -102,6 +102,7 @@ const (
 	featServiceAccountNames
 	featServiceAccountsAPI
 	featServiceAccountPATs
+	featProvisionedByGroup
 	featManageRoutes
 	featCredentialsInventory
 	featDPoPGroupSetting
@@ -189,6 +190,11 @@ var features = [...]featureGate{
 	featServiceAccountPATs: {name: "GET /groups/:id/service_accounts/:user_id/personal_access_tokens", major: 17, minor: 11, ee: true,
 		source: "https://docs.gitlab.com/api/service_accounts/"},
 
+	// The docs of every supported version show it to Premium and Ultimate
+	// administrators; the simulator's EE is licensed.
+	featProvisionedByGroup: {name: "users provisioned_by_group_id", ee: true,
+		source: "https://docs.gitlab.com/api/users/#as-an-administrator"},
+
 	// API::Manage::Groups is mounted in EE from the release of its flag
 	// manage_pat_by_group_owners_ready (17.8); it answers 404 unless the
 	// flag is on and the instance is GitLab.com.
@@ -227,3 +233,10 @@ func (v gitlabVersion) has(f feature, gitLabCom bool) bool {
 
 // has reports whether the served World has f.
 func (ix *index) has(f feature) bool { return ix.v.has(f, ix.w.GitLabCom) }
+
+// NamesProvisioningGroup reports whether w's administrator users list names
+// the group that created each user (provisioned_by_group_id), which says a
+// group service account's group.
+func (w *World) NamesProvisioningGroup() bool {
+	return worldVersion(w).has(featProvisionedByGroup, w.GitLabCom)
+}

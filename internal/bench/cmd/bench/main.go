@@ -862,7 +862,7 @@ var routePurpose = map[string]string{
 	"GET /groups":                         "every group's path and size (pages of 100)",
 	"GET /deploy_tokens":                  "every deploy token (pages of 100)",
 	"GET /service_accounts":               "which users are service accounts",
-	"GET /groups/:id/service_accounts":    "which group a service account belongs to (per top-level group, when any exist)",
+	"GET /groups/:id/service_accounts":    "which group a service account belongs to (per top-level group, when any exist and the users list does not name it in provisioned_by_group_id)",
 	"GET /application/settings":           "token policy settings; proves the token is served as an administrator",
 	"GET /user":                           "the caller",
 	"GET /version":                        "the GitLab version (which routes and fields exist)",
