@@ -136,52 +136,30 @@ func (s *levelsLeft) addLevels(levels map[int64]int) {
 // levelBatch reads the memberships of up to 100 bot users and sets their
 // tokens' access levels; what it cannot tell goes to rest.
 func (c *collector) levelBatch(ctx context.Context, uids []int64, bots map[int64]inventory.Resource, rest *levelsLeft) {
-	if !c.gqlOn(factLevels) {
+	nodes, errs, answer := c.usersMemberships(ctx, levelsQuery, uids)
+	switch answer {
+	case usersToREST:
 		rest.addBots(uids, bots)
 		return
-	}
-	gids := make([]string, len(uids))
-	for i, id := range uids {
-		gids[i] = globalID("User", id)
-	}
-	var data struct {
-		Users *struct {
-			Nodes []gqlBotUser `json:"nodes"`
-		} `json:"users"`
-	}
-	errs, err := c.graphql(ctx, levelsQuery, map[string]any{"ids": gids, "first": len(gids)}, &data)
-	if err != nil {
-		rest.addBots(uids, bots)
+	case usersHalve:
+		half := len(uids) / 2
+		c.levelBatch(ctx, uids[:half], bots, rest)
+		c.levelBatch(ctx, uids[half:], bots, rest)
 		return
-	}
-	for _, e := range errs {
-		if _, field, _ := missingFact(e); field != "" {
-			c.gqlOff(factLevels, fmt.Sprintf("this GitLab's GraphQL has no %s (%s)", field, e.Message))
-			rest.addBots(uids, bots)
-			return
-		}
-		if tooBig(e) && len(uids) > 1 {
-			half := len(uids) / 2
-			c.levelBatch(ctx, uids[:half], bots, rest)
-			c.levelBatch(ctx, uids[half:], bots, rest)
-			return
-		}
 	}
 	levels := map[int64]int{}
-	if data.Users != nil {
-		for _, u := range data.Users.Nodes {
-			uid := idOf(u.ID)
-			res, ok := bots[uid]
-			if !ok {
-				continue
-			}
-			ms := u.ProjectMemberships
-			if res.Type == inventory.ResourceGroup {
-				ms = u.GroupMemberships
-			}
-			if lvl, ok := ms.level(res); ok {
-				levels[uid] = lvl
-			}
+	for _, u := range nodes {
+		uid := idOf(u.ID)
+		res, ok := bots[uid]
+		if !ok {
+			continue
+		}
+		ms := u.ProjectMemberships
+		if res.Type == inventory.ResourceGroup {
+			ms = u.GroupMemberships
+		}
+		if lvl, ok := ms.level(res); ok {
+			levels[uid] = lvl
 		}
 	}
 	var missed []int64
@@ -197,6 +175,48 @@ func (c *collector) levelBatch(ctx context.Context, uids []int64, bots map[int64
 		rest.addBots(missed, bots)
 	}
 	rest.addLevels(levels)
+}
+
+// How a batch of users was answered (usersMemberships).
+const (
+	usersOK     = iota
+	usersToREST // no GraphQL, its fields missing, or the exchange failed
+	usersHalve  // too big or too slow: ask again in halves
+)
+
+// usersMemberships asks query (levelsQuery, reachQuery) for the users
+// uids, and says how it was answered; a GitLab without the membership
+// fields turns them over to REST for the run.
+func (c *collector) usersMemberships(ctx context.Context, query string, uids []int64) ([]gqlBotUser, []gqlError, int) {
+	if !c.gqlOn(factLevels) {
+		return nil, nil, usersToREST
+	}
+	gids := make([]string, len(uids))
+	for i, id := range uids {
+		gids[i] = globalID("User", id)
+	}
+	var data struct {
+		Users *struct {
+			Nodes []gqlBotUser `json:"nodes"`
+		} `json:"users"`
+	}
+	errs, err := c.graphql(ctx, query, map[string]any{"ids": gids, "first": len(gids)}, &data)
+	if err != nil {
+		return nil, nil, usersToREST
+	}
+	for _, e := range errs {
+		if _, field, _ := missingFact(e); field != "" {
+			c.gqlOff(factLevels, fmt.Sprintf("this GitLab's GraphQL has no %s (%s)", field, e.Message))
+			return nil, nil, usersToREST
+		}
+		if tooBig(e) && len(uids) > 1 {
+			return nil, nil, usersHalve
+		}
+	}
+	if data.Users == nil {
+		return nil, errs, usersOK
+	}
+	return data.Users.Nodes, errs, usersOK
 }
 
 // setLevels sets the access level of every PAT-table token of the bots.

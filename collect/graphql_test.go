@@ -583,6 +583,8 @@ func TestGraphQLQueriesFile(t *testing.T) {
 		"projects_triggers": lean.projectsQuery(true, true),
 		"more_triggers":     moreTriggersQuery,
 		"levels":            levelsQuery,
+		"reach":             reachQuery,
+		"more_reach":        moreReachQuery,
 	}
 	want, err := json.MarshalIndent(queries, "", "  ")
 	if err != nil {

@@ -33,9 +33,10 @@ import (
 //   - Of a project's job token scope only the inbound setting is read; the
 //     allowlists' contents serve no rule or report.
 //   - A person's project reach (Options.PersonReach, off by default) costs
-//     a memberships read per owner of an active personal, impersonation or
-//     service-account token; the projects below a group membership come
-//     from the group and project lists already read.
+//     the memberships of each owner of an active personal, impersonation or
+//     service-account token, 100 owners a GraphQL request; the projects
+//     below a group membership come from the group and project lists
+//     already read.
 //   - GET /deploy_tokens does not name a token's project or group, so
 //     deploy tokens carry the instance as their resource.
 func (c *collector) instance(ctx context.Context) (err error) {

@@ -43,13 +43,15 @@ type Options struct {
 	// are reported as personal tokens, and a gap says so; no rule judges
 	// the two kinds differently.
 	SkipImpersonation bool
-	// PersonReach (instance mode only) reads GET /users/:id/memberships for
-	// each person and service account holding an active personal,
+	// PersonReach (instance mode only) reads the direct memberships of each
+	// person and service account holding an active personal,
 	// impersonation or service-account token, and sets
 	// Owner.ProjectsReachable to the projects they reach: direct project
-	// memberships and every project below a group membership. Cost: two
-	// requests per such owner (type=Project and type=Namespace, which leave
-	// out access requests), more past 100 of either. Off,
+	// memberships and every project below a group membership. Cost:
+	// through GraphQL one request per 100 such owners, and one more per
+	// further 100 memberships of an owner; over REST two requests per owner
+	// (GET /users/:id/memberships with type=Project and type=Namespace,
+	// which leave out access requests), more past 100 of either. Off,
 	// ProjectsReachable stays -1 (unknown).
 	PersonReach bool
 	// BaseURL is reported in Inventory.GitLab.URL.

@@ -3,8 +3,11 @@ package collect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tokenaudit/tokenaudit/inventory"
 )
@@ -106,17 +109,38 @@ func (c *collector) startPersonReach(pats []patWire, owners map[int64]*inventory
 	below := projectsBelow(t)
 	var mu sync.Mutex
 	reach := make(map[int64]int, len(ids))
-	for _, uid := range ids {
-		task(func(ctx context.Context) error {
-			n, ok, err := c.personReach(ctx, uid, owners[uid], below)
-			if ok {
-				mu.Lock()
-				reach[uid] = n
-				mu.Unlock()
-			}
-			return err
-		})
+	restReach := func(ctx context.Context, uid int64) error {
+		n, ok, err := c.personReach(ctx, uid, owners[uid], below)
+		if ok {
+			mu.Lock()
+			reach[uid] = n
+			mu.Unlock()
+		}
+		return err
 	}
+	if !c.gqlOn(factLevels) {
+		for _, uid := range ids {
+			task(func(ctx context.Context) error { return restReach(ctx, uid) })
+		}
+		return func() { c.setReach(reach) }
+	}
+	// In batches of 100 through GraphQL (graphql_reach.go); the owners it
+	// cannot answer for over REST, from inside the same task: a task may
+	// not queue more on its own group.
+	task(func(ctx context.Context) error {
+		got, left, err := c.reachBatches(ctx, ids, below)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		maps.Copy(reach, got)
+		mu.Unlock()
+		g, gctx := errgroup.WithContext(ctx)
+		for _, uid := range left {
+			g.Go(func() error { return restReach(gctx, uid) })
+		}
+		return g.Wait()
+	})
 	return func() { c.setReach(reach) }
 }
 

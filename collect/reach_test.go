@@ -64,9 +64,24 @@ func reachOwnersOf(tokens []inventory.Token) map[int64]bool {
 	return ids
 }
 
+// TestCollectPersonReach reads the reach through GraphQL (100 owners a
+// request) and over REST (two lists per owner): both must find the World's.
 func TestCollectPersonReach(t *testing.T) {
+	for _, restOnly := range []bool{false, true} {
+		name := "graphql"
+		if restOnly {
+			name = "rest"
+		}
+		t.Run(name, func(t *testing.T) { testPersonReach(t, restOnly) })
+	}
+}
+
+func testPersonReach(t *testing.T, restOnly bool) {
 	w := generate(t, "small", 11)
-	opts := Options{Concurrency: 8, SkipTriggers: true, SkipJobTokenScope: true}
+	// One owner reaches more than a page of projects directly, so that
+	// GraphQL's further pages are read.
+	many := addDirectMemberships(t, w, 130)
+	opts := Options{Concurrency: 8, SkipTriggers: true, SkipJobTokenScope: true, RESTOnly: restOnly}
 	off, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), opts)
 	if err != nil {
 		t.Fatalf("Collect without PersonReach: %v", err)
@@ -79,6 +94,9 @@ func TestCollectPersonReach(t *testing.T) {
 
 	imp := hasImpersonationRoute(t, on.srv, w.AdminToken())
 	plain, _ := newTruth(w).instanceTruth(imp, false, false)
+	if restOnly {
+		restSources(plain)
+	}
 	// Without the option nothing changes: the truth, every reach unknown.
 	checkTokens(t, plain, off.inv.Tokens)
 	for _, tok := range off.inv.Tokens {
@@ -88,6 +106,9 @@ func TestCollectPersonReach(t *testing.T) {
 	}
 
 	want, _ := newTruth(w).instanceTruth(imp, false, false)
+	if restOnly {
+		restSources(want)
+	}
 	reach, direct, viaGroup := worldReach(w)
 	owners := reachOwnersOf(want)
 	checked, withGroups, nonZero := 0, 0, 0
@@ -112,21 +133,72 @@ func TestCollectPersonReach(t *testing.T) {
 	if checked < 3 || withGroups == 0 || nonZero == 0 {
 		t.Fatalf("small/11 has %d token owners to read, %d reaching projects through a group, %d reaching any: too few to test PersonReach", checked, withGroups, nonZero)
 	}
+	if !owners[many] || direct[many][0] <= perPage {
+		t.Fatalf("owner %d: %d direct project memberships, want more than a page", many, direct[many][0])
+	}
 	checkTokens(t, want, on.inv.Tokens)
 	checkGaps(t, instanceGaps(imp), on.inv.Gaps)
 
-	// The cost: a page of project and a page of group memberships per owner
-	// (more past 100 of either), and nothing else.
+	// The cost over REST: a page of project and a page of group memberships
+	// per owner (more past 100 of either), and nothing else. Through
+	// GraphQL: a request per 100 owners, and per owner one more for each
+	// further page of the longer list.
 	extra := 0
 	for id := range owners {
-		for _, n := range direct[id] {
-			extra += max(1, (n+perPage-1)/perPage)
+		pages := [2]int{}
+		for i, n := range direct[id] {
+			pages[i] = max(1, (n+perPage-1)/perPage)
+		}
+		if restOnly {
+			extra += pages[0] + pages[1]
+		} else {
+			extra += max(pages[0], pages[1]) - 1
+		}
+	}
+	if !restOnly {
+		extra += (len(owners) + perPage - 1) / perPage
+		if n := on.srv.Counts()["GET /users/:id/memberships"]; n != 0 {
+			t.Errorf("%d REST memberships lists read beside GraphQL", n)
 		}
 	}
 	if got := on.inv.Stats.Requests - off.inv.Stats.Requests; got != extra {
-		t.Errorf("PersonReach cost %d requests (%d with, %d without), want %d: two memberships lists per owner of %d",
+		t.Errorf("PersonReach cost %d requests (%d with, %d without), want %d for %d owners",
 			got, on.inv.Stats.Requests, off.inv.Stats.Requests, extra, len(owners))
 	}
+}
+
+// addDirectMemberships makes the first human holding an active token a
+// direct Developer of n more projects (new ones, in no group) and returns
+// that human's ID.
+func addDirectMemberships(t *testing.T, w *gitlabsim.World, n int) int64 {
+	t.Helper()
+	users := map[int64]*gitlabsim.User{}
+	for _, u := range w.Users {
+		users[u.ID] = u
+	}
+	var uid int64
+	for _, tok := range w.Tokens {
+		if u := users[tok.UserID]; u != nil && u.UserType == gitlabsim.UserTypeHuman && u.State == "active" && w.TokenActive(tok) {
+			uid = u.ID
+			break
+		}
+	}
+	if uid == 0 {
+		t.Fatal("no active human token holder")
+	}
+	next := int64(1)
+	for _, p := range w.Projects {
+		next = max(next, p.ID+1)
+	}
+	for i := range n {
+		id := next + int64(i)
+		w.Projects = append(w.Projects, &gitlabsim.Project{
+			ID: id, Name: fmt.Sprintf("reach-%d", i), Path: fmt.Sprintf("reach-%d", i), UserID: uid,
+			Visibility: "private", CreatedAt: w.Now.AddDate(-1, 0, 0), LastActivityAt: w.Now.AddDate(0, -1, 0),
+			Members: []gitlabsim.Membership{{UserID: uid, AccessLevel: 30}},
+		})
+	}
+	return uid
 }
 
 func TestCollectPersonReachReadFails(t *testing.T) {
@@ -134,13 +206,15 @@ func TestCollectPersonReachReadFails(t *testing.T) {
 	so := gitlabsim.Options{Seed: 1, Faults: gitlabsim.Faults{
 		ErrorRate: 1, ErrorStatuses: []int{http.StatusServiceUnavailable}, Routes: []string{"GET /users/:id/memberships"},
 	}}
-	run, err := collect(t, w, so, w.AdminToken(), Options{Concurrency: 8, SkipTriggers: true, SkipJobTokenScope: true, PersonReach: true})
+	// Over REST: GraphQL's batches would not ask the failing route.
+	run, err := collect(t, w, so, w.AdminToken(), Options{Concurrency: 8, SkipTriggers: true, SkipJobTokenScope: true, PersonReach: true, RESTOnly: true})
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}
 	imp := hasImpersonationRoute(t, run.srv, w.AdminToken())
 	tr := newTruth(w)
 	want, _ := tr.instanceTruth(imp, false, false)
+	restSources(want)
 	// Every other token as without the option, every reach unknown.
 	checkTokens(t, want, run.inv.Tokens)
 	wantGaps := instanceGaps(imp)
@@ -191,4 +265,47 @@ func TestCollectPersonReachIncompleteTree(t *testing.T) {
 	if n := run.srv.Counts()["GET /users/:id/memberships"]; n != 0 {
 		t.Errorf("%d memberships requests, want 0", n)
 	}
+}
+
+// restSources turns the truth's sources into what REST alone reads: a bot
+// token's access level from its resource's token list, not from GraphQL.
+func restSources(toks []inventory.Token) {
+	for i := range toks {
+		t := &toks[i]
+		j := slices.Index(t.Sources, srcGQLMemberships)
+		if j < 0 {
+			continue
+		}
+		src := srcProjectTokens
+		if t.Kind == inventory.KindGroupAccess {
+			src = srcGroupTokens
+		}
+		t.Sources = slices.Clone(t.Sources)
+		t.Sources[j] = src
+		slices.Sort(t.Sources)
+	}
+}
+
+// TestCollectPersonReachGraphQLFails: when every GraphQL request fails,
+// the reach is read over REST and comes out as REST alone reads it.
+func TestCollectPersonReachGraphQLFails(t *testing.T) {
+	w := generate(t, "small", 11)
+	opts := Options{Concurrency: 8, SkipTriggers: true, SkipJobTokenScope: true, PersonReach: true}
+	so := gitlabsim.Options{Seed: 1, Faults: gitlabsim.Faults{
+		ErrorRate: 1, ErrorStatuses: []int{http.StatusBadGateway}, Routes: []string{"POST /api/graphql"},
+	}}
+	failing, err := collect(t, w, so, w.AdminToken(), opts)
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	opts.RESTOnly = true
+	rest, err := collect(t, w, gitlabsim.Options{}, w.AdminToken(), opts)
+	if err != nil {
+		t.Fatalf("Collect over REST: %v", err)
+	}
+	if failing.srv.Counts()["POST /api/graphql"] == 0 {
+		t.Fatal("no GraphQL request was made; the test checks nothing")
+	}
+	checkTokens(t, rest.inv.Tokens, failing.inv.Tokens)
+	checkGaps(t, rest.inv.Gaps, failing.inv.Gaps)
 }

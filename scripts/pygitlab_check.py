@@ -192,7 +192,9 @@ def run_graphql(url, token, plan):
 def run_collector_queries(url, token, plan):
     """The collector's own queries: per batch of projects its count query
     (the default) and its trigger query (skip_trigger_created_at), each
-    project's further trigger pages by cursor, and the bot users' levels."""
+    project's further trigger pages by cursor, the bot users' levels, and
+    the memberships of the people in reach_ids (person_reach), with their
+    further pages."""
     gql = GraphQL(url, token)
     q = plan["queries"]
     batch = int(plan.get("batch", 100))
@@ -235,7 +237,27 @@ def run_collector_queries(url, token, plan):
             ms += ["project %d: %d" % (gid_number(m["project"]["id"]), m["accessLevel"]["integerValue"])
                    for m in node["projectMemberships"]["nodes"]]
             users[str(gid_number(node["id"]))] = {"bot": None, "memberships": sorted(ms)}
-    return {"projects": projects, "users": users, "errors": gql.errors, "statuses": gql.statuses}
+    reach = {}
+    rids = plan.get("reach_ids", [])
+    for start in range(0, len(rids), batch):
+        chunk = ["gid://gitlab/User/%d" % i for i in rids[start:start + batch]]
+        data = gql.post(q["reach"], {"ids": chunk, "first": len(chunk)})
+        for node in data["users"]["nodes"]:
+            sources = []
+            while True:
+                pm, gm = node["projectMemberships"], node["groupMemberships"]
+                sources += ["project %d" % gid_number(m["project"]["id"]) for m in pm["nodes"]]
+                sources += ["group %d" % gid_number(m["group"]["id"]) for m in gm["nodes"]]
+                if not pm["pageInfo"]["hasNextPage"] and not gm["pageInfo"]["hasNextPage"]:
+                    break
+                more = {"ids": [node["id"]]}
+                if pm["pageInfo"]["endCursor"]:
+                    more["projects"] = pm["pageInfo"]["endCursor"]
+                if gm["pageInfo"]["endCursor"]:
+                    more["groups"] = gm["pageInfo"]["endCursor"]
+                node = gql.post(q["more_reach"], more)["users"]["nodes"][0]
+            reach[str(gid_number(node["id"]))] = sorted(sources)
+    return {"projects": projects, "users": users, "reach": reach, "errors": gql.errors, "statuses": gql.statuses}
 
 
 def main(argv):

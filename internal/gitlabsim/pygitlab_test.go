@@ -228,6 +228,9 @@ type pygraphqlOutput struct {
 			LastUsed    *string `json:"last_used"`
 		} `json:"triggers"`
 	} `json:"projects"`
+	// Reach is each person's direct memberships ("project 3", "group 7"),
+	// from the collector's person_reach queries.
+	Reach map[string][]string `json:"reach"`
 	Users map[string]struct {
 		Bot         bool     `json:"bot"`
 		Memberships []string `json:"memberships"`
@@ -264,10 +267,30 @@ func TestPythonGraphQLAgreesWithGroundTruth(t *testing.T) {
 		w.Triggers = append(w.Triggers, &Trigger{ID: id, ProjectID: big.ID, OwnerID: 1, Description: fmt.Sprintf("bulk %d", i),
 			CreatedAt: w.Now, UpdatedAt: w.Now, Value: fmt.Sprintf("glptt-bulk%030d", id)})
 	}
+	// A person with more than a page of project memberships, for the
+	// collector's further pages of them.
+	var person *User
+	for _, u := range w.Users {
+		if u.UserType == UserTypeHuman && u.State == "active" {
+			person = u
+			break
+		}
+	}
+	for i := range 130 {
+		id := int64(800_000 + i)
+		w.Projects = append(w.Projects, &Project{ID: id, Name: fmt.Sprintf("reach-%d", i), Path: fmt.Sprintf("reach-%d", i),
+			UserID: person.ID, Visibility: "private", CreatedAt: w.Now, LastActivityAt: w.Now,
+			Members: []Membership{{UserID: person.ID, AccessLevel: 30}}})
+	}
 	srv := NewServer(w, Options{})
 	defer srv.Close()
 
-	var projectIDs, botIDs []int64
+	var projectIDs, botIDs, humanIDs []int64
+	for _, u := range w.Users {
+		if u.UserType == UserTypeHuman {
+			humanIDs = append(humanIDs, u.ID)
+		}
+	}
 	for _, p := range w.Projects {
 		projectIDs = append(projectIDs, p.ID)
 	}
@@ -295,17 +318,23 @@ func TestPythonGraphQLAgreesWithGroundTruth(t *testing.T) {
 		// A batch of projects, the big project's second page of triggers,
 		// the batches of bots.
 		{"own queries", nil, batches + 1 + (len(botIDs)+99)/100},
-		// The collector's count query and trigger query per batch.
-		{"collector's queries", collectorQueries, 2*batches + 1 + (len(botIDs)+99)/100},
+		// The collector's count query and trigger query per batch, and the
+		// people's memberships: a batch, and a further page for the person
+		// with 130 projects.
+		{"collector's queries", collectorQueries, 2*batches + 1 + (len(botIDs)+99)/100 + (len(humanIDs)+99)/100 + 1},
 	} {
 		t.Run(run.name, func(t *testing.T) {
 			srv.ResetCounts()
 			plan := map[string]any{"project_ids": projectIDs, "user_ids": botIDs, "batch": 100}
 			if run.queries != nil {
 				plan["queries"] = run.queries
+				plan["reach_ids"] = humanIDs
 			}
 			got := runPythonGraphQL(t, srv, admin, plan)
 			checkPythonGraphQL(t, w, got, botIDs, run.queries == nil)
+			if run.queries != nil {
+				checkPythonReach(t, w, got, humanIDs)
+			}
 			if got.Statuses["200"] != run.requests || srv.Counts()["POST /api/graphql"] != run.requests {
 				t.Errorf("statuses %v, server counted %d; want %d answers 200", got.Statuses, srv.Counts()["POST /api/graphql"], run.requests)
 			}
@@ -409,5 +438,38 @@ func checkPythonGraphQL(t *testing.T, w *World, got pygraphqlOutput, botIDs []in
 		if gu.Bot != bots || !slices.Equal(gu.Memberships, wm) {
 			t.Errorf("bot %d: python %v (bot %v), World %v", id, gu.Memberships, gu.Bot, wm)
 		}
+	}
+}
+
+// checkPythonReach compares the people's memberships the collector's reach
+// queries gave the script with the World's direct memberships.
+func checkPythonReach(t *testing.T, w *World, got pygraphqlOutput, humanIDs []int64) {
+	t.Helper()
+	want := map[int64][]string{}
+	for _, g := range w.Groups {
+		for _, m := range g.Members {
+			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("group %d", g.ID))
+		}
+	}
+	for _, p := range w.Projects {
+		for _, m := range p.Members {
+			want[m.UserID] = append(want[m.UserID], fmt.Sprintf("project %d", p.ID))
+		}
+	}
+	if len(got.Reach) != len(humanIDs) {
+		t.Errorf("python read the memberships of %d people, want %d", len(got.Reach), len(humanIDs))
+	}
+	paged := false
+	for _, id := range humanIDs {
+		wm := want[id]
+		slices.Sort(wm)
+		gm := got.Reach[strconv.FormatInt(id, 10)]
+		paged = paged || len(gm) > 100
+		if !slices.Equal(gm, wm) {
+			t.Errorf("user %d: python %d memberships, World %d", id, len(gm), len(wm))
+		}
+	}
+	if !paged {
+		t.Error("no one's memberships took more than a page; the further pages are not checked")
 	}
 }
