@@ -182,11 +182,18 @@ func buildIndex(w *World) *index {
 		if t.Value != "" {
 			ix.tokenBySecret[t.Value] = t
 		}
+		// A resource's token lists hold the tokens of its bot members:
+		// PersonalAccessTokensFinder.new(user: resource.bots), where
+		// Project#bots and Group#bots are users.project_bot, the users of
+		// the direct, non-request memberships
+		// (https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/resource_access_tokens.rb,
+		// app/models/project.rb, app/models/group.rb). A bot no longer a
+		// member lists nowhere.
 		if u := ix.users[t.UserID]; u != nil && u.UserType == UserTypeProjectBot {
-			switch u.BotSourceType {
-			case "project":
+			switch {
+			case u.BotSourceType == "project" && ix.projectMember[u.BotSourceID][u.ID] > 0:
 				ix.projectBotTokens[u.BotSourceID] = append(ix.projectBotTokens[u.BotSourceID], t)
-			case "group":
+			case u.BotSourceType == "group" && ix.groupMember[u.BotSourceID][u.ID] > 0:
 				ix.groupBotTokens[u.BotSourceID] = append(ix.groupBotTokens[u.BotSourceID], t)
 			}
 		}

@@ -124,3 +124,36 @@ func TestProvisionedByGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceTokenListsHoldMembers: a project's or group's token list
+// holds the tokens of its bot members only (resource.bots), so a bot
+// removed from its project lists nowhere.
+func TestResourceTokenListsHoldMembers(t *testing.T) {
+	for _, c := range []struct {
+		path  string
+		botID int64
+	}{{"/projects/20/access_tokens", 5}, {"/groups/10/access_tokens", 6}} {
+		for _, member := range []bool{true, false} {
+			w := testWorld()
+			if !member {
+				for _, p := range w.Projects {
+					p.Members = slices.DeleteFunc(p.Members, func(m Membership) bool { return m.UserID == c.botID })
+				}
+				for _, g := range w.Groups {
+					g.Members = slices.DeleteFunc(g.Members, func(m Membership) bool { return m.UserID == c.botID })
+				}
+			}
+			s := NewServer(w, Options{})
+			n := 0
+			for _, e := range decodeList(t, doGet(t, s, tokAdmin, c.path)) {
+				if fmt.Sprint(e["user_id"]) == fmt.Sprint(c.botID) {
+					n++
+				}
+			}
+			s.Close()
+			if (n > 0) != member {
+				t.Errorf("%s: %d tokens of bot %d listed, bot a member: %v", c.path, n, c.botID, member)
+			}
+		}
+	}
+}
