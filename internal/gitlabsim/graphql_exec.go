@@ -303,6 +303,7 @@ var gqlResolved = map[string]bool{ // field -> connection
 	"Query.users":              true,  // Resolvers::UsersResolver
 	"Project.ciJobTokenScope":  false, // Resolvers::Ci::JobTokenScopeResolver
 	"Project.pipelineTriggers": true,  // Resolvers::Ci::PipelineTriggersResolver
+	"Project.projectMembers":   true,  // Resolvers::ProjectMembersResolver
 	"Group.projects":           true,  // Resolvers::GroupProjectsResolver
 }
 

@@ -424,8 +424,48 @@ func (q *gqlReq) resolveProject(p *Project, field string, args map[string]any) (
 			items[i] = gqlItem{id: tr.ID, node: tr}
 		}
 		return paginate(items, gqlOrder{desc: true}, args)
+	case "projectMembers":
+		return q.projectMembers(p, args)
 	}
 	return nil, gqlErr("Internal server error")
+}
+
+// projectMembers is Resolvers::ProjectMembersResolver: authorize
+// :read_project_member (whoever may read the project), then MembersFinder
+// with the relations asked, DIRECT and INHERITED by default
+// (MembersFinder::DEFAULT_RELATIONS,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/app/graphql/resolvers/project_members_resolver.rb):
+// DIRECT the project's own members (no access requests), INHERITED those of
+// the groups above it. The other relations (invited and shared groups,
+// descendants) add nothing in a World, which shares no project with a
+// group. The keyset connection orders the members by ID descending.
+func (q *gqlReq) projectMembers(p *Project, args map[string]any) (any, *gqlError) {
+	if !q.canSeeProject(p) {
+		return nil, gqlErr(gqlResourceError)
+	}
+	direct, inherited := true, true
+	if rel, ok := args["relations"].([]any); ok {
+		direct, inherited = false, false
+		for _, r := range rel {
+			direct = direct || r == "DIRECT"
+			inherited = inherited || r == "INHERITED"
+		}
+	}
+	var items []gqlItem
+	if direct {
+		for _, m := range q.ix.gql.projectMembers[p.ID] {
+			items = append(items, gqlItem{id: m.id, node: m})
+		}
+	}
+	if inherited {
+		for g := q.ix.groups[p.GroupID]; g != nil; g = q.ix.groups[g.ParentID] {
+			for _, m := range q.ix.gql.groupMembers[g.ID] {
+				items = append(items, gqlItem{id: m.id, node: m})
+			}
+		}
+	}
+	slices.SortFunc(items, func(a, b gqlItem) int { return compareInt64(b.id, a.id) })
+	return paginate(items, gqlOrder{desc: true}, args)
 }
 
 func (q *gqlReq) allowlistProjects(p *Project) []*Project {
@@ -651,24 +691,30 @@ func (q *gqlReq) resolveTrigger(tr *Trigger, field string) (any, *gqlError) {
 // gqlIndex holds what GraphQL needs beyond the REST index: member IDs.
 type gqlIndex struct {
 	memberships map[int64][]*gqlMember // user -> direct memberships
+	// projectMembers and groupMembers are the same, per project and group.
+	projectMembers, groupMembers map[int64][]*gqlMember
 }
 
 // buildGQLIndex numbers the World's memberships as GitLab's members table
 // would, one sequence for group and project members (a World keeps no
 // member IDs): groups in order, then projects.
 func buildGQLIndex(ix *index) *gqlIndex {
-	g := &gqlIndex{memberships: map[int64][]*gqlMember{}}
+	g := &gqlIndex{memberships: map[int64][]*gqlMember{}, projectMembers: map[int64][]*gqlMember{}, groupMembers: map[int64][]*gqlMember{}}
 	var n int64
 	for _, gr := range ix.w.Groups {
 		for _, m := range gr.Members {
 			n++
-			g.memberships[m.UserID] = append(g.memberships[m.UserID], &gqlMember{id: n, group: gr, userID: m.UserID, level: m.AccessLevel})
+			gm := &gqlMember{id: n, group: gr, userID: m.UserID, level: m.AccessLevel}
+			g.memberships[m.UserID] = append(g.memberships[m.UserID], gm)
+			g.groupMembers[gr.ID] = append(g.groupMembers[gr.ID], gm)
 		}
 	}
 	for _, p := range ix.w.Projects {
 		for _, m := range p.Members {
 			n++
-			g.memberships[m.UserID] = append(g.memberships[m.UserID], &gqlMember{id: n, project: p, userID: m.UserID, level: m.AccessLevel})
+			pm := &gqlMember{id: n, project: p, userID: m.UserID, level: m.AccessLevel}
+			g.memberships[m.UserID] = append(g.memberships[m.UserID], pm)
+			g.projectMembers[p.ID] = append(g.projectMembers[p.ID], pm)
 		}
 	}
 	return g

@@ -153,6 +153,25 @@ type ProjectMemberEdge {
   node: ProjectMember
 }
 
+enum ProjectMemberRelation {
+  DIRECT
+  INHERITED
+  DESCENDANTS
+  INVITED_GROUPS
+  SHARED_INTO_ANCESTORS
+}
+
+type MemberInterfaceConnection {
+  edges: [MemberInterfaceEdge]
+  nodes: [MemberInterface]
+  pageInfo: PageInfo!
+}
+
+type MemberInterfaceEdge {
+  cursor: String!
+  node: MemberInterface
+}
+
 type GroupMemberConnection {
   edges: [GroupMemberEdge]
   nodes: [GroupMember]
@@ -192,6 +211,7 @@ type Project {
   ciCdSettings: ProjectCiCdSetting
   ciJobTokenScope: CiJobTokenScopeType # feat:jobTokenScopeCounts
   pipelineTriggers(after: String, before: String, first: Int, last: Int): PipelineTriggerConnection # feat:pipelineTriggers
+  projectMembers(search: String, relations: [ProjectMemberRelation!] = [DIRECT, INHERITED], accessLevels: [AccessLevelEnum!], after: String, before: String, first: Int, last: Int): MemberInterfaceConnection
 }
 
 type ProjectConnection {

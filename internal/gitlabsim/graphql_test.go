@@ -642,3 +642,57 @@ func TestGraphQLAdminMode(t *testing.T) {
 		t.Errorf("administrator without admin_mode at 300: %v", a.messages())
 	}
 }
+
+// Project.projectMembers: the direct members with relations: [DIRECT], the
+// groups' above by default, bots flagged; null and an error for a caller
+// who cannot read the project.
+func TestGraphQLProjectMembers(t *testing.T) {
+	w := testWorld()
+	s := NewServer(w, Options{})
+	defer s.Close()
+	var p *Project
+	for _, pr := range w.Projects {
+		if pr.ID == 20 {
+			p = pr
+		}
+	}
+	members := func(a gqlAnswer) []string {
+		var out []string
+		nodes, _ := dig(a.Data, "project", "projectMembers", "nodes").([]any)
+		for _, n := range nodes {
+			out = append(out, fmt.Sprintf("%v %v bot:%v", dig(n, "__typename"), dig(n, "user", "id"), dig(n, "user", "bot")))
+		}
+		slices.Sort(out)
+		return out
+	}
+	var direct, all []string
+	for _, m := range p.Members {
+		direct = append(direct, fmt.Sprintf("ProjectMember gid://gitlab/User/%d bot:%v", m.UserID, m.UserID == 5))
+	}
+	all = slices.Clone(direct)
+	for g := range w.Groups {
+		gr := w.Groups[g]
+		if gr.ID != p.GroupID && gr.ID != 10 {
+			continue
+		}
+		for _, m := range gr.Members {
+			all = append(all, fmt.Sprintf("GroupMember gid://gitlab/User/%d bot:%v", m.UserID, m.UserID == 6))
+		}
+	}
+	slices.Sort(direct)
+	slices.Sort(all)
+	if len(direct) == 0 || len(all) == len(direct) {
+		t.Fatalf("project 20: %d direct, %d with the groups' members: the test checks nothing", len(direct), len(all))
+	}
+	q := `query($r: [ProjectMemberRelation!]) { project(fullPath: "top/app") { projectMembers(relations: $r, first: 100) { nodes { __typename user { id bot } } } } }`
+	if a := postGQL(t, s, tokAdmin, q, map[string]any{"r": []string{"DIRECT"}}); !slices.Equal(members(a), direct) || len(a.Errors) > 0 {
+		t.Errorf("DIRECT: %v, want %v (%s)", members(a), direct, a.raw)
+	}
+	if a := postGQL(t, s, tokAdmin, `{ project(fullPath: "top/app") { projectMembers { nodes { __typename user { id bot } } } } }`, nil); !slices.Equal(members(a), all) {
+		t.Errorf("default relations: %v, want %v", members(a), all)
+	}
+	a := postGQL(t, s, tokCarol, q, map[string]any{"r": []string{"DIRECT"}})
+	if dig(a.Data, "project") != nil && dig(a.Data, "project", "projectMembers") != nil {
+		t.Errorf("a caller who cannot see the project: %s", a.raw)
+	}
+}
