@@ -282,7 +282,9 @@ func TestCollectGroupsGitLabCom(t *testing.T) {
 
 // TestCollectGroupsGitLabComResourceListFails: when the credentials
 // inventory answers for PATs but its resource-token list keeps failing, the
-// per-resource lists read the same tokens, and nothing is a gap.
+// per-resource lists read the same tokens, and nothing is a gap: every
+// group's, and those of the projects with a bot member (a project's list
+// holds its bot members' tokens only).
 func TestCollectGroupsGitLabComResourceListFails(t *testing.T) {
 	w := generate(t, "small", 4)
 	asGitLabCom(w, true)
@@ -305,14 +307,31 @@ func TestCollectGroupsGitLabComResourceListFails(t *testing.T) {
 		}
 	}
 	for _, p := range w.Projects {
-		if p.GroupID != 0 && tr.inTree(p.GroupID, top) {
+		if p.GroupID != 0 && tr.inTree(p.GroupID, top) && hasBotMember(w, p) {
 			projects++
 		}
+	}
+	if projects == 0 {
+		t.Fatal("no project of the group has a bot member; the test checks nothing")
 	}
 	if counts["GET /projects/:id/access_tokens"] != projects || counts["GET /groups/:id/access_tokens"] != groups {
 		t.Errorf("per-resource access token lists read %d project and %d group times, want %d and %d",
 			counts["GET /projects/:id/access_tokens"], counts["GET /groups/:id/access_tokens"], projects, groups)
 	}
+}
+
+// hasBotMember reports whether one of p's direct members is a bot.
+func hasBotMember(w *gitlabsim.World, p *gitlabsim.Project) bool {
+	bots := map[int64]bool{}
+	for _, u := range w.Users {
+		bots[u.ID] = u.Bot()
+	}
+	for _, m := range p.Members {
+		if bots[m.UserID] {
+			return true
+		}
+	}
+	return false
 }
 
 // gitLabComTruth is what groups mode reports as the Owner (holding token)

@@ -46,10 +46,37 @@ const (
 	factTriggers fact = iota
 	factScope
 	factLevels
+	// factTokens is which projects' access token lists to read in groups
+	// mode: those with a bot member (graphql_projects.go).
+	factTokens
 	factCount
 )
 
-var factNames = [factCount]string{"pipeline triggers", "job token scope", "resource token access levels"}
+var factNames = [factCount]string{"pipeline triggers", "job token scope", "resource token access levels", "project access tokens"}
+
+// factSet is a set of facts.
+type factSet uint8
+
+func setOf(fs ...fact) factSet {
+	var s factSet
+	for _, f := range fs {
+		s |= 1 << f
+	}
+	return s
+}
+
+func (s factSet) has(f fact) bool { return s&(1<<f) != 0 }
+
+// only keeps of s the facts keep says.
+func (s factSet) only(keep func(fact) bool) factSet {
+	var out factSet
+	for f := range factCount {
+		if s.has(f) && keep(f) {
+			out |= 1 << f
+		}
+	}
+	return out
+}
 
 // gqlError is one entry of a GraphQL answer's errors.
 type gqlError struct {
@@ -208,6 +235,8 @@ func missingFact(e gqlError) (f fact, field string, ok bool) {
 		return factTriggers, field, true
 	case field == "ciCdSettings" || typ == "ProjectCiCdSetting":
 		return factScope, field, true
+	case field == "projectMembers" || typ == "MemberInterface" || typ == "MemberInterfaceConnection":
+		return factTokens, field, true
 	case field == "projectMemberships" || field == "groupMemberships" || typ == "ProjectMember" || typ == "GroupMember" || typ == "AccessLevel":
 		return factLevels, field, true
 	}
@@ -227,8 +256,11 @@ func errorIndex(e gqlError) int {
 
 // errorFact is the fact an error about one project's field is about.
 func errorFact(e gqlError) fact {
-	if errorField(e) == "ciCdSettings" {
+	switch errorField(e) {
+	case "ciCdSettings":
 		return factScope
+	case "projectMembers":
+		return factTokens
 	}
 	return factTriggers
 }
@@ -275,6 +307,9 @@ type restWork struct {
 	seen     map[[2]int64]bool // (fact, project)
 	triggers []inventory.Resource
 	scope    []inventory.Resource
+	tokens   []inventory.Resource
+	// tokensFor are the projects whose access token lists are wanted.
+	tokensFor map[int64]bool
 }
 
 func (w *restWork) add(f fact, res inventory.Resource) {
@@ -284,7 +319,7 @@ func (w *restWork) add(f fact, res inventory.Resource) {
 		w.seen = map[[2]int64]bool{}
 	}
 	k := [2]int64{int64(f), res.ID}
-	if w.seen[k] {
+	if w.seen[k] || f == factTokens && !w.tokensFor[res.ID] {
 		return
 	}
 	w.seen[k] = true
@@ -293,17 +328,18 @@ func (w *restWork) add(f fact, res inventory.Resource) {
 		w.triggers = append(w.triggers, res)
 	case factScope:
 		w.scope = append(w.scope, res)
+	case factTokens:
+		w.tokens = append(w.tokens, res)
 	}
 }
 
-// addAll adds the projects for the facts said.
-func (w *restWork) addAll(projects []inventory.Resource, triggers, scope bool) {
+// addAll adds the projects for the facts of want.
+func (w *restWork) addAll(projects []inventory.Resource, want factSet) {
 	for _, res := range projects {
-		if triggers {
-			w.add(factTriggers, res)
-		}
-		if scope {
-			w.add(factScope, res)
+		for f := range factCount {
+			if want.has(f) {
+				w.add(f, res)
+			}
 		}
 	}
 }

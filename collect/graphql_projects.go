@@ -14,37 +14,63 @@ import (
 )
 
 // projectFacts reads the per-project facts of projects: pipeline triggers
-// (unless skipped) and the inbound job token setting (when scopes), through
-// GraphQL in batches of 100 where this GitLab serves them, over REST where
-// not. task runs one unit of work in the caller's errgroup.
+// (unless skipped), the inbound job token setting (when scopes) and, for
+// the projects of tokens (groups mode), the access token list of each
+// that has a bot member; through GraphQL in batches of 100 where this
+// GitLab serves them, over REST where not. task runs one unit of work in
+// the caller's errgroup.
+//
+// A project's access token list holds its bot members' tokens and no
+// others (GitLab lists resource.bots' tokens, the project_bot users of its
+// direct memberships,
+// https://gitlab.com/gitlab-org/gitlab/-/blob/master/lib/api/resource_access_tokens.rb),
+// so a project whose direct members GraphQL shows without a bot has none,
+// and its list is not read.
 //
 // Against a GitLab without GraphQL the run's first GraphQL request is the
 // one probe (collector.graphql); the batches queued after it found out go
 // to REST without asking.
-func (c *collector) projectFacts(projects []inventory.Resource, owners map[int64]*inventory.Owner, scopes bool, task func(func(context.Context) error)) {
-	triggers := !c.opts.SkipTriggers
-	if !triggers && !scopes {
+func (c *collector) projectFacts(projects []inventory.Resource, owners map[int64]*inventory.Owner, scopes bool, tokens map[int64]bool, task func(func(context.Context) error)) {
+	var want factSet
+	if !c.opts.SkipTriggers {
+		want |= setOf(factTriggers)
+	}
+	if scopes {
+		want |= setOf(factScope)
+	}
+	if len(tokens) > 0 {
+		want |= setOf(factTokens)
+	}
+	if want == 0 {
 		return
 	}
 	for _, b := range batches(projects) {
-		if !c.gqlOn(factTriggers) && !c.gqlOn(factScope) {
-			c.restFacts(b, owners, triggers, scopes, task)
+		if want.only(c.gqlOn) == 0 {
+			c.restFacts(b, owners, want, tokens, task)
 			continue
 		}
-		task(func(ctx context.Context) error { return c.projectBatch(ctx, b, owners, triggers, scopes) })
+		task(func(ctx context.Context) error { return c.projectBatch(ctx, b, owners, want, tokens) })
 	}
 }
 
 // restFacts starts the REST reads of projects' facts, one task each.
-func (c *collector) restFacts(projects []inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, task func(func(context.Context) error)) {
+func (c *collector) restFacts(projects []inventory.Resource, owners map[int64]*inventory.Owner, want factSet, tokens map[int64]bool, task func(func(context.Context) error)) {
 	for _, res := range projects {
-		if triggers {
+		if want.has(factTriggers) {
 			task(func(ctx context.Context) error { return c.triggers(ctx, res, owners) })
 		}
-		if scopes {
+		if want.has(factScope) {
 			task(func(ctx context.Context) error { return c.jobTokenScope(ctx, res) })
 		}
+		if want.has(factTokens) && tokens[res.ID] {
+			task(func(ctx context.Context) error { return c.projectTokens(ctx, res, owners) })
+		}
 	}
+}
+
+// projectTokens reads a project's access token list.
+func (c *collector) projectTokens(ctx context.Context, res inventory.Resource, owners map[int64]*inventory.Owner) error {
+	return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", res.ID), owners)
 }
 
 // gqlProject is a Project node of the batch query.
@@ -57,6 +83,15 @@ type gqlProject struct {
 	// TriggerOwners is the same page of triggers asked again for their
 	// owners alone (ownersAlias).
 	TriggerOwners *gqlTriggers `json:"triggerOwners"`
+	// ProjectMembers are its direct members, for whether any is a bot.
+	ProjectMembers *struct {
+		PageInfo gqlPageInfo `json:"pageInfo"`
+		Nodes    []struct {
+			User *struct {
+				Bot bool `json:"bot"`
+			} `json:"user"`
+		} `json:"nodes"`
+	} `json:"projectMembers"`
 }
 
 type gqlTriggers struct {
@@ -105,17 +140,20 @@ func triggerOwners(args string) string {
 // inbound job token setting, and either the number of triggers (their
 // details, creation time included, then come from REST for the projects
 // that have any) or the triggers themselves.
-func (c *collector) projectsQuery(triggers, scope bool) string {
+func (c *collector) projectsQuery(want factSet) string {
 	var b strings.Builder
 	b.WriteString(`query tokenauditProjects($ids: [ID!], $first: Int, $after: String) { projects(ids: $ids, first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id`)
-	if scope {
+	if want.has(factScope) {
 		b.WriteString(` ciCdSettings { inboundJobTokenScopeEnabled }`)
 	}
 	switch {
-	case triggers && c.opts.SkipTriggerCreatedAt:
+	case want.has(factTriggers) && c.opts.SkipTriggerCreatedAt:
 		b.WriteString(` pipelineTriggers(first: 100) { ` + triggerFields + ` }` + triggerOwners("first: 100"))
-	case triggers:
+	case want.has(factTriggers):
 		b.WriteString(` pipelineTriggers { count }`)
+	}
+	if want.has(factTokens) {
+		b.WriteString(` projectMembers(relations: [DIRECT], first: 100) { pageInfo { hasNextPage } nodes { user { bot } } }`)
 	}
 	b.WriteString(` } } }`)
 	return b.String()
@@ -124,12 +162,12 @@ func (c *collector) projectsQuery(triggers, scope bool) string {
 // projectBatch reads the facts of up to 100 projects in one query (more
 // pages if GitLab sends them), then whatever GraphQL did not give over
 // REST.
-func (c *collector) projectBatch(ctx context.Context, batch []inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool) error {
-	var rest restWork
-	if err := c.projectQuery(ctx, batch, owners, triggers, scopes, &rest); err != nil {
+func (c *collector) projectBatch(ctx context.Context, batch []inventory.Resource, owners map[int64]*inventory.Owner, want factSet, tokens map[int64]bool) error {
+	rest := restWork{tokensFor: tokens}
+	if err := c.projectQuery(ctx, batch, owners, want, &rest); err != nil {
 		return err
 	}
-	if len(rest.triggers)+len(rest.scope) == 0 {
+	if len(rest.triggers)+len(rest.scope)+len(rest.tokens) == 0 {
 		return nil
 	}
 	// The REST reads run beside the other batches; the semaphore bounds the
@@ -141,27 +179,28 @@ func (c *collector) projectBatch(ctx context.Context, batch []inventory.Resource
 	for _, res := range rest.scope {
 		g.Go(func() error { return c.jobTokenScope(gctx, res) })
 	}
+	for _, res := range rest.tokens {
+		g.Go(func() error { return c.projectTokens(gctx, res, owners) })
+	}
 	return g.Wait()
 }
 
 // projectQuery asks GraphQL for batch's facts and adds what it answers; the
 // facts it does not answer go to rest.
-func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, rest *restWork) error {
-	wantT := triggers && c.gqlOn(factTriggers)
-	wantS := scopes && c.gqlOn(factScope)
-	if !wantT && !wantS {
-		rest.addAll(batch, triggers, scopes)
+func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource, owners map[int64]*inventory.Owner, want factSet, rest *restWork) error {
+	asked := want.only(c.gqlOn)
+	// The facts GraphQL is not asked for go to REST.
+	rest.addAll(batch, want&^asked)
+	if asked == 0 {
 		return nil
 	}
-	// The facts GraphQL is not asked for go to REST.
-	rest.addAll(batch, triggers && !wantT, scopes && !wantS)
 	byID := make(map[int64]inventory.Resource, len(batch))
 	ids := make([]string, len(batch))
 	for i, res := range batch {
 		byID[res.ID] = res
 		ids[i] = globalID("Project", res.ID)
 	}
-	query := c.projectsQuery(wantT, wantS)
+	query := c.projectsQuery(asked)
 	var nodes []gqlProject
 	var errs []gqlError
 	for after := ""; ; {
@@ -177,7 +216,7 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 		}
 		pageErrs, err := c.graphql(ctx, query, vars, &data)
 		if err != nil {
-			return c.batchFailed(ctx, err, batch, wantT, wantS, rest)
+			return c.batchFailed(ctx, err, batch, asked, rest)
 		}
 		// Errors point into this page's nodes.
 		for _, e := range pageErrs {
@@ -195,7 +234,7 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 		}
 		after = data.Projects.PageInfo.EndCursor
 	}
-	redo, denied, err := c.projectErrors(ctx, errs, nodes, batch, byID, owners, wantT, wantS, rest)
+	redo, denied, err := c.projectErrors(ctx, errs, nodes, batch, byID, owners, want, asked, rest)
 	if redo || err != nil {
 		return err
 	}
@@ -207,10 +246,13 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 			continue
 		}
 		seen[res.ID] = true
-		if wantS && !denied[[2]int64{res.ID, int64(factScope)}] {
+		if asked.has(factScope) && !denied[[2]int64{res.ID, int64(factScope)}] {
 			c.gqlScope(n, res, rest)
 		}
-		if wantT && !denied[[2]int64{res.ID, int64(factTriggers)}] {
+		if asked.has(factTokens) && !denied[[2]int64{res.ID, int64(factTokens)}] {
+			gqlTokens(n, res, rest)
+		}
+		if asked.has(factTriggers) && !denied[[2]int64{res.ID, int64(factTriggers)}] {
 			if err := c.gqlTriggers(ctx, n, res, owners, rest); err != nil {
 				return err
 			}
@@ -220,7 +262,7 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 	// short) is read over REST, which says why if it is refused.
 	for _, res := range batch {
 		if !seen[res.ID] {
-			rest.addAll([]inventory.Resource{res}, wantT, wantS)
+			rest.addAll([]inventory.Resource{res}, asked)
 		}
 	}
 	return nil
@@ -230,23 +272,23 @@ func (c *collector) projectQuery(ctx context.Context, batch []inventory.Resource
 // postGraphQL has turned over to REST for the run; 5xx past the retries, a
 // timeout, a malformed answer): the batch goes to REST, which makes its own
 // gaps if it fails too.
-func (c *collector) batchFailed(ctx context.Context, err error, batch []inventory.Resource, wantT, wantS bool, rest *restWork) error {
+func (c *collector) batchFailed(ctx context.Context, err error, batch []inventory.Resource, asked factSet, rest *restWork) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	c.log.Debug("GraphQL batch failed; reading it over REST", "projects", len(batch), "err", errorReason(err))
-	rest.addAll(batch, wantT, wantS)
+	rest.addAll(batch, asked)
 	return nil
 }
 
-// projectErrors acts on a batch's errors (triggers and scopes are the
-// facts the batch asked GraphQL for) that are not about one project: a
+// projectErrors acts on a batch's errors (want are the facts wanted, asked
+// those the batch asked GraphQL for) that are not about one project: a
 // field this GitLab lacks turns its fact over to REST and the batch is
 // asked again without it; a query too big or too slow is asked again in
 // halves (a single project then goes to REST). redo is true when the
 // batch was handled so; handled are the (project, fact) pairs an error
 // about one project's field dealt with (projectError), whose data is null.
-func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []gqlProject, batch []inventory.Resource, byID map[int64]inventory.Resource, owners map[int64]*inventory.Owner, triggers, scopes bool, rest *restWork) (redo bool, handled map[[2]int64]bool, err error) {
+func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []gqlProject, batch []inventory.Resource, byID map[int64]inventory.Resource, owners map[int64]*inventory.Owner, want, asked factSet, rest *restWork) (redo bool, handled map[[2]int64]bool, err error) {
 	handled = map[[2]int64]bool{}
 	var big, other []gqlError
 	for _, e := range errs {
@@ -255,7 +297,7 @@ func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []
 		}
 		// Asked again only without the fact: a server that keeps naming a
 		// field not asked for cannot loop.
-		if f, field, ok := missingFact(e); ok && (f == factTriggers && triggers || f == factScope && scopes) {
+		if f, field, ok := missingFact(e); ok && asked.has(f) {
 			c.gqlOff(f, fmt.Sprintf("this GitLab's GraphQL has no %s (%s)", field, e.Message))
 			redo = true
 			continue
@@ -264,6 +306,7 @@ func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []
 			why := "this GitLab's GraphQL cannot batch projects (" + e.Message + ")"
 			c.gqlOff(factTriggers, why)
 			c.gqlOff(factScope, why)
+			c.gqlOff(factTokens, why)
 			redo = true
 			continue
 		}
@@ -280,18 +323,18 @@ func (c *collector) projectErrors(ctx context.Context, errs []gqlError, nodes []
 	}
 	switch {
 	case redo:
-		return true, nil, c.projectQuery(ctx, batch, owners, triggers, scopes, rest)
+		return true, nil, c.projectQuery(ctx, batch, owners, want, rest)
 	case len(big) > 0 && len(batch) > 1:
 		c.log.Debug("GraphQL batch too big; halving it", "projects", len(batch), "error", big[0].Message)
 		half := len(batch) / 2
-		if err := c.projectQuery(ctx, batch[:half], owners, triggers, scopes, rest); err != nil {
+		if err := c.projectQuery(ctx, batch[:half], owners, want, rest); err != nil {
 			return true, nil, err
 		}
-		return true, nil, c.projectQuery(ctx, batch[half:], owners, triggers, scopes, rest)
+		return true, nil, c.projectQuery(ctx, batch[half:], owners, want, rest)
 	case len(big) > 0 || len(other) > 0 && len(nodes) == 0:
 		e := append(big, other...)[0]
 		c.log.Debug("GraphQL batch refused; reading it over REST", "projects", len(batch), "error", e.Message)
-		rest.addAll(batch, triggers, scopes)
+		rest.addAll(batch, asked)
 		return true, nil, nil
 	}
 	return false, handled, nil
@@ -306,11 +349,31 @@ func (c *collector) projectError(e gqlError, n gqlProject, byID map[int64]invent
 		return
 	}
 	f := errorFact(e)
-	if strings.Contains(e.Message, deniedMessage) {
+	// A refused member list says nothing of the tokens: REST's list says
+	// what it is.
+	if f != factTokens && strings.Contains(e.Message, deniedMessage) {
 		c.denyGap(res, f, gqlReason(e))
 		return
 	}
 	rest.add(f, res)
+}
+
+// gqlTokens sends a project to REST for its access token list unless its
+// direct members, all of them in the answer, include no bot. Bots that are
+// not project bots (service accounts) are read too: their project's list
+// is then just empty.
+func gqlTokens(n *gqlProject, res inventory.Resource, rest *restWork) {
+	pm := n.ProjectMembers
+	if pm == nil || pm.PageInfo.HasNextPage {
+		rest.add(factTokens, res)
+		return
+	}
+	for _, m := range pm.Nodes {
+		if m.User != nil && m.User.Bot {
+			rest.add(factTokens, res)
+			return
+		}
+	}
 }
 
 // gqlScope records a project's inbound job token setting. GitLab answers

@@ -241,7 +241,8 @@ func (c *collector) addCredentialsInventory(d *groupTree, owners map[int64]*inve
 
 // groupsPerResource makes the per-group, per-project and per-account reads,
 // concurrently; access token lists only where no credentials inventory
-// held them; and, for an administrator, the members' own tokens.
+// held them, and of projects only those with a bot member (projectFacts);
+// and, for an administrator, the members' own tokens.
 func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owners map[int64]*inventory.Owner) error {
 	t := m.tree
 	g, gctx := errgroup.WithContext(ctx)
@@ -261,20 +262,21 @@ func (c *collector) groupsPerResource(ctx context.Context, m *groupsMerged, owne
 	scopes := !c.opts.SkipJobTokenScope && len(t.projects) > 0 && !c.unavailable("groups", featJobTokenScope)
 	accountTokens := len(m.accounts) > 0 && !c.unavailable("groups", featServiceAccountTokens)
 	projects := make([]inventory.Resource, 0, len(t.projects))
+	// The access token lists the credentials inventory did not give:
+	// projectFacts reads those of the projects with a bot member.
+	tokens := map[int64]bool{}
 	for _, pid := range sortedKeys(t.projects) {
 		res := t.project(pid)
 		c.setProject(res, nil)
 		projects = append(projects, res)
 		if !m.managedProjects[pid] {
-			task(func(ctx context.Context) error {
-				return c.resourceTokens(ctx, res, fmt.Sprintf("projects/%d/access_tokens", pid), owners)
-			})
+			tokens[pid] = true
 		}
 		task(func(ctx context.Context) error {
 			return c.deployTokens(ctx, res, fmt.Sprintf("projects/%d/deploy_tokens", pid), srcProjectDeploy)
 		})
 	}
-	c.projectFacts(projects, owners, scopes, task)
+	c.projectFacts(projects, owners, scopes, tokens, task)
 	if c.inv.GitLab.Admin {
 		// Only an administrator may read other users' tokens.
 		task(func(ctx context.Context) error { return c.groupMembersTokens(ctx, m, owners, accountTokens) })

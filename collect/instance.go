@@ -135,7 +135,7 @@ func (c *collector) instanceProjectFacts(ctx context.Context, projects, archived
 		res = append(res, r)
 	}
 	scopes := !c.opts.SkipJobTokenScope && len(res) > 0 && !c.unavailable("instance", featJobTokenScope)
-	c.projectFacts(res, map[int64]*inventory.Owner{}, scopes, c.starter(g, ctx))
+	c.projectFacts(res, map[int64]*inventory.Owner{}, scopes, nil, c.starter(g, ctx))
 }
 
 // ownTriggers gives each trigger's owner what the users list says of it,

@@ -207,6 +207,11 @@ def run_collector_queries(url, token, plan):
         for node in counts["projects"]["nodes"]:
             conn = node.get("pipelineTriggers") or {}
             count_of[node["id"]] = conn.get("count")
+        # Groups mode's query: the same, and whether a direct member is a bot.
+        bot_member = {}
+        for node in gql.post(q["projects_groups"], {"ids": chunk, "first": len(chunk)})["projects"]["nodes"]:
+            members = node["projectMembers"]
+            bot_member[node["id"]] = any((m.get("user") or {}).get("bot") for m in members["nodes"])
         data = gql.post(q["projects_triggers"], {"ids": chunk, "first": len(chunk)})
         for node in data["projects"]["nodes"]:
             settings = node["ciCdSettings"] or {}
@@ -224,6 +229,7 @@ def run_collector_queries(url, token, plan):
             projects[str(gid_number(node["id"]))] = {
                 "inbound": settings.get("inboundJobTokenScopeEnabled"),
                 "count": count_of.get(node["id"]),
+                "bot_member": bot_member.get(node["id"]),
                 "triggers": triggers,
             }
     users = {}

@@ -26,6 +26,8 @@ type index struct {
 	projectDeploy, groupDeploy                      map[int64]int
 	humanHolders                                    map[int64]bool
 	bots                                            map[int64]bool
+	// botMember are the projects with a bot among their direct members.
+	botMember map[int64]bool
 }
 
 func newIndex(w *gitlabsim.World) *index {
@@ -33,7 +35,7 @@ func newIndex(w *gitlabsim.World) *index {
 		users: map[int64]*gitlabsim.User{}, groups: map[int64]*gitlabsim.Group{}, projects: map[int64]*gitlabsim.Project{},
 		projectBotTokens: map[int64]int{}, groupBotTokens: map[int64]int{}, accountTokens: map[int64]int{},
 		triggers: map[int64]int{}, ownerless: map[int64]bool{}, projectDeploy: map[int64]int{}, groupDeploy: map[int64]int{},
-		humanHolders: map[int64]bool{}, bots: map[int64]bool{},
+		humanHolders: map[int64]bool{}, bots: map[int64]bool{}, botMember: map[int64]bool{},
 	}
 	for _, u := range w.Users {
 		ix.users[u.ID] = u
@@ -43,6 +45,11 @@ func newIndex(w *gitlabsim.World) *index {
 	}
 	for _, p := range w.Projects {
 		ix.projects[p.ID] = p
+		for _, m := range p.Members {
+			if u := ix.users[m.UserID]; u != nil && u.Bot() {
+				ix.botMember[p.ID] = true
+			}
+		}
 	}
 	for _, t := range w.Tokens {
 		u := ix.users[t.UserID]
@@ -225,7 +232,9 @@ func serviceAccountLists(w *gitlabsim.World) int {
 //
 // It returns 0 when no top-level group has that path.
 //
-// With GraphQL the tree's per-project facts come in batches (projectFacts).
+// With GraphQL the tree's per-project facts come in batches (projectFacts),
+// and only the projects with a bot member have their access token list
+// read: a project's list holds its bot members' tokens alone.
 func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64, r Reads) int {
 	ix := newIndex(w)
 	top := TopGroup(w, topPath)
@@ -265,7 +274,12 @@ func GroupsMinimum(w *gitlabsim.World, topPath string, callerID int64, r Reads) 
 		for _, m := range p.Members {
 			members[m.UserID] = true
 		}
-		n += accessTokens(ix.projectBotTokens[p.ID]) + Pages(ix.projectDeploy[p.ID])
+		// With GraphQL a project's direct members tell whether it has a
+		// bot, and so an access token list worth reading.
+		if lists := accessTokens(ix.projectBotTokens[p.ID]); !r.GraphQL || ix.botMember[p.ID] {
+			n += lists
+		}
+		n += Pages(ix.projectDeploy[p.ID])
 	}
 	n += ix.projectFacts(tree, r, false)
 	n += Pages(descendants) + Pages(projects)

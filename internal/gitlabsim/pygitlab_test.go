@@ -219,9 +219,10 @@ func redact(s, token string) string {
 // pygraphqlOutput is the "graphql" part of scripts/pygitlab_check.py's output.
 type pygraphqlOutput struct {
 	Projects map[string]struct {
-		Inbound  *bool `json:"inbound"`
-		Count    int   `json:"count"`
-		Triggers []*struct {
+		Inbound   *bool `json:"inbound"`
+		Count     int   `json:"count"`
+		BotMember *bool `json:"bot_member"`
+		Triggers  []*struct {
 			ID          int64   `json:"id"`
 			Description string  `json:"description"`
 			Owner       int64   `json:"owner"`
@@ -318,10 +319,11 @@ func TestPythonGraphQLAgreesWithGroundTruth(t *testing.T) {
 		// A batch of projects, the big project's second page of triggers,
 		// the batches of bots.
 		{"own queries", nil, batches + 1 + (len(botIDs)+99)/100},
-		// The collector's count query and trigger query per batch, and the
+		// The collector's count query, groups mode's and the trigger query
+		// per batch, and the
 		// people's memberships: a batch, and a further page for the person
 		// with 130 projects.
-		{"collector's queries", collectorQueries, 2*batches + 1 + (len(botIDs)+99)/100 + (len(humanIDs)+99)/100 + 1},
+		{"collector's queries", collectorQueries, 3*batches + 1 + (len(botIDs)+99)/100 + (len(humanIDs)+99)/100 + 1},
 	} {
 		t.Run(run.name, func(t *testing.T) {
 			srv.ResetCounts()
@@ -334,6 +336,7 @@ func TestPythonGraphQLAgreesWithGroundTruth(t *testing.T) {
 			checkPythonGraphQL(t, w, got, botIDs, run.queries == nil)
 			if run.queries != nil {
 				checkPythonReach(t, w, got, humanIDs)
+				checkPythonBotMembers(t, w, got)
 			}
 			if got.Statuses["200"] != run.requests || srv.Counts()["POST /api/graphql"] != run.requests {
 				t.Errorf("statuses %v, server counted %d; want %d answers 200", got.Statuses, srv.Counts()["POST /api/graphql"], run.requests)
@@ -471,5 +474,32 @@ func checkPythonReach(t *testing.T, w *World, got pygraphqlOutput, humanIDs []in
 	}
 	if !paged {
 		t.Error("no one's memberships took more than a page; the further pages are not checked")
+	}
+}
+
+// checkPythonBotMembers compares whether groups mode's query found a bot
+// among each project's direct members with the World.
+func checkPythonBotMembers(t *testing.T, w *World, got pygraphqlOutput) {
+	t.Helper()
+	users := map[int64]*User{}
+	for _, u := range w.Users {
+		users[u.ID] = u
+	}
+	withBots := 0
+	for _, p := range w.Projects {
+		want := false
+		for _, m := range p.Members {
+			want = want || users[m.UserID] != nil && users[m.UserID].Bot()
+		}
+		if want {
+			withBots++
+		}
+		gp := got.Projects[strconv.FormatInt(p.ID, 10)]
+		if gp.BotMember == nil || *gp.BotMember != want {
+			t.Errorf("project %d: bot member %v, World %v", p.ID, gp.BotMember, want)
+		}
+	}
+	if withBots == 0 || withBots == len(w.Projects) {
+		t.Errorf("%d of %d projects have a bot member: the check tells nothing apart", withBots, len(w.Projects))
 	}
 }

@@ -914,9 +914,12 @@ its bot user's membership (` + "`Query.users(ids:)`" + `). What is left over RES
   them apart costs a request per person holding tokens (the first row of the table above).
   ` + "`skip_impersonation`" + ` (` + "`lean`" + `) skips them: they are reported as personal tokens, with a gap that says so; no rule
   judges the two kinds differently.
-- **Groups mode**: no GraphQL field lists access tokens or deploy tokens, so each project and group of the tree
-  still costs its deploy token list and (off GitLab.com's credentials inventory) its access token list: about two
-  requests per project, plus two per group.
+- **Groups mode**: no GraphQL field lists access tokens or deploy tokens. A project's access token list holds the
+  tokens of its bot members and no others (GitLab lists ` + "`resource.bots`" + `' tokens), so the project batches also ask
+  each project's direct members (` + "`Project.projectMembers(relations: [DIRECT])`" + `) and only the projects with a
+  bot have their list read. Each project and group still costs its deploy token list, and each group (off
+  GitLab.com's credentials inventory) its access token list: a little over one request per project, plus two per
+  group.
 
 With GraphQL unavailable (an old GitLab, a proxy that blocks it) or a field missing (` + "`pipelineTriggers`" + ` before
 16.3), that fact is read over REST as in the ` + "`rest`" + ` rows, after one probe.
