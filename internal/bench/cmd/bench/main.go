@@ -899,7 +899,8 @@ const notes = `## GraphQL, and what REST still reads
 tokenaudit reads through GitLab's GraphQL API what it can get for 100 projects or users a request
 (` + "`collect/graphql.go`" + `): each project's pipeline trigger count and inbound CI/CD job token setting
 (` + "`Query.projects(ids:)`" + `), and in instance mode the access level of each project and group access token, from
-its bot user's membership (` + "`Query.users(ids:)`" + `). What is left over REST, and why:
+its bot user's membership (` + "`Query.users(ids:)`" + `; with ` + "`person_reach`" + ` also each token owner's memberships), and in
+groups mode whether a bot is among each project's direct members. What is left over REST, and why:
 
 - **Trigger creation times** (` + "`default`" + `): GitLab's ` + "`PipelineTrigger`" + ` type has no ` + "`createdAt`" + `, which TA-050 and
   TA-063 (for a trigger never used) need, so the triggers of each project that has any are read over REST.
