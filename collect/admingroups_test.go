@@ -28,7 +28,8 @@ func TestCollectAdminWithGroups(t *testing.T) {
 	top, admin := groupAndHolder(t, w, path, w.AdminToken())
 	tr := newTruth(w)
 	want, _ := tr.groupsTruth(top, admin, true)
-	want = append(want, tr.memberTokens(top, admin, want)...)
+	imp := hasImpersonationRoute(t, run.srv, w.AdminToken())
+	want = append(want, tr.memberTokens(top, admin, want, imp)...)
 	keys := func(ts []inventory.Token) []inventory.Key {
 		var out []inventory.Key
 		for _, t := range ts {
@@ -69,8 +70,9 @@ func TestCollectAdminWithGroups(t *testing.T) {
 // memberTokens is what an administrator adds in groups mode to an Owner's
 // view (have): the tokens of every direct member of a group or project of
 // top's tree, bots excepted (their tokens are the resource lists'), as
-// personal tokens, or impersonation tokens where the list flags them.
-func (tr *truth) memberTokens(top, meID int64, have []inventory.Token) []inventory.Token {
+// personal tokens, and as impersonation tokens those the member's
+// impersonation list holds (where GitLab has the route: impersonationRoute).
+func (tr *truth) memberTokens(top, meID int64, have []inventory.Token, impersonationRoute bool) []inventory.Token {
 	seen := map[int64]bool{}
 	for _, t := range have {
 		if isPATKind(t.Kind) {
@@ -99,7 +101,10 @@ func (tr *truth) memberTokens(top, meID int64, have []inventory.Token) []invento
 			continue
 		}
 		owner := &inventory.Owner{ID: u.ID, Username: u.Username, Type: inventory.OwnerHuman, State: u.State, ProjectsReachable: -1}
-		// The PAT list does not flag impersonation tokens: personal.
+		if t.Impersonation && impersonationRoute {
+			out = append(out, tr.pat(t, inventory.KindImpersonation, owner, inventory.Resource{Type: inventory.ResourceInstance}, srcImpersonation, srcPATs))
+			continue
+		}
 		out = append(out, tr.pat(t, inventory.KindPersonal, owner, inventory.Resource{Type: inventory.ResourceInstance}, srcPATs))
 	}
 	return out

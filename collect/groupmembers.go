@@ -33,6 +33,10 @@ type memberWire struct {
 // own tokens come from ownTokens.
 // accountsRead says the tree's service accounts' tokens are read from
 // their own list, so they are not asked for twice.
+//
+// That list does not flag impersonation tokens, so each person it gave
+// tokens for is then asked for theirs, as instance mode asks
+// (collector.impersonation: a probe first, skip_impersonation skips them).
 func (c *collector) groupMembersTokens(ctx context.Context, m *groupsMerged, owners map[int64]*inventory.Owner, accountsRead bool) error {
 	members, err := c.treeMembers(ctx, m.tree)
 	if err != nil {
@@ -41,6 +45,9 @@ func (c *collector) groupMembersTokens(ctx context.Context, m *groupsMerged, own
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	task := c.starter(g, gctx)
+	var mu sync.Mutex
+	need := instanceNeeds{holders: map[int64]bool{}}
+	holders := map[int64]*inventory.Owner{}
 	for _, uid := range sortedKeys(members) {
 		mem := members[uid]
 		if _, _, bot := parseBotUsername(mem.Username); bot || uid == c.me.ID {
@@ -66,14 +73,34 @@ func (c *collector) groupMembersTokens(ctx context.Context, m *groupsMerged, own
 			if err != nil {
 				return c.gapOrStop(ctx, "user "+mem.Username, "personal access tokens", err)
 			}
+			mine := 0
 			for i := range toks {
 				if toks[i].UserID != 0 && toks[i].UserID != uid {
 					continue // a GitLab that ignored the filter: not this member's
 				}
+				mine++
 				c.addToken(mapPAT(&toks[i], kind, o, res, srcPATs))
+				if toks[i].Impersonation != nil {
+					mu.Lock()
+					need.impersonationKnown = true
+					mu.Unlock()
+				}
+			}
+			if mine > 0 && kind == inventory.KindPersonal {
+				mu.Lock()
+				need.holders[uid], holders[uid] = true, o
+				mu.Unlock()
 			}
 			return nil
 		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	if err := c.impersonation(gctx, need, holders, c.starter(g, gctx)); err != nil {
+		return err
 	}
 	return g.Wait()
 }

@@ -36,7 +36,8 @@ type Options struct {
 	// set a trigger's creation time is unknown, and the rules that need it
 	// (TA-050, and TA-063 for a trigger never used) do not judge it.
 	SkipTriggerCreatedAt bool
-	// SkipImpersonation (instance mode) does not ask each person holding
+	// SkipImpersonation (instance mode, and groups mode as an
+	// administrator, who reads the members' tokens) does not ask each person holding
 	// tokens for their impersonation tokens: GitLab's list of all personal
 	// access tokens does not flag them, and no batched source does, so
 	// this costs a request per such person. Skipped, impersonation tokens
