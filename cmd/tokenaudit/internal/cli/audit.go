@@ -193,8 +193,8 @@ func addCollectionFlags(f *pflag.FlagSet, def Config) {
 	f.Bool("skip-job-token-scope", false, "do not read CI/CD job token scopes (saves requests per project)")
 	f.Bool("graphql", true, "batch per-project facts and resource token access levels through GitLab's GraphQL API, 100 a request (--graphql=false: REST only)")
 	f.Bool("skip-trigger-created-at", false, "read pipeline triggers from GraphQL alone: no request per project with triggers, but no creation times (TA-050, TA-063 not judged for triggers)")
-	f.Bool("skip-impersonation", false, "instance mode: do not tell impersonation tokens apart (saves a request per person holding tokens); they are reported as personal tokens")
-	f.Bool("person-reach", false, "instance mode: count the projects each token owner reaches, for TA-024 (a request per owner)")
+	f.Bool("skip-impersonation", false, "instance mode, and groups mode as an administrator: do not tell impersonation tokens apart (saves a request per person holding tokens); they are reported as personal tokens")
+	f.Bool("person-reach", false, "instance mode: count the projects each token owner reaches, for TA-024 (a GraphQL request per 100 owners; over REST two per owner)")
 }
 
 // loadRun reads and checks the settings of cmd (flags named by flagKeys,
