@@ -182,6 +182,8 @@ func runServe(ctx context.Context, s *Streams, run *auditRun, audited func(*audi
 	if err != nil {
 		return exitCode(ExitCannotRun, err)
 	}
+	// The filter narrows the metrics as it narrows audit's reports.
+	j.filter = cfg.filter()
 	exp := exporter.New(exporter.Options{
 		TokenSeries: exporter.TokenSeries(cfg.Serve.TokenSeries),
 		Redact:      s.redactor.String,
@@ -312,6 +314,7 @@ func (sv *server) auditOnce(ctx context.Context) {
 		sv.logger.Error("audit failed; the metrics keep the last good audit", "reason", reason, "error", errorText(err, sv.s.redactor), "duration", end.Sub(start).Round(time.Millisecond))
 		return
 	}
+	result = result.Filter(sv.job.filter)
 	sv.exp.Succeeded(result, end, end.Sub(start))
 	sv.logger.Info("audit finished", "tokens", result.Summary.Tokens, "worst", result.Worst().String(),
 		"gaps", result.Summary.Gaps, "complete", result.Summary.Complete,

@@ -932,3 +932,30 @@ scrape_configs:
 		t.Error("prometheus's output shows the token")
 	}
 }
+
+// TestServeFilters: the filter settings narrow the exported tokens as they
+// narrow audit's reports.
+func TestServeFilters(t *testing.T) {
+	cleanEnv(t)
+	w := riskyWorld()
+	srv := serve(t, w, gitlabsim.Options{})
+	t.Setenv("GITLAB_TOKEN", adminValue)
+	t.Setenv("TOKENAUDIT_FILTER_MIN_SEVERITY", "critical")
+	rs := startServe(t, "--gitlab-url", srv.URL(), "--listen", "127.0.0.1:0", "--token-series", "all")
+	r := rs.nextAudit(t)
+	if r.Applied == nil {
+		t.Error("the audit says no filter was applied")
+	}
+	series := rs.scrape(t)["tokenaudit_token_severity"]
+	if len(series) == 0 || len(series) != len(r.Tokens) {
+		t.Fatalf("%d token series, %d tokens after the filter", len(series), len(r.Tokens))
+	}
+	for _, s := range series {
+		if s.labels["severity"] != "critical" {
+			t.Errorf("series of a %s token with filter.min_severity critical: %v", s.labels["severity"], s.labels)
+		}
+	}
+	if len(r.Inventory.Tokens) <= len(r.Tokens) {
+		t.Errorf("%d tokens collected, %d kept: the filter dropped nothing, the test checks nothing", len(r.Inventory.Tokens), len(r.Tokens))
+	}
+}
