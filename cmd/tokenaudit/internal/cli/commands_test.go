@@ -76,6 +76,16 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo table does not contain %q", want)
 		}
 	}
+	// A table file holds every row; --limit and --all are stdout's.
+	withFindings := 0
+	for _, tok := range rep.Tokens {
+		if len(tok.Findings) > 0 {
+			withFindings++
+		}
+	}
+	if withFindings <= 50 || strings.Contains(string(table), "left out") {
+		t.Errorf("demo.txt: %d tokens with findings, and the table file says rows were left out: %v", withFindings, strings.Contains(string(table), "left out"))
+	}
 	f, err := os.Open(filepath.Join(dir, "demo.csv"))
 	if err != nil {
 		t.Fatal(err)

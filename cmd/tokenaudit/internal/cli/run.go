@@ -147,7 +147,9 @@ func shortPathError(err error) string {
 // audit, demo and merge. failOn is fail_on, which the JUnit report's
 // failing cases follow. Its errors carry exit code 2.
 func writeReports(ctx context.Context, s *Streams, format, failOn string, outputs []outputSpec, result *audit.Result) error {
-	var fopts report.Options // files: plain, whatever stdout is
+	// Files: plain whatever stdout is, and a table file holds every row: a
+	// file is the record, not a screen (--limit and --all are stdout's).
+	fopts := report.Options{MaxRows: -1}
 	if failOn != "" {
 		fopts.FailOn, _ = audit.ParseSeverity(failOn) // validated; "none" fails nothing
 		fopts.FailNever = failOn == "none"
