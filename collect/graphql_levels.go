@@ -39,7 +39,9 @@ type gqlMemberships struct {
 	} `json:"nodes"`
 }
 
-type gqlBotUser struct {
+// gqlUserMemberships is a user node with its memberships: a bot's, for its
+// tokens' access level, or a token owner's, for its reach.
+type gqlUserMemberships struct {
 	ID                 string          `json:"id"`
 	ProjectMemberships *gqlMemberships `json:"projectMemberships"`
 	GroupMemberships   *gqlMemberships `json:"groupMemberships"`
@@ -187,7 +189,7 @@ const (
 // usersMemberships asks query (levelsQuery, reachQuery) for the users
 // uids, and says how it was answered; a GitLab without the membership
 // fields turns them over to REST for the run.
-func (c *collector) usersMemberships(ctx context.Context, query string, uids []int64) ([]gqlBotUser, []gqlError, int) {
+func (c *collector) usersMemberships(ctx context.Context, query string, uids []int64) ([]gqlUserMemberships, []gqlError, int) {
 	if !c.gqlOn(factLevels) {
 		return nil, nil, usersToREST
 	}
@@ -197,7 +199,7 @@ func (c *collector) usersMemberships(ctx context.Context, query string, uids []i
 	}
 	var data struct {
 		Users *struct {
-			Nodes []gqlBotUser `json:"nodes"`
+			Nodes []gqlUserMemberships `json:"nodes"`
 		} `json:"users"`
 	}
 	errs, err := c.graphql(ctx, query, map[string]any{"ids": gids, "first": len(gids)}, &data)

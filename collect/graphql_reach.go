@@ -16,16 +16,19 @@ import (
 // requests left out in both (app/graphql/types/user_interface.rb,
 // lib/api/users.rb, https://docs.gitlab.com/api/graphql/reference/#usercore).
 
-const reachQuery = `query tokenauditReach($ids: [ID!], $first: Int) { users(ids: $ids, first: $first) { nodes { id ` + reachFields + ` } } }`
+var reachQuery = `query tokenauditReach($ids: [ID!], $first: Int) { users(ids: $ids, first: $first) { nodes { id ` + reachLists("", "") + ` } } }`
 
 // moreReachQuery reads one user's next pages of both lists; a list already
 // read to its end is asked after its last cursor and comes back empty.
-const moreReachQuery = `query tokenauditReachPages($ids: [ID!], $projects: String, $groups: String) { users(ids: $ids, first: 1) { nodes { id ` +
-	`projectMemberships(first: 100, after: $projects) { pageInfo { hasNextPage endCursor } nodes { project { id } } } ` +
-	`groupMemberships(first: 100, after: $groups) { pageInfo { hasNextPage endCursor } nodes { group { id } } } } } }`
+var moreReachQuery = `query tokenauditReachPages($ids: [ID!], $projects: String, $groups: String) { users(ids: $ids, first: 1) { nodes { id ` +
+	reachLists(", after: $projects", ", after: $groups") + ` } } }`
 
-const reachFields = `projectMemberships(first: 100) { pageInfo { hasNextPage endCursor } nodes { project { id } } } ` +
-	`groupMemberships(first: 100) { pageInfo { hasNextPage endCursor } nodes { group { id } } }`
+// reachLists asks a user's project and group memberships, each list's
+// arguments after its page size.
+func reachLists(projects, groups string) string {
+	return `projectMemberships(first: 100` + projects + `) { pageInfo { hasNextPage endCursor } nodes { project { id } } } ` +
+		`groupMemberships(first: 100` + groups + `) { pageInfo { hasNextPage endCursor } nodes { group { id } } }`
+}
 
 // reachBatches reads the reach of uids through GraphQL and returns it, with
 // the owners it could not read that way (GraphQL unavailable, a user the
@@ -89,7 +92,7 @@ func (c *collector) reachBatch(ctx context.Context, uids []int64, below map[int6
 // userReach counts the projects one user's memberships reach, as
 // personReach does, reading further pages of either list; ok is false when
 // the answer cannot say.
-func (c *collector) userReach(ctx context.Context, u *gqlBotUser, below map[int64][]int64) (int, bool) {
+func (c *collector) userReach(ctx context.Context, u *gqlUserMemberships, below map[int64][]int64) (int, bool) {
 	reached := map[int64]bool{}
 	seen := map[string]bool{}
 	for page := 1; ; page++ {
@@ -129,10 +132,10 @@ func (c *collector) userReach(ctx context.Context, u *gqlBotUser, below map[int6
 }
 
 // moreReach reads the pages of a user's memberships after the cursors.
-func (c *collector) moreReach(ctx context.Context, gid, projects, groups string) (*gqlBotUser, bool) {
+func (c *collector) moreReach(ctx context.Context, gid, projects, groups string) (*gqlUserMemberships, bool) {
 	var data struct {
 		Users struct {
-			Nodes []gqlBotUser `json:"nodes"`
+			Nodes []gqlUserMemberships `json:"nodes"`
 		} `json:"users"`
 	}
 	vars := map[string]any{"ids": []string{gid}}

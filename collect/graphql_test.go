@@ -286,13 +286,13 @@ func TestGraphQLGapsAsREST(t *testing.T) {
 	if denied == 0 {
 		t.Fatal("the developer was refused nothing; the test checks nothing")
 	}
+	byID := map[int64]*gitlabsim.Project{}
+	for _, wp := range w.Projects {
+		byID[wp.ID] = wp
+	}
 	byPath := map[string]*gitlabsim.Project{}
 	for _, p := range gql.inv.Projects {
-		for _, wp := range w.Projects {
-			if wp.ID == p.Resource.ID {
-				byPath["project "+p.Resource.Path] = wp
-			}
-		}
+		byPath["project "+p.Resource.Path] = byID[p.Resource.ID]
 	}
 	kept, dropped := rest.inv.Gaps[:0:0], 0
 	for _, g := range rest.inv.Gaps {
